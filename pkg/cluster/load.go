@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Overrides are values from the command line that the file may leave out.
+type Overrides struct {
+	Region string // --region / AWS_REGION, used only when metadata.region is empty
+}
+
+// Load decodes, defaults and validates a cluster.yaml: the one entry point the CLI uses.
+// The returned error is an ErrorList when the file is at fault.
+func Load(path string, o Overrides) (*File, error) {
+	f, err := LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Config.Metadata.Region == "" {
+		f.Config.Metadata.Region = o.Region
+	}
+	SetDefaults(f.Config)
+	if err := Validate(f.Config, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Member is one core member: its ordinal, DNS name and the subnet slot it lives in.
+type Member struct {
+	Index       int    `json:"index"`       // 1-based, stable for the member's life
+	Name        string `json:"name"`        // core-N
+	DNSName     string `json:"dnsName"`     // core-N.<namespace>
+	SubnetIndex int    `json:"subnetIndex"` // index into the subnets (or created AZs)
+	Subnet      string `json:"subnet,omitempty"`
+}
+
+// Members spreads the cores round-robin over the subnets, so 5 cores in 3 AZs work and
+// losing one AZ never takes a majority.
+func (c *ClusterConfig) Members() []Member {
+	slots := c.SubnetSlots()
+	out := make([]Member, c.Cores.Count)
+	for i := range out {
+		name := fmt.Sprintf("%s-%d", c.Network.Subdomains.Cores, i+1)
+		out[i] = Member{Index: i + 1, Name: name, DNSName: name + "." + c.Namespace(), SubnetIndex: i % slots}
+		if len(c.Network.Subnets) > 0 {
+			out[i].Subnet = c.Network.Subnets[i%slots]
+		}
+	}
+	return out
+}
+
+// SubnetSlots is how many subnets the members are spread over.
+func (c *ClusterConfig) SubnetSlots() int {
+	if c.Network.VPCID != "" && len(c.Network.Subnets) > 0 {
+		return len(c.Network.Subnets)
+	}
+	return max(1, c.Network.AZCount)
+}
+
+// Namespace is the Cloud Map namespace name (empty when an existing namespace id is used and
+// its name is not known offline).
+func (c *ClusterConfig) Namespace() string { return c.Network.Namespace }
+
+// CreatesVPC is true when neo4jctl makes the VPC.
+func (c *ClusterConfig) CreatesVPC() bool { return c.Network.VPCID == "" }
+
+// ParsedVersion is the Neo4j version of a validated config.
+func (c *ClusterConfig) ParsedVersion() Version {
+	v, _ := ParseVersion(c.Neo4j.Version)
+	return v
+}
+
+// BackupsEnabled is true unless backups were switched off.
+func (c *ClusterConfig) BackupsEnabled() bool { return c.Backup.Enabled == nil || *c.Backup.Enabled }
+
+// ReplicaCount is the number of secondaries (0 without a replicas section).
+func (c *ClusterConfig) ReplicaCount() int {
+	if c.Replicas == nil {
+		return 0
+	}
+	return c.Replicas.Count
+}
+
+// StackPrefix starts every stack name of the cluster.
+func (c *ClusterConfig) StackPrefix() string { return "neo4jctl-" + c.Metadata.Name }
+
+// Arch is the CPU architecture of the core instances.
+func (c *ClusterConfig) Arch() string { return InstanceArch(c.Cores.InstanceType) }
+
+// MemberNameOK reports whether s names a core member of this cluster (core-N).
+func (c *ClusterConfig) MemberNameOK(s string) bool {
+	for _, m := range c.Members() {
+		if strings.EqualFold(m.Name, s) {
+			return true
+		}
+	}
+	return false
+}
