@@ -1,0 +1,109 @@
+// Package lambdas holds the agent bundles (the Lambda code and in-container helper, one
+// program: cmd/neo4jctl-agent) that neo4jctl embeds and uploads under their SHA-256.
+//
+// The handlers themselves live in the subpackages dnssync, operations and cleanup. This
+// package must never be imported by the agent: it embeds the agent's own build output.
+//
+// Build the bundles before building neo4jctl:
+//
+//	go run ./pkg/lambdas/build
+package lambdas
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+)
+
+//go:embed bundle
+var embedded embed.FS
+
+// BuildCommand is the command that makes the bundles.
+const BuildCommand = "go run ./pkg/lambdas/build"
+
+// Archs are the architectures a bundle exists for (Lambda and ECS names alike).
+var Archs = []string{"amd64", "arm64"}
+
+// ErrNotBuilt is wrapped by Bundle's error when the zips were not built before neo4jctl.
+var ErrNotBuilt = errors.New("agent bundle not built: run " + BuildCommand)
+
+// Bundle returns the zipped agent for arch ("amd64" or "arm64"; "x86_64" and "aarch64" are
+// accepted too) and its SHA-256 in hex. The S3 key is naming.AgentKey(arch, sha).
+func Bundle(arch string) ([]byte, string, error) {
+	return bundleFrom(embedded, arch)
+}
+
+// Binary returns the agent executable for arch (the zip's bootstrap), e.g. for an image layer.
+func Binary(arch string) ([]byte, error) {
+	z, _, err := Bundle(arch)
+	if err != nil {
+		return nil, err
+	}
+	return BootstrapFromZip(z)
+}
+
+// NormalizeArch maps the names Lambda, EC2 and OCI use to GOARCH.
+func NormalizeArch(arch string) (string, error) {
+	switch arch {
+	case "amd64", "x86_64":
+		return "amd64", nil
+	case "arm64", "aarch64":
+		return "arm64", nil
+	}
+	return "", fmt.Errorf("agent bundle: unsupported architecture %q (want amd64 or arm64)", arch)
+}
+
+// LambdaArchitecture is the Lambda Architectures value of a bundle arch.
+func LambdaArchitecture(arch string) string {
+	if a, _ := NormalizeArch(arch); a == "amd64" {
+		return "x86_64"
+	}
+	return "arm64"
+}
+
+func bundleFrom(fsys fs.FS, arch string) ([]byte, string, error) {
+	a, err := NormalizeArch(arch)
+	if err != nil {
+		return nil, "", err
+	}
+	name := "bundle/agent-" + a + ".zip"
+	b, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("%w (no %s in this neo4jctl build)", ErrNotBuilt, name)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("reading embedded %s: %w", name, err)
+	}
+	sum := sha256.Sum256(b)
+	return b, hex.EncodeToString(sum[:]), nil
+}
+
+// BootstrapFromZip extracts the bootstrap executable from a bundle.
+func BootstrapFromZip(z []byte) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		return nil, fmt.Errorf("reading agent bundle zip: %w", err)
+	}
+	for _, f := range zr.File {
+		if f.Name != "bootstrap" {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("opening bootstrap in agent bundle: %w", err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			return nil, fmt.Errorf("reading bootstrap from agent bundle: %w", err)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("agent bundle has no bootstrap entry")
+}
