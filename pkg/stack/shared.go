@@ -1,0 +1,413 @@
+package stack
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// Logical ids of the shared stack that the tests and the engine may name.
+const (
+	sharedKey           = "Key"
+	sharedBucket        = "Bucket"
+	sharedAdminSecret   = "AdminSecret"
+	sharedROSecret      = "ReadOnlySecret"
+	sharedRWSecret      = "ReadWriteSecret"
+	sharedMembersSG     = "MembersSecurityGroup"
+	sharedInstanceSG    = "InstanceSecurityGroup"
+	sharedBackupSG      = "BackupSecurityGroup"
+	sharedLambdaSG      = "LambdaSecurityGroup"
+	sharedNamespace     = "Namespace"
+	sharedECSCluster    = "Cluster"
+	sharedLogGroup      = "LogGroup"
+	sharedLambdaLogs    = "LambdaLogGroup"
+	sharedTopic         = "AlarmTopic"
+	sharedInstanceRole  = "InstanceRole"
+	sharedTaskExecRole  = "TaskExecutionRole"
+	sharedTaskRole      = "TaskRole"
+	sharedLambdaRole    = "LambdaRole"
+	sharedSchedulerRole = "SchedulerRole"
+)
+
+func statement(actions []string, resources any, cond M) M {
+	s := M{"Effect": "Allow", "Action": toAny(actions), "Resource": resources}
+	if cond != nil {
+		s["Condition"] = cond
+	}
+	return s
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func policyDoc(stmts ...any) M { return M{"Version": "2012-10-17", "Statement": stmts} }
+
+func assumeRole(service string, cond M) M {
+	s := M{"Effect": "Allow", "Principal": M{"Service": service}, "Action": "sts:AssumeRole"}
+	if cond != nil {
+		s["Condition"] = cond
+	}
+	return policyDoc(s)
+}
+
+func managed(name string) M { return Sub("arn:${AWS::Partition}:iam::aws:policy/" + name) }
+
+// logGroupName is the CloudWatch Logs group of the Neo4j containers and backups.
+func (b *builder) logGroupName() string { return "/neo4jctl/" + b.name }
+
+// lambdaLogGroupName is the group of the agent's Lambda functions.
+func (b *builder) lambdaLogGroupName() string { return "/neo4jctl/" + b.name + "/lambda" }
+
+// dlqName is the dead-letter queue of the Lambda functions (operations stack).
+func (b *builder) dlqName() string { return naming.StackPrefix(b.name) + "-lambda-dlq" }
+
+// backupFamily is the task definition family of the backup task (operations stack).
+func (b *builder) backupFamily() string { return naming.StackPrefix(b.name) + "-backup" }
+
+// secretRefs are the ARNs of the secrets of this cluster (inside the shared stack).
+func (b *builder) secretRefs() []any {
+	out := []any{Ref(sharedAdminSecret)}
+	if u := b.cfg.Users; u != nil {
+		if u.ReadOnly != "" {
+			out = append(out, Ref(sharedROSecret))
+		}
+		if u.ReadWrite != "" {
+			out = append(out, Ref(sharedRWSecret))
+		}
+	}
+	return out
+}
+
+func (b *builder) shared() *Template {
+	cfg := b.cfg
+	t := NewTemplate(fmt.Sprintf("neo4jctl %s: shared resources (bucket, KMS key, secrets, security groups, IAM, Cloud Map namespace, ECS cluster, logs, alarm topic)", b.name))
+	exp := func(out string, v any, desc string) { t.Output(out, v, desc, naming.Export(b.name, out)) }
+	keyArn := GetAtt(sharedKey, "Arn")
+	logArnPattern := Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/neo4jctl/" + b.name + "*")
+
+	// KMS key: retained, because it encrypts the retained volumes and backups.
+	Retain(t.Add(sharedKey, "AWS::KMS::Key", M{
+		"Description":       "neo4jctl " + b.name + ": volumes, bucket, secrets, logs, topic",
+		"EnableKeyRotation": true,
+		"KeyPolicy": policyDoc(
+			M{"Sid": "AccountAdministers", "Effect": "Allow", "Principal": M{"AWS": Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")}, "Action": "kms:*", "Resource": "*"},
+			M{"Sid": "CloudWatchLogs", "Effect": "Allow", "Principal": M{"Service": Sub("logs.${AWS::Region}.amazonaws.com")},
+				"Action":    L{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"},
+				"Resource":  "*",
+				"Condition": M{"ArnLike": M{"kms:EncryptionContext:aws:logs:arn": logArnPattern}}},
+			M{"Sid": "CloudWatchAlarmsToTopic", "Effect": "Allow", "Principal": M{"Service": "cloudwatch.amazonaws.com"},
+				"Action": L{"kms:Decrypt", "kms:GenerateDataKey*"}, "Resource": "*"},
+		),
+		"Tags": b.resourceTags(),
+	}, true))
+	t.Add("KeyAlias", "AWS::KMS::Alias", M{"AliasName": "alias/neo4jctl/" + b.name, "TargetKeyId": Ref(sharedKey)}, false)
+
+	// Bucket: backups, seeds, the agent bundle.
+	backupRule := M{
+		"Id": "backups-backstop", "Status": "Enabled", "Prefix": naming.BackupPrefix,
+		// The agent prunes whole full+differential chains older than backup.retention.days;
+		// this rule is only a backstop, late enough never to cut into a live chain.
+		"ExpirationInDays":               cfg.Backup.Retention.Days + 31,
+		"NoncurrentVersionExpiration":    M{"NoncurrentDays": 7},
+		"AbortIncompleteMultipartUpload": M{"DaysAfterInitiation": 7},
+	}
+	if cfg.Backup.Retention.Days == 0 {
+		delete(backupRule, "ExpirationInDays")
+	}
+	bucket := Retain(t.Add(sharedBucket, "AWS::S3::Bucket", M{
+		"BucketEncryption": M{"ServerSideEncryptionConfiguration": L{M{
+			"ServerSideEncryptionByDefault": M{"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": keyArn},
+			"BucketKeyEnabled":              true,
+		}}},
+		"VersioningConfiguration":        M{"Status": "Enabled"},
+		"PublicAccessBlockConfiguration": M{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+		"OwnershipControls":              M{"Rules": L{M{"ObjectOwnership": "BucketOwnerEnforced"}}},
+		"LifecycleConfiguration": M{"Rules": L{
+			backupRule,
+			M{"Id": "noncurrent", "Status": "Enabled", "NoncurrentVersionExpiration": M{"NoncurrentDays": 30},
+				"AbortIncompleteMultipartUpload": M{"DaysAfterInitiation": 7}},
+		}},
+		"Tags": b.resourceTags(),
+	}, true))
+	Skip(bucket, "CKV_AWS_18", "Server access logging needs a second bucket per cluster; object-level access is audited with CloudTrail data events where the account enables them.")
+	bucketArn := GetAtt(sharedBucket, "Arn")
+	t.Add("BucketPolicy", "AWS::S3::BucketPolicy", M{
+		"Bucket": Ref(sharedBucket),
+		"PolicyDocument": policyDoc(M{
+			"Sid": "TLSOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+			"Resource":  L{bucketArn, Join("", bucketArn, "/*")},
+			"Condition": M{"Bool": M{"aws:SecureTransport": "false"}},
+		}),
+	}, false)
+
+	// Secrets: generated by Secrets Manager, never seen by neo4jctl or the template.
+	secret := func(id, name, user, desc string) {
+		r := t.Add(id, "AWS::SecretsManager::Secret", M{
+			"Name":        name,
+			"Description": desc,
+			"KmsKeyId":    keyArn,
+			"GenerateSecretString": M{
+				"SecretStringTemplate": fmt.Sprintf(`{"username":%q}`, user),
+				"GenerateStringKey":    "password",
+				"PasswordLength":       32,
+				"ExcludePunctuation":   true,
+			},
+			"Tags": b.resourceTags(),
+		}, true)
+		Skip(r, "CKV2_AWS_57", "Rotation needs a Neo4j-aware rotation function (ALTER USER on the cluster); neo4jctl rotates through its operations Lambda on demand.")
+	}
+	secret(sharedAdminSecret, naming.AdminSecret(b.name), "neo4j", "Neo4j admin user (neo4j) of "+b.name)
+	exp(OutputAdminSecretArn, Ref(sharedAdminSecret), "Admin secret ARN (the value stays in Secrets Manager)")
+	if u := cfg.Users; u != nil {
+		if u.ReadOnly != "" {
+			secret(sharedROSecret, naming.ReadOnlySecret(b.name), u.ReadOnly, "Neo4j read-only user of "+b.name)
+			exp(OutputReadOnlySecretArn, Ref(sharedROSecret), "Read-only user secret ARN")
+		}
+		if u.ReadWrite != "" {
+			secret(sharedRWSecret, naming.ReadWriteSecret(b.name), u.ReadWrite, "Neo4j read-write user of "+b.name)
+			exp(OutputReadWriteSecretArn, Ref(sharedRWSecret), "Read-write user secret ARN")
+		}
+	}
+
+	b.securityGroups(t)
+	b.roles(t, keyArn, bucketArn, logArnPattern)
+
+	// Cloud Map namespace.
+	var nsID any = cfg.Network.NamespaceID
+	if cfg.Network.NamespaceID == "" {
+		t.Add(sharedNamespace, "AWS::ServiceDiscovery::PrivateDnsNamespace", M{
+			"Name": cfg.Namespace(), "Vpc": b.vpcID(),
+			"Description": "neo4jctl " + b.name + ": member names core-N, core and replica records",
+			"Tags":        b.resourceTags(),
+		}, true)
+		nsID = GetAtt(sharedNamespace, "Id")
+	}
+	exp(OutputNamespaceID, nsID, "Cloud Map namespace id")
+	exp(OutputNamespaceName, cfg.Namespace(), "Cloud Map namespace name")
+
+	// ECS cluster.
+	insights := "disabled"
+	if cfg.Monitoring.ContainerInsights == nil || *cfg.Monitoring.ContainerInsights {
+		insights = "enabled"
+	}
+	ecs := t.Add(sharedECSCluster, "AWS::ECS::Cluster", M{
+		"ClusterName":     naming.ECSCluster(b.name),
+		"ClusterSettings": L{M{"Name": "containerInsights", "Value": insights}},
+		"Tags":            b.resourceTags(),
+	}, true)
+	if insights == "disabled" {
+		Skip(ecs, "CKV_AWS_65", "Container Insights switched off in cluster.yaml (monitoring.containerInsights: false).")
+	}
+	exp(OutputECSCluster, Ref(sharedECSCluster), "ECS cluster name")
+	exp(OutputECSClusterArn, GetAtt(sharedECSCluster, "Arn"), "ECS cluster ARN")
+
+	// Logs.
+	for _, lg := range []struct{ id, name, out string }{
+		{sharedLogGroup, b.logGroupName(), OutputLogGroup},
+		{sharedLambdaLogs, b.lambdaLogGroupName(), OutputLambdaLogGroup},
+	} {
+		t.Add(lg.id, "AWS::Logs::LogGroup", M{
+			"LogGroupName": lg.name, "RetentionInDays": cfg.Monitoring.LogRetentionDays, "KmsKeyId": keyArn,
+			"Tags": b.resourceTags(),
+		}, lg.id == sharedLogGroup)
+		exp(lg.out, Ref(lg.id), "CloudWatch Logs group")
+	}
+
+	// Alarm topic.
+	if cfg.Monitoring.SNSTopicARN != "" {
+		exp(OutputAlarmTopicArn, cfg.Monitoring.SNSTopicARN, "Alarm topic (given in cluster.yaml)")
+	} else {
+		t.Add(sharedTopic, "AWS::SNS::Topic", M{
+			"TopicName":      naming.StackPrefix(b.name) + "-alarms",
+			"KmsMasterKeyId": keyArn,
+			"Tags":           b.resourceTags(),
+		}, true)
+		if cfg.Monitoring.AlarmEmail != "" {
+			t.Add("AlarmEmailSubscription", "AWS::SNS::Subscription", M{
+				"TopicArn": Ref(sharedTopic), "Protocol": "email", "Endpoint": cfg.Monitoring.AlarmEmail,
+			}, false)
+		}
+		exp(OutputAlarmTopicArn, Ref(sharedTopic), "Alarm topic ARN")
+	}
+
+	exp(OutputBucketName, Ref(sharedBucket), "Cluster bucket (backups, seeds, agent bundle)")
+	exp(OutputBucketArn, bucketArn, "Cluster bucket ARN")
+	exp(OutputKMSKeyArn, keyArn, "KMS key of the cluster")
+	return t
+}
+
+// port rules ------------------------------------------------------------------------------
+
+func (b *builder) securityGroups(t *Template) {
+	cfg := b.cfg
+	exp := func(out string, v any, desc string) { t.Output(out, v, desc, naming.Export(b.name, out)) }
+	https := M{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0", "Description": "HTTPS to AWS APIs (ECR, S3, Secrets Manager, CloudWatch) through NAT or endpoints"}
+	sg := func(id, desc string) {
+		t.Add(id, "AWS::EC2::SecurityGroup", M{
+			"GroupDescription":    desc,
+			"VpcId":               b.vpcID(),
+			"SecurityGroupEgress": L{https},
+			"Tags":                append(b.resourceTags(), M{"Key": "Name", "Value": naming.StackPrefix(b.name) + "-" + strings.ToLower(strings.TrimSuffix(id, "SecurityGroup"))}),
+		}, true)
+	}
+	sg(sharedMembersSG, "Neo4j members (cores and replicas) of "+b.name)
+	sg(sharedInstanceSG, "ECS container instances of "+b.name+" (no inbound)")
+	sg(sharedBackupSG, "Backup tasks of "+b.name)
+	sg(sharedLambdaSG, "neo4jctl Lambda functions of "+b.name)
+
+	n := 0
+	ingress := func(port int, src M, desc string) {
+		n++
+		r := M{"GroupId": Ref(sharedMembersSG), "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "Description": desc}
+		for k, v := range src {
+			r[k] = v
+		}
+		t.Add(fmt.Sprintf("MembersIngress%02d", n), "AWS::EC2::SecurityGroupIngress", r, false)
+	}
+	egress := func(group string, port int, dest string, desc string) {
+		n++
+		t.Add(fmt.Sprintf("Egress%02d", n), "AWS::EC2::SecurityGroupEgress", M{
+			"GroupId": Ref(group), "IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+			"DestinationSecurityGroupId": Ref(dest), "Description": desc,
+		}, false)
+	}
+	self := M{"SourceSecurityGroupId": Ref(sharedMembersSG)}
+	for _, p := range []struct {
+		port int
+		what string
+	}{{naming.PortDiscovery, "discovery v2"}, {naming.PortRaft, "raft"}, {naming.PortRouting, "server-side routing"}, {naming.PortBolt, "bolt between members"}} {
+		ingress(p.port, self, fmt.Sprintf("Neo4j %s between members", p.what))
+		egress(sharedMembersSG, p.port, sharedMembersSG, fmt.Sprintf("Neo4j %s between members", p.what))
+	}
+	ingress(naming.PortBackup, M{"SourceSecurityGroupId": Ref(sharedBackupSG)}, "Neo4j online backup from the backup task")
+	egress(sharedBackupSG, naming.PortBackup, sharedMembersSG, "Neo4j online backup to members")
+	ingress(naming.PortBolt, M{"SourceSecurityGroupId": Ref(sharedLambdaSG)}, "Bolt from the neo4jctl operations Lambda")
+	egress(sharedLambdaSG, naming.PortBolt, sharedMembersSG, "Bolt to the members")
+	clientPorts := []struct {
+		port int
+		what string
+	}{{naming.PortBolt, "Bolt"}, {naming.PortHTTP, "HTTP"}, {naming.PortHTTPS, "HTTPS"}}
+	for _, cidr := range cfg.Network.ClientAccess.CIDRs {
+		for _, p := range clientPorts {
+			ingress(p.port, M{"CidrIp": cidr}, fmt.Sprintf("Neo4j %s from client network %s", p.what, cidr))
+		}
+	}
+	for _, g := range cfg.Network.ClientAccess.SecurityGroups {
+		for _, p := range clientPorts {
+			ingress(p.port, M{"SourceSecurityGroupId": g}, fmt.Sprintf("Neo4j %s from client group %s", p.what, g))
+		}
+	}
+	exp(OutputMembersSecurityGroup, Ref(sharedMembersSG), "Security group of the Neo4j tasks")
+	exp(OutputInstanceSecurityGroup, Ref(sharedInstanceSG), "Security group of the container instances")
+	exp(OutputBackupSecurityGroup, Ref(sharedBackupSG), "Security group of the backup task")
+	exp(OutputLambdaSecurityGroup, Ref(sharedLambdaSG), "Security group of the Lambda functions")
+}
+
+// IAM -------------------------------------------------------------------------------------
+
+func (b *builder) roles(t *Template, keyArn, bucketArn, logArnPattern any) {
+	exp := func(out string, v any, desc string) { t.Output(out, v, desc, naming.Export(b.name, out)) }
+	tagCond := M{"StringEquals": M{"aws:ResourceTag/" + naming.TagCluster: b.name}}
+	account := M{"StringEquals": M{"aws:SourceAccount": Sub("${AWS::AccountId}")}}
+	clusterArn := GetAtt(sharedECSCluster, "Arn")
+	kmsUse := statement([]string{"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}, keyArn, nil)
+
+	// Container instances: the ECS agent, SSM Session Manager, and attaching this cluster's volumes.
+	t.Add(sharedInstanceRole, "AWS::IAM::Role", M{
+		"Description":              "neo4jctl " + b.name + ": ECS container instances",
+		"AssumeRolePolicyDocument": assumeRole("ec2.amazonaws.com", nil),
+		"ManagedPolicyArns": L{
+			managed("service-role/AmazonEC2ContainerServiceforEC2Role"),
+			managed("AmazonSSMManagedInstanceCore"),
+		},
+		"Policies": L{M{"PolicyName": "attach-member-volume", "PolicyDocument": policyDoc(
+			statement([]string{"ec2:DescribeVolumes"}, "*", nil),
+			statement([]string{"ec2:AttachVolume"}, Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"), tagCond),
+			statement([]string{"ec2:AttachVolume"}, Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"), tagCond),
+			statement([]string{"kms:CreateGrant"}, keyArn, M{"Bool": M{"kms:GrantIsForAWSResource": "true"}}),
+			statement([]string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}, keyArn, nil),
+		)}},
+		"Tags": b.resourceTags(),
+	}, true)
+	t.Add("InstanceProfile", "AWS::IAM::InstanceProfile", M{"Roles": L{Ref(sharedInstanceRole)}}, false)
+	exp(OutputInstanceProfile, Ref("InstanceProfile"), "Instance profile of the container instances")
+	exp(OutputInstanceRoleArn, GetAtt(sharedInstanceRole, "Arn"), "Role of the container instances")
+
+	// Task execution: pull the image, read this cluster's secrets, write logs.
+	t.Add(sharedTaskExecRole, "AWS::IAM::Role", M{
+		"Description":              "neo4jctl " + b.name + ": ECS task execution (image, secrets, logs)",
+		"AssumeRolePolicyDocument": assumeRole("ecs-tasks.amazonaws.com", account),
+		"ManagedPolicyArns":        L{managed("service-role/AmazonECSTaskExecutionRolePolicy")},
+		"Policies": L{M{"PolicyName": "cluster-secrets", "PolicyDocument": policyDoc(
+			statement([]string{"secretsmanager:GetSecretValue"}, b.secretRefs(), nil),
+			statement([]string{"kms:Decrypt"}, keyArn, nil),
+		)}},
+		"Tags": b.resourceTags(),
+	}, true)
+	exp(OutputTaskExecutionRoleArn, GetAtt(sharedTaskExecRole, "Arn"), "ECS task execution role")
+
+	// Task: Neo4j and the backup runner; the bucket, the restore source, log shipping.
+	s3objects := []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+	taskStmts := []any{
+		statement([]string{"s3:ListBucket", "s3:GetBucketLocation"}, bucketArn, nil),
+		statement(s3objects, Join("", bucketArn, "/*"), nil),
+		kmsUse,
+		statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, logArnPattern, nil),
+	}
+	if r := b.cfg.Restore; r != nil && strings.HasPrefix(r.From, "s3://") {
+		bkt, path, _ := strings.Cut(strings.TrimPrefix(r.From, "s3://"), "/")
+		taskStmts = append(taskStmts,
+			statement([]string{"s3:ListBucket", "s3:GetBucketLocation"}, Sub("arn:${AWS::Partition}:s3:::"+bkt), nil),
+			statement([]string{"s3:GetObject"}, Sub("arn:${AWS::Partition}:s3:::"+bkt+"/"+path+"*"), nil),
+		)
+	}
+	t.Add(sharedTaskRole, "AWS::IAM::Role", M{
+		"Description":              "neo4jctl " + b.name + ": Neo4j and backup tasks",
+		"AssumeRolePolicyDocument": assumeRole("ecs-tasks.amazonaws.com", account),
+		"Policies":                 L{M{"PolicyName": "cluster-bucket", "PolicyDocument": policyDoc(taskStmts...)}},
+		"Tags":                     b.resourceTags(),
+	}, true)
+	exp(OutputTaskRoleArn, GetAtt(sharedTaskRole, "Arn"), "ECS task role")
+
+	// Lambdas: Cloud Map records, ECS reads, the secrets, the DLQ.
+	t.Add(sharedLambdaRole, "AWS::IAM::Role", M{
+		"Description":              "neo4jctl " + b.name + ": DNS sync, operations and cleanup functions",
+		"AssumeRolePolicyDocument": assumeRole("lambda.amazonaws.com", account),
+		"ManagedPolicyArns":        L{managed("service-role/AWSLambdaVPCAccessExecutionRole")},
+		"Policies": L{M{"PolicyName": "cluster-operations", "PolicyDocument": policyDoc(
+			statement([]string{"servicediscovery:RegisterInstance", "servicediscovery:DeregisterInstance", "servicediscovery:ListInstances", "servicediscovery:GetInstance", "servicediscovery:GetService"},
+				Sub("arn:${AWS::Partition}:servicediscovery:${AWS::Region}:${AWS::AccountId}:service/*"), tagCond),
+			statement([]string{"servicediscovery:GetOperation", "servicediscovery:DiscoverInstances", "servicediscovery:GetNamespace"}, "*", nil),
+			statement([]string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets"}, Sub("arn:${AWS::Partition}:route53:::hostedzone/*"), nil),
+			statement([]string{"ecs:ListTasks", "ecs:DescribeTasks", "ecs:DescribeServices", "ecs:ListServices", "ecs:DescribeContainerInstances", "ecs:ListContainerInstances"}, "*",
+				M{"ArnEquals": M{"ecs:cluster": clusterArn}}),
+			statement([]string{"secretsmanager:GetSecretValue"}, b.secretRefs(), nil),
+			kmsUse,
+			statement([]string{"sqs:SendMessage"}, Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"+b.dlqName()), nil),
+			statement([]string{"s3:ListBucket"}, bucketArn, nil),
+			statement([]string{"s3:GetObject"}, Join("", bucketArn, "/*"), nil),
+		)}},
+		"Tags": b.resourceTags(),
+	}, true)
+	exp(OutputLambdaRoleArn, GetAtt(sharedLambdaRole, "Arn"), "Role of the Lambda functions")
+
+	// EventBridge Scheduler: run the backup task.
+	t.Add(sharedSchedulerRole, "AWS::IAM::Role", M{
+		"Description":              "neo4jctl " + b.name + ": EventBridge Scheduler runs the backup task",
+		"AssumeRolePolicyDocument": assumeRole("scheduler.amazonaws.com", account),
+		"Policies": L{M{"PolicyName": "run-backup-task", "PolicyDocument": policyDoc(
+			statement([]string{"ecs:RunTask"}, Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"+b.backupFamily()+":*"),
+				M{"ArnEquals": M{"ecs:cluster": clusterArn}}),
+			statement([]string{"iam:PassRole"}, L{GetAtt(sharedTaskExecRole, "Arn"), GetAtt(sharedTaskRole, "Arn")},
+				M{"StringEquals": M{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+		)}},
+		"Tags": b.resourceTags(),
+	}, true)
+	exp(OutputSchedulerRoleArn, GetAtt(sharedSchedulerRole, "Arn"), "Role of the backup schedules")
+}

@@ -1,0 +1,420 @@
+// Package stack holds the CloudFormation template builders, one per stack of a cluster
+// (vpc, shared, one per core member, replicas, operations), and (later) the stack engine.
+//
+// Builders are pure functions of the defaulted, validated ClusterConfig and a few Inputs:
+// no AWS calls, deterministic JSON, so that the templates are golden-tested and linted
+// offline (cfn-lint, checkov) and `neo4jctl generate templates` writes exactly what
+// `create cluster` would deploy.
+//
+// Cross-stack wiring: the vpc and shared stacks export their outputs under
+// naming.Export(cluster, Output*); the other stacks read them with Fn::ImportValue. Member,
+// replicas and operations stacks do not export anything: the engine reads their outputs with
+// DescribeStacks.
+package stack
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// Inputs are what the builders need beyond the config.
+type Inputs struct {
+	// AgentCodeKeys maps an architecture ("arm64"/"amd64") to the S3 key of the agent Lambda
+	// zip in the cluster bucket (naming.AgentKey). Missing: a placeholder key of zeros.
+	AgentCodeKeys map[string]string
+	// Image is the container image; "" means cfg.Neo4j.Image, else the default ECR image
+	// ${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/neo4jctl/neo4j:<version>.
+	Image string
+	// Neo4jctlVersion goes into the naming.TagVersion tag.
+	Neo4jctlVersion string
+	// SubnetAZs maps an existing subnet id to its availability zone. A core member's volume
+	// must be created in its subnet's AZ, which is not knowable offline for an existing VPC:
+	// the engine looks the subnets up (ec2:DescribeSubnets) and passes them here. A subnet
+	// missing from the map leaves the member stack's AvailabilityZone parameter empty, to be
+	// filled before the stack is created.
+	SubnetAZs map[string]string
+}
+
+// Stack is one CloudFormation stack of a cluster.
+type Stack struct {
+	Name       string            // naming.StackName(...)
+	Kind       string            // naming.Kind*
+	Member     int               // core index (1-based) for core stacks, else 0
+	Template   []byte            // JSON template, deterministic
+	Parameters map[string]string // parameter values to pass (never a secret)
+	DependsOn  []string          // names of stacks that must exist first
+	Tags       map[string]string // ownership tags plus metadata.tags
+	Resources  []string          // key resources for the dry-run plan: "Type LogicalId"
+}
+
+// Outputs the engine reads. The vpc and shared stacks export theirs under
+// naming.Export(cluster, name); the others are read from the stack itself.
+const (
+	// vpc stack (only when neo4jctl creates the VPC)
+	OutputVPCID   = "VPCID"
+	OutputVPCCIDR = "VPCCIDR"
+	// OutputPrivateSubnet(i), OutputPublicSubnet(i), OutputAZ(i) below
+
+	// shared stack
+	OutputBucketName            = "BucketName"
+	OutputBucketArn             = "BucketArn"
+	OutputKMSKeyArn             = "KMSKeyArn"
+	OutputAdminSecretArn        = "AdminSecretArn"
+	OutputReadOnlySecretArn     = "ReadOnlySecretArn"  // only with users.readOnly
+	OutputReadWriteSecretArn    = "ReadWriteSecretArn" // only with users.readWrite
+	OutputMembersSecurityGroup  = "MembersSecurityGroup"
+	OutputInstanceSecurityGroup = "InstanceSecurityGroup"
+	OutputBackupSecurityGroup   = "BackupSecurityGroup"
+	OutputLambdaSecurityGroup   = "LambdaSecurityGroup"
+	OutputInstanceProfile       = "InstanceProfile"
+	OutputInstanceRoleArn       = "InstanceRoleArn"
+	OutputTaskExecutionRoleArn  = "TaskExecutionRoleArn"
+	OutputTaskRoleArn           = "TaskRoleArn"
+	OutputLambdaRoleArn         = "LambdaRoleArn"
+	OutputSchedulerRoleArn      = "SchedulerRoleArn"
+	OutputNamespaceID           = "NamespaceID"
+	OutputNamespaceName         = "NamespaceName"
+	OutputECSCluster            = "ECSCluster"
+	OutputECSClusterArn         = "ECSClusterArn"
+	OutputLogGroup              = "LogGroup"
+	OutputLambdaLogGroup        = "LambdaLogGroup"
+	OutputAlarmTopicArn         = "AlarmTopicArn"
+
+	// core member stack
+	OutputVolumeID         = "VolumeID"
+	OutputAutoScalingGroup = "AutoScalingGroup" // also replicas
+	OutputCapacityProvider = "CapacityProvider" // also replicas
+	OutputService          = "Service"          // ECS service name; also replicas
+	OutputMemberServiceID  = "MemberServiceID"  // Cloud Map service core-N
+	OutputTaskDefinition   = "TaskDefinition"   // also replicas
+
+	// operations stack
+	OutputOperationsFunction   = "OperationsFunction"
+	OutputDNSSyncFunction      = "DNSSyncFunction"
+	OutputCleanupFunction      = "CleanupFunction"
+	OutputCoresServiceID       = "CoresServiceID"
+	OutputReplicasServiceID    = "ReplicasServiceID"
+	OutputBackupTaskDefinition = "BackupTaskDefinition" // only with backups
+	OutputDashboard            = "Dashboard"            // only with monitoring.dashboard
+)
+
+// OutputPrivateSubnet is the vpc stack output of the i-th (0-based) private subnet.
+func OutputPrivateSubnet(i int) string { return fmt.Sprintf("PrivateSubnet%d", i+1) }
+
+// OutputPublicSubnet is the vpc stack output of the i-th (0-based) public subnet.
+func OutputPublicSubnet(i int) string { return fmt.Sprintf("PublicSubnet%d", i+1) }
+
+// OutputAZ is the vpc stack output naming the AZ of the i-th (0-based) subnet pair.
+func OutputAZ(i int) string { return fmt.Sprintf("AZ%d", i+1) }
+
+// CapacityProviderName is the (fixed) name of a core member's capacity provider; member 0
+// names the replicas' provider. The operations stack associates them with the ECS cluster.
+func CapacityProviderName(cfg *cluster.ClusterConfig, member int) string {
+	if member == 0 {
+		return naming.StackPrefix(cfg.Metadata.Name) + "-replicas"
+	}
+	return fmt.Sprintf("%s-core-%d", naming.StackPrefix(cfg.Metadata.Name), member)
+}
+
+// Build renders every stack of the cluster, in creation order: vpc (when created), shared,
+// the core members, replicas (when configured), operations.
+func Build(cfg *cluster.ClusterConfig, in Inputs) ([]Stack, error) {
+	if cfg.Namespace() == "" {
+		return nil, fmt.Errorf("network.namespace: the namespace name is needed with network.namespaceID (members advertise core-N.<namespace>)")
+	}
+	if len(cfg.Members()) == 0 {
+		return nil, fmt.Errorf("cores.count: no core members")
+	}
+	b := &builder{cfg: cfg, in: in, name: cfg.Metadata.Name}
+	var out []Stack
+	add := func(kind string, member int, t *Template, params map[string]string, deps []string) error {
+		body, err := t.JSON()
+		if err != nil {
+			return fmt.Errorf("%s stack: %w", kind, err)
+		}
+		out = append(out, Stack{
+			Name:       naming.StackName(b.name, kind, member),
+			Kind:       kind,
+			Member:     member,
+			Template:   body,
+			Parameters: params,
+			DependsOn:  deps,
+			Tags:       b.tags(kind, member),
+			Resources:  t.KeyResources(),
+		})
+		return nil
+	}
+	var sharedDeps []string
+	if cfg.CreatesVPC() {
+		if err := add(naming.KindVPC, 0, b.vpc(), map[string]string{}, nil); err != nil {
+			return nil, err
+		}
+		sharedDeps = []string{naming.StackName(b.name, naming.KindVPC, 0)}
+	}
+	if err := add(naming.KindShared, 0, b.shared(), map[string]string{}, sharedDeps); err != nil {
+		return nil, err
+	}
+	shared := []string{naming.StackName(b.name, naming.KindShared, 0)}
+	var opsDeps []string
+	for _, m := range cfg.Members() {
+		t, params := b.core(m)
+		if err := add(naming.KindCore, m.Index, t, params, shared); err != nil {
+			return nil, err
+		}
+		opsDeps = append(opsDeps, naming.StackName(b.name, naming.KindCore, m.Index))
+	}
+	if cfg.ReplicaCount() > 0 {
+		t, params := b.replicas()
+		if err := add(naming.KindReplicas, 0, t, params, shared); err != nil {
+			return nil, err
+		}
+		opsDeps = append(opsDeps, naming.StackName(b.name, naming.KindReplicas, 0))
+	}
+	if err := add(naming.KindOperations, 0, b.operations(), map[string]string{}, append(append([]string{}, shared...), opsDeps...)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WriteDir writes <stack>.template.json and <stack>.parameters.json (the CloudFormation CLI
+// format) for every stack into dir.
+func WriteDir(stacks []Stack, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, s := range stacks {
+		if err := os.WriteFile(filepath.Join(dir, s.Name+".template.json"), s.Template, 0o644); err != nil {
+			return err
+		}
+		type param struct {
+			ParameterKey   string `json:"ParameterKey"`
+			ParameterValue string `json:"ParameterValue"`
+		}
+		ps := []param{}
+		for _, k := range sortedKeys(s.Parameters) {
+			ps = append(ps, param{k, s.Parameters[k]})
+		}
+		body, err := json.MarshalIndent(ps, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, s.Name+".parameters.json"), append(body, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// builder carries the config through the per-stack builders.
+type builder struct {
+	cfg  *cluster.ClusterConfig
+	in   Inputs
+	name string
+}
+
+func (b *builder) tags(kind string, member int) map[string]string {
+	t := map[string]string{}
+	for k, v := range b.cfg.Metadata.Tags {
+		t[k] = v
+	}
+	t[naming.TagCluster] = b.name
+	t[naming.TagStackKind] = kind
+	t[naming.TagManagedBy] = "neo4jctl"
+	v := b.in.Neo4jctlVersion
+	if v == "" {
+		v = "dev"
+	}
+	t[naming.TagVersion] = v
+	if kind == naming.KindCore {
+		t[naming.TagMember] = naming.CoreService(member)
+	}
+	return t
+}
+
+// resourceTags are the tags written on resources that neo4jctl (or the agent) finds by tag.
+func (b *builder) resourceTags(extra ...string) []any {
+	kv := map[string]string{naming.TagCluster: b.name, naming.TagManagedBy: "neo4jctl"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		kv[extra[i]] = extra[i+1]
+	}
+	var out []any
+	for _, k := range sortedKeys(kv) {
+		out = append(out, M{"Key": k, "Value": kv[k]})
+	}
+	return out
+}
+
+// imp imports a vpc/shared stack export.
+func (b *builder) imp(output string) M {
+	return M{"Fn::ImportValue": naming.Export(b.name, output)}
+}
+
+// image is the container image of every Neo4j task.
+func (b *builder) image() any {
+	switch {
+	case b.in.Image != "":
+		return b.in.Image
+	case b.cfg.Neo4j.Image != "":
+		return b.cfg.Neo4j.Image
+	}
+	return Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/" + naming.DefaultImageRepository + ":" + b.cfg.Neo4j.Version)
+}
+
+// privateSubnets are the subnets the members, tasks and Lambdas live in, one per slot.
+func (b *builder) privateSubnets() []any {
+	var out []any
+	if b.cfg.CreatesVPC() {
+		for i := 0; i < b.cfg.SubnetSlots(); i++ {
+			out = append(out, b.imp(OutputPrivateSubnet(i)))
+		}
+		return out
+	}
+	for _, s := range b.cfg.Network.Subnets {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (b *builder) vpcID() any {
+	if b.cfg.CreatesVPC() {
+		return b.imp(OutputVPCID)
+	}
+	return b.cfg.Network.VPCID
+}
+
+// M is a JSON object of a template; L a JSON array.
+type (
+	M = map[string]any
+	L = []any
+)
+
+// Intrinsic function helpers.
+func Ref(name string) M               { return M{"Ref": name} }
+func GetAtt(res, attr string) M       { return M{"Fn::GetAtt": []any{res, attr}} }
+func Sub(s string) M                  { return M{"Fn::Sub": s} }
+func SubVars(s string, vars M) M      { return M{"Fn::Sub": []any{s, vars}} }
+func Join(sep string, parts ...any) M { return M{"Fn::Join": []any{sep, parts}} }
+func If(cond string, yes, no any) M   { return M{"Fn::If": []any{cond, yes, no}} }
+func Select(i int, list any) M        { return M{"Fn::Select": []any{fmt.Sprint(i), list}} }
+func Equals(a, b any) M               { return M{"Fn::Equals": []any{a, b}} }
+
+var NoValue = M{"Ref": "AWS::NoValue"}
+
+// Template is a CloudFormation template under construction.
+type Template struct {
+	Description string
+	Parameters  M
+	Conditions  M
+	Resources   M
+	Outputs     M
+	key         []string // key resources for the plan, in insertion order
+}
+
+// NewTemplate starts a template.
+func NewTemplate(description string) *Template {
+	return &Template{Description: description, Parameters: M{}, Conditions: M{}, Resources: M{}, Outputs: M{}}
+}
+
+// Add puts a resource in the template; key resources are listed in the dry-run plan.
+func (t *Template) Add(id, typ string, props M, key bool) M {
+	r := M{"Type": typ}
+	if props != nil {
+		r["Properties"] = props
+	}
+	t.Resources[id] = r
+	if key {
+		t.key = append(t.key, typ+" "+id)
+	}
+	return r
+}
+
+// Retain keeps a resource on stack deletion and on replacement.
+func Retain(r M) M {
+	r["DeletionPolicy"] = "Retain"
+	r["UpdateReplacePolicy"] = "Retain"
+	return r
+}
+
+// Skip records checkov skips with their reasons in the resource's metadata.
+func Skip(r M, idReason ...string) M {
+	md, _ := r["Metadata"].(M)
+	if md == nil {
+		md = M{}
+		r["Metadata"] = md
+	}
+	ck, _ := md["checkov"].(M)
+	if ck == nil {
+		ck = M{"skip": []any{}}
+		md["checkov"] = ck
+	}
+	for i := 0; i+1 < len(idReason); i += 2 {
+		ck["skip"] = append(ck["skip"].([]any), M{"id": idReason[i], "comment": idReason[i+1]})
+	}
+	return r
+}
+
+// Output declares an output; export names it naming.Export(cluster, name).
+func (t *Template) Output(name string, value any, description string, export string) {
+	o := M{"Value": value, "Description": description}
+	if export != "" {
+		o["Export"] = M{"Name": export}
+	}
+	t.Outputs[name] = o
+}
+
+// KeyResources lists the key resources for the dry-run plan.
+func (t *Template) KeyResources() []string { return append([]string(nil), t.key...) }
+
+// JSON renders the template deterministically (encoding/json sorts map keys).
+func (t *Template) JSON() ([]byte, error) {
+	doc := M{"AWSTemplateFormatVersion": "2010-09-09", "Description": t.Description, "Resources": t.Resources}
+	if len(t.Parameters) > 0 {
+		doc["Parameters"] = t.Parameters
+	}
+	if len(t.Conditions) > 0 {
+		doc["Conditions"] = t.Conditions
+	}
+	if len(t.Outputs) > 0 {
+		doc["Outputs"] = t.Outputs
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// envList renders ECS environment variables sorted by name.
+func envList(env map[string]any) []any {
+	var out []any
+	for _, k := range sortedKeys(env) {
+		out = append(out, M{"Name": k, "Value": env[k]})
+	}
+	return out
+}
+
+// settingEnv is the official Neo4j image's env name of a neo4j.conf setting:
+// NEO4J_ + dots to underscores, underscores doubled.
+func settingEnv(setting string) string {
+	return "NEO4J_" + strings.ReplaceAll(strings.ReplaceAll(setting, "_", "__"), ".", "_")
+}
