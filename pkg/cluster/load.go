@@ -39,12 +39,15 @@ type Member struct {
 // Members spreads the cores round-robin over the subnets, so 5 cores in 3 AZs work and
 // losing one AZ never takes a majority.
 func (c *ClusterConfig) Members() []Member {
+	if c.Cores.Count < 1 || c.Cores.Count > 7 {
+		return nil // not a valid config; Validate says why
+	}
 	slots := c.SubnetSlots()
 	out := make([]Member, c.Cores.Count)
 	for i := range out {
 		name := fmt.Sprintf("%s-%d", c.Network.Subdomains.Cores, i+1)
 		out[i] = Member{Index: i + 1, Name: name, DNSName: name + "." + c.Namespace(), SubnetIndex: i % slots}
-		if len(c.Network.Subnets) > 0 {
+		if !c.CreatesVPC() && i%slots < len(c.Network.Subnets) {
 			out[i].Subnet = c.Network.Subnets[i%slots]
 		}
 	}

@@ -264,7 +264,9 @@ func (v *validator) network(c *ClusterConfig) {
 	if n.NamespaceID != "" && !nsIDRe.MatchString(n.NamespaceID) {
 		v.add("network.namespaceID", fmt.Sprintf("%q is not a Cloud Map namespace id", n.NamespaceID), "use the id such as ns-abcdefgh12345678")
 	}
-	if n.NamespaceID == "" {
+	// a namespace derived from a bad name is already reported as the name
+	derivedFromBadName := n.Namespace == c.Metadata.Name+".neo4j.internal" && !nameRe.MatchString(c.Metadata.Name)
+	if n.NamespaceID == "" && !derivedFromBadName {
 		labels := strings.Split(n.Namespace, ".")
 		ok := len(n.Namespace) <= 200 && len(labels) >= 2
 		for _, l := range labels {

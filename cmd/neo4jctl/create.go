@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	yaml "github.com/goccy/go-yaml"
+	"github.com/spf13/cobra"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
+)
+
+func newCreateCommand(g *globals) *cobra.Command {
+	return verb("create", "Create a cluster", newCreateClusterCommand(g))
+}
+
+type createOptions struct {
+	file   string
+	dryRun bool
+	output string
+}
+
+func newCreateClusterCommand(g *globals) *cobra.Command {
+	o := &createOptions{}
+	c := &cobra.Command{
+		Use:   "cluster -f cluster.yaml",
+		Short: "Create a Neo4j cluster from cluster.yaml",
+		Example: `  neo4jctl create cluster -f cluster.yaml --dry-run
+  neo4jctl create cluster -f cluster.yaml --dry-run -o json | jq .plan`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := printer.CheckFormat(o.output, printer.YAML, printer.JSON); err != nil {
+				return usageError{err}
+			}
+			f, err := loadConfig(g, o.file)
+			if err != nil {
+				return err
+			}
+			if !o.dryRun {
+				return createCluster(c.Context(), g, f, o)
+			}
+			return writeDryRun(g.out, o.output, f.Config)
+		},
+	}
+	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml to create")
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the defaulted config and the plan; touch nothing")
+	c.Flags().StringVarP(&o.output, "output", "o", printer.YAML, "dry-run output: yaml or json")
+	return c
+}
+
+// dryRun is what --dry-run prints: the config as neo4jctl will use it, and what it will make.
+type dryRun struct {
+	Config *cluster.ClusterConfig `json:"config"`
+	Plan   Plan                   `json:"plan"`
+}
+
+// writeDryRun prints the defaulted config and the plan. As YAML, the plan is written as
+// comments so that the output is itself a complete cluster.yaml.
+func writeDryRun(w io.Writer, format string, cfg *cluster.ClusterConfig) error {
+	plan, err := buildPlan(cfg)
+	if err != nil {
+		return err
+	}
+	if format == printer.JSON {
+		return printer.Write(w, format, dryRun{Config: cfg, Plan: plan}, nil)
+	}
+	// goccy keeps the struct order, so the config reads like the examples
+	b, err := yaml.MarshalWithOptions(cfg, yaml.IndentSequence(true))
+	if err != nil {
+		return fmt.Errorf("writing the defaulted config: %w", err)
+	}
+	fmt.Fprintf(w, "# neo4jctl dry run: the defaulted config, then the plan as comments.\n")
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	for _, l := range strings.Split(strings.TrimRight(plan.Text(), "\n"), "\n") {
+		fmt.Fprintf(w, "# %s\n", l)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// Plan is what create will make, in order.
+type Plan struct {
+	Cluster  string       `json:"cluster"`
+	Region   string       `json:"region"`
+	Stacks   []PlanStack  `json:"stacks"`
+	Members  []PlanMember `json:"members"`
+	Replicas int          `json:"replicas"`
+	Endpoint string       `json:"endpoint"`
+	Notes    []string     `json:"notes,omitempty"`
+}
+
+// PlanStack is one CloudFormation stack and its key resources.
+type PlanStack struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	DependsOn []string `json:"dependsOn,omitempty"`
+	Resources []string `json:"resources,omitempty"`
+}
+
+// PlanMember is where one core member lives.
+type PlanMember struct {
+	cluster.Member
+	Placement string `json:"placement"`
+}
+
+func buildPlan(cfg *cluster.ClusterConfig) (Plan, error) {
+	stacks, err := planStacks(cfg)
+	if err != nil {
+		return Plan{}, err
+	}
+	p := Plan{
+		Cluster:  cfg.Metadata.Name,
+		Region:   cfg.Metadata.Region,
+		Stacks:   stacks,
+		Replicas: cfg.ReplicaCount(),
+		Endpoint: fmt.Sprintf("neo4j://%s.%s:%d", cfg.Network.Subdomains.Cores, cfg.Namespace(), naming.PortBolt),
+	}
+	for _, m := range cfg.Members() {
+		pm := PlanMember{Member: m}
+		if cfg.CreatesVPC() {
+			pm.Placement = fmt.Sprintf("private subnet in AZ %d of %d (new VPC)", m.SubnetIndex+1, cfg.SubnetSlots())
+		} else {
+			pm.Placement = fmt.Sprintf("%s (subnet %d of %d)", m.Subnet, m.SubnetIndex+1, cfg.SubnetSlots())
+		}
+		p.Members = append(p.Members, pm)
+	}
+	if slots := cfg.SubnetSlots(); slots < cfg.Cores.Count && cfg.Cores.Count > 1 {
+		if perAZ := (cfg.Cores.Count + slots - 1) / slots; perAZ > cfg.Cores.Count/2 {
+			p.Notes = append(p.Notes, fmt.Sprintf("%d cores over %d subnets: losing the busiest subnet loses %d members, a majority; add subnets in other AZs", cfg.Cores.Count, slots, perAZ))
+		}
+	}
+	if len(cfg.Network.ClientAccess.CIDRs) == 0 && len(cfg.Network.ClientAccess.SecurityGroups) == 0 {
+		p.Notes = append(p.Notes, "network.clientAccess is empty: only the members and neo4jctl's operations Lambda can reach Neo4j")
+	}
+	if !cfg.BackupsEnabled() {
+		p.Notes = append(p.Notes, "scheduled backups are off (backup.enabled: false)")
+	}
+	if cfg.Cores.Count == 1 {
+		p.Notes = append(p.Notes, "a single core has no fault tolerance: development only")
+	}
+	return p, nil
+}
+
+// Text is the plan for people.
+func (p Plan) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan for cluster %s in %s:\n", p.Cluster, p.Region)
+	fmt.Fprintf(&b, "Stacks, in order; stacks that wait on the same stack are created in parallel:\n")
+	for _, s := range p.Stacks {
+		dep := ""
+		if len(s.DependsOn) > 0 {
+			dep = " after " + strings.Join(s.DependsOn, ", ")
+		}
+		fmt.Fprintf(&b, "  %s (%s)%s\n", s.Name, s.Kind, dep)
+		for _, r := range s.Resources {
+			fmt.Fprintf(&b, "      %s\n", r)
+		}
+	}
+	fmt.Fprintf(&b, "Core members:\n")
+	for _, m := range p.Members {
+		fmt.Fprintf(&b, "  %-8s %-40s %s\n", m.Name, m.DNSName, m.Placement)
+	}
+	fmt.Fprintf(&b, "Replicas: %d\n", p.Replicas)
+	fmt.Fprintf(&b, "Clients connect to %s\n", p.Endpoint)
+	for _, n := range p.Notes {
+		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
+	return b.String()
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
+)
+
+// Exit codes: 0 success, 1 a failed operation, 2 bad usage or an invalid config (nothing
+// touched).
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	streams
+	region     string
+	regionFlag bool // --region given explicitly: it must agree with metadata.region
+	profile    string
+	quiet      bool
+	colors     printer.Colors
+}
+
+// usageError marks an error as the user's invocation being wrong: exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func run(ctx context.Context, args []string, s streams) int {
+	g := &globals{streams: s, colors: printer.Colors{On: printer.ColorEnabled(s.err)}}
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(s.err, g.colors.Red("Error:"), err)
+	var ue usageError
+	switch {
+	case errors.As(err, &ue), cluster.IsConfigError(err):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+func newRootCommand(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "neo4jctl",
+		Short: "Create and operate Neo4j Enterprise clusters on AWS ECS",
+		Long: `neo4jctl turns one cluster.yaml into a Neo4j Enterprise cluster on AWS ECS through
+CloudFormation, and then operates it.
+
+Data goes to stdout and progress to stderr, so "-o json | jq" always works.
+Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// cobra's own argument errors are usage errors
+		Args: cobra.NoArgs,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
+	pf.StringVar(&g.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE)")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "one line per event instead of a spinner")
+	root.PersistentPreRun = func(c *cobra.Command, _ []string) {
+		g.regionFlag = c.Flags().Changed("region")
+		if g.region == "" {
+			g.region = firstNonEmpty(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+		}
+	}
+	root.AddCommand(
+		newCreateCommand(g),
+		newUtilsCommand(g),
+		newVersionCommand(g),
+	)
+	for _, c := range root.Commands() {
+		c.SilenceUsage = true
+	}
+	return root
+}
+
+// verb builds a group command such as "create" whose subcommands name the object.
+func verb(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return usagef("%s needs an object, e.g. %q", c.CommandPath(), c.CommandPath()+" "+subs[0].Name())
+		},
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// loadConfig reads, defaults and validates cluster.yaml; a bad file exits 2.
+func loadConfig(g *globals, path string) (*cluster.File, error) {
+	if path == "" {
+		return nil, usagef("-f/--config-file is required: the cluster.yaml to use")
+	}
+	f, err := cluster.Load(path, cluster.Overrides{Region: g.region})
+	if err != nil {
+		if cluster.IsConfigError(err) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if g.regionFlag && f.Config.Metadata.Region != g.region {
+		return nil, usagef("--region %s disagrees with metadata.region %s in %s (line %d); drop one of them", g.region, f.Config.Metadata.Region, path, f.Line("metadata.region"))
+	}
+	return f, nil
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"runtime"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
+)
+
+// version is set by the release build (-ldflags "-X main.version=...").
+var version = "dev"
+
+type versionInfo struct {
+	Version      string `json:"version"`
+	Commit       string `json:"commit,omitempty"`
+	GoVersion    string `json:"goVersion"`
+	Platform     string `json:"platform"`
+	ConfigAPI    string `json:"configAPI"`
+	DefaultNeo4j string `json:"defaultNeo4j"`
+}
+
+func newVersionCommand(g *globals) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "version",
+		Short: "Print neo4jctl's version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := printer.CheckFormat(output); err != nil {
+				return usageError{err}
+			}
+			v := versionInfo{
+				Version:      version,
+				GoVersion:    runtime.Version(),
+				Platform:     runtime.GOOS + "/" + runtime.GOARCH,
+				ConfigAPI:    cluster.APIVersion,
+				DefaultNeo4j: cluster.DefaultVersion,
+			}
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" {
+						v.Commit = s.Value
+					}
+				}
+			}
+			return printer.Write(g.out, output, v, func(w *tabwriter.Writer) {
+				row := func(k, val string) {
+					if val != "" {
+						w.Write([]byte(k + "\t" + val + "\n"))
+					}
+				}
+				row("neo4jctl", v.Version)
+				row("commit", v.Commit)
+				row("go", v.GoVersion)
+				row("platform", v.Platform)
+				row("config API", v.ConfigAPI)
+				row("default Neo4j", v.DefaultNeo4j)
+			})
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", printer.Table, "table, json or yaml")
+	return c
+}
