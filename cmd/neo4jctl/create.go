@@ -29,7 +29,7 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 		Short: "Create a Neo4j cluster from cluster.yaml",
 		Example: `  neo4jctl create cluster -f cluster.yaml --dry-run
   neo4jctl create cluster -f cluster.yaml --dry-run -o json | jq .plan`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := printer.CheckFormat(o.output, printer.YAML, printer.JSON); err != nil {
 				return usageError{err}

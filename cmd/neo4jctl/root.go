@@ -76,7 +76,8 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// cobra's own argument errors are usage errors
-		Args: cobra.NoArgs,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
@@ -105,7 +106,7 @@ func verb(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
 		Use:   use,
 		Short: short,
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return usagef("%s needs an object, e.g. %q", c.CommandPath(), c.CommandPath()+" "+subs[0].Name())
 		},
@@ -139,4 +140,22 @@ func loadConfig(g *globals, path string) (*cluster.File, error) {
 		return nil, usagef("--region %s disagrees with metadata.region %s in %s (line %d); drop one of them", g.region, f.Config.Metadata.Region, path, f.Line("metadata.region"))
 	}
 	return f, nil
+}
+
+// noArgs is cobra.NoArgs as a usage error (exit 2).
+func noArgs(c *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(c, args); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// exactArgs is cobra.ExactArgs as a usage error (exit 2).
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(c, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 }

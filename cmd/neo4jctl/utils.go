@@ -11,7 +11,7 @@ func newUtilsCommand(g *globals) *cobra.Command {
 		Use:   "schema",
 		Short: "Print the JSON schema of cluster.yaml",
 		Long:  "Print the JSON schema of cluster.yaml (" + cluster.APIVersion + "), for editors and CI checks.",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			b, err := cluster.Schema()
 			if err != nil {

@@ -28,7 +28,7 @@ func newVersionCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print neo4jctl's version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := printer.CheckFormat(output); err != nil {
 				return usageError{err}

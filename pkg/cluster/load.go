@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -14,15 +15,30 @@ type Overrides struct {
 // The returned error is an ErrorList when the file is at fault.
 func Load(path string, o Overrides) (*File, error) {
 	f, err := LoadFile(path)
-	if err != nil {
+	decodeErrs, partial := err.(ErrorList)
+	if err != nil && (!partial || f == nil) {
 		return nil, err
 	}
 	if f.Config.Metadata.Region == "" {
 		f.Config.Metadata.Region = o.Region
 	}
+	// Validate even after decoding problems, so that one run reports everything.
 	SetDefaults(f.Config)
-	if err := Validate(f.Config, f); err != nil {
-		return nil, err
+	all := append(ErrorList{}, decodeErrs...)
+	if verr, ok := Validate(f.Config, f).(ErrorList); ok {
+		reported := map[string]bool{}
+		for _, e := range decodeErrs {
+			reported[e.Path] = true
+		}
+		for _, e := range verr {
+			if !reported[e.Path] {
+				all = append(all, e)
+			}
+		}
+	}
+	if len(all) > 0 {
+		sort.SliceStable(all, func(i, j int) bool { return all[i].Line < all[j].Line })
+		return nil, all
 	}
 	return f, nil
 }
