@@ -1,11 +1,7 @@
 package stack
 
-import "github.com/neo4jctl/neo4jctl/pkg/cluster"
 
 func (b *builder) vpc() *Template { return NewTemplate("vpc (in progress)") }
-func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
-	return NewTemplate("core (in progress)"), map[string]string{}
-}
 func (b *builder) replicas() (*Template, map[string]string) {
 	return NewTemplate("replicas (in progress)"), map[string]string{}
 }

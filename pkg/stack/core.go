@@ -1,0 +1,278 @@
+package stack
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// amiParameter is the public SSM parameter of the ECS-optimized Amazon Linux 2023 AMI.
+func amiParameter(arch string) string {
+	if arch == "arm64" {
+		return "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
+	}
+	return "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+}
+
+const (
+	paramAMI = "ImageId"
+	paramAZ  = "AvailabilityZone"
+)
+
+func addAMIParameter(t *Template, params map[string]string, arch string) {
+	t.Parameters[paramAMI] = M{
+		"Type":        "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+		"Default":     amiParameter(arch),
+		"Description": "ECS-optimized Amazon Linux 2023 AMI (" + arch + "), resolved from its public SSM parameter",
+	}
+	params[paramAMI] = amiParameter(arch)
+}
+
+// launchTemplate is the container instances' launch template: IMDSv2 only, encrypted root,
+// no public address, the instance role, and the user data.
+func (b *builder) launchTemplate(t *Template, rootGiB int, userData string, tags []any) {
+	t.Add("LaunchTemplate", "AWS::EC2::LaunchTemplate", M{
+		"LaunchTemplateData": M{
+			"ImageId":            Ref(paramAMI),
+			"IamInstanceProfile": M{"Name": b.imp(OutputInstanceProfile)},
+			"MetadataOptions": M{
+				"HttpEndpoint":            "enabled",
+				"HttpTokens":              "required",
+				"HttpPutResponseHopLimit": 1, // tasks are awsvpc and blocked from IMDS (ECS_AWSVPC_BLOCK_IMDS)
+				"InstanceMetadataTags":    "disabled",
+			},
+			"BlockDeviceMappings": L{M{
+				"DeviceName": "/dev/xvda",
+				"Ebs":        M{"VolumeSize": rootGiB, "VolumeType": "gp3", "Encrypted": true, "DeleteOnTermination": true},
+			}},
+			"NetworkInterfaces": L{M{
+				"DeviceIndex":              0,
+				"AssociatePublicIpAddress": false,
+				"Groups":                   L{b.imp(OutputInstanceSecurityGroup)},
+				"DeleteOnTermination":      true,
+			}},
+			"Monitoring": M{"Enabled": true},
+			"UserData":   M{"Fn::Base64": userData},
+			"TagSpecifications": L{
+				M{"ResourceType": "instance", "Tags": tags},
+				M{"ResourceType": "volume", "Tags": tags},
+			},
+		},
+	}, true)
+}
+
+// asgTags are resource tags propagated to the instances.
+func asgTags(tags []any) []any {
+	var out []any
+	for _, tag := range tags {
+		tm := tag.(M)
+		out = append(out, M{"Key": tm["Key"], "Value": tm["Value"], "PropagateAtLaunch": true})
+	}
+	return out
+}
+
+// ecsAttribute is the end of user data: advertise the placement attribute to ECS.
+func ecsAttribute(attr string) string {
+	return "cat >> /etc/ecs/ecs.config <<'CONFIG'\n" +
+		fmt.Sprintf(`ECS_INSTANCE_ATTRIBUTES={"%s":"%s"}`, naming.AttrMember, attr) + "\n" +
+		"CONFIG\n" +
+		"# the ECS agent starts after user data; should it already run, make it read the attribute\n" +
+		"if systemctl is-active --quiet ecs; then systemctl restart --no-block ecs; fi\n"
+}
+
+// userDataHead starts every instance's user data: join this cluster's ECS cluster, keep
+// awsvpc tasks away from the instance metadata, give Neo4j time to stop cleanly.
+func (b *builder) userDataHead(what string) string {
+	return "#!/bin/bash\n" +
+		fmt.Sprintf("# neo4jctl %s: %s\n", b.name, what) +
+		"set -euo pipefail\n" +
+		"exec > >(tee -a /var/log/neo4jctl-init.log) 2>&1\n" +
+		"cat >> /etc/ecs/ecs.config <<'CONFIG'\n" +
+		"ECS_CLUSTER=" + naming.ECSCluster(b.name) + "\n" +
+		"ECS_AWSVPC_BLOCK_IMDS=true\n" +
+		"ECS_CONTAINER_STOP_TIMEOUT=2m\n" +
+		"ECS_ENABLE_CONTAINER_METADATA=true\n" +
+		"CONFIG\n"
+}
+
+// coreUserDataBody attaches the member's volume by tag, mounts it (formatting only a blank
+// volume); the attribute that lets the member's task be placed comes after.
+const coreUserDataBody = `CLUSTER='@CLUSTER@'
+MEMBER='@MEMBER@'
+MOUNT='@MOUNT@'
+TOKEN=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' http://169.254.169.254/latest/api/token)
+imds() { curl -sSf -H "X-aws-ec2-metadata-token: $TOKEN" "http://169.254.169.254/latest/meta-data/$1"; }
+INSTANCE=$(imds instance-id)
+AWS_DEFAULT_REGION=$(imds placement/region)
+export AWS_DEFAULT_REGION
+command -v aws >/dev/null || dnf install -y -q awscli-2
+
+# 1. the member's volume, found by its tags (exactly one)
+VOLUMES=''
+for _ in $(seq 1 60); do
+  VOLUMES=$(aws ec2 describe-volumes --filters "Name=tag:@TAGCLUSTER@,Values=$CLUSTER" "Name=tag:@TAGMEMBER@,Values=$MEMBER" --query 'Volumes[].VolumeId' --output text)
+  [ -n "$VOLUMES" ] && break
+  sleep 10
+done
+read -r -a FOUND <<<"$VOLUMES"
+if [ "$(echo "$VOLUMES" | wc -w)" -ne 1 ]; then echo "neo4jctl: want exactly one volume tagged $MEMBER of $CLUSTER, found: '$VOLUMES'" >&2; exit 1; fi
+VOLUME=$FOUND
+
+# 2. wait until it is available (a replaced instance may still hold it), attach it here
+ATTACHED=''
+for _ in $(seq 1 180); do
+  read -r STATE HOLDER <<<"$(aws ec2 describe-volumes --volume-ids "$VOLUME" --query 'Volumes[0].[State,Attachments[0].InstanceId]' --output text)"
+  if [ "$STATE" = in-use ] && [ "$HOLDER" = "$INSTANCE" ]; then ATTACHED=yes; break; fi
+  if [ "$STATE" = available ]; then aws ec2 attach-volume --volume-id "$VOLUME" --instance-id "$INSTANCE" --device /dev/xvdf >/dev/null || true; fi
+  sleep 10
+done
+[ -n "$ATTACHED" ] || { echo "neo4jctl: volume $VOLUME did not attach" >&2; exit 1; }
+
+# 3. the NVMe device of that volume
+DEV=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$VOLUME" | tr -d -)
+for _ in $(seq 1 60); do
+  [ -e "$DEV" ] && break
+  if [ -e /dev/xvdf ]; then DEV=/dev/xvdf; break; fi
+  sleep 2
+done
+DEV=$(readlink -f "$DEV")
+
+# 4. format only a blank volume, then mount it
+if ! blkid "$DEV" >/dev/null 2>&1; then mkfs.xfs -L neo4j-data "$DEV"; fi
+UUID=$(blkid -s UUID -o value "$DEV")
+mkdir -p "$MOUNT"
+grep -q "UUID=$UUID" /etc/fstab || echo "UUID=$UUID $MOUNT xfs defaults,noatime,nofail 0 2" >> /etc/fstab
+mountpoint -q "$MOUNT" || mount "$MOUNT"
+chown 7474:7474 "$MOUNT"
+
+# 5. only now may the member's task be placed here
+`
+
+func (b *builder) coreUserData(m cluster.Member) string {
+	r := strings.NewReplacer("@CLUSTER@", b.name, "@MEMBER@", m.Name, "@MOUNT@", naming.DataMount,
+		"@TAGCLUSTER@", naming.TagCluster, "@TAGMEMBER@", naming.TagMember)
+	return b.userDataHead(m.Name+": attach and mount the member volume, then join ECS") +
+		r.Replace(coreUserDataBody) + ecsAttribute(m.Name)
+}
+
+func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
+	cfg := b.cfg
+	t := NewTemplate(fmt.Sprintf("neo4jctl %s: core member %s (%s): instance, retained data volume, ECS service", b.name, m.Name, m.DNSName))
+	params := map[string]string{}
+	addAMIParameter(t, params, cfg.Arch())
+
+	var subnet, az any
+	if cfg.CreatesVPC() {
+		subnet = b.imp(OutputPrivateSubnet(m.SubnetIndex))
+		az = b.imp(OutputAZ(m.SubnetIndex))
+	} else {
+		subnet = m.Subnet
+		t.Parameters[paramAZ] = M{
+			"Type":        "AWS::EC2::AvailabilityZone::Name",
+			"Description": "Availability zone of subnet " + m.Subnet + " (the member's volume lives there)",
+		}
+		params[paramAZ] = b.in.SubnetAZs[m.Subnet]
+		az = Ref(paramAZ)
+	}
+	tags := b.resourceTags(naming.TagMember, m.Name, "Name", naming.StackPrefix(b.name)+"-"+m.Name)
+
+	// The member's data: retained across stack deletion and replacement.
+	v := cfg.Cores.Volume
+	vol := M{
+		"AvailabilityZone": az,
+		"Size":             v.SizeGiB,
+		"VolumeType":       v.Type,
+		"Encrypted":        true,
+		"KmsKeyId":         b.imp(OutputKMSKeyArn),
+		"Tags":             tags,
+	}
+	if v.IOPS > 0 {
+		vol["Iops"] = v.IOPS
+	}
+	if v.Type == "gp3" && v.ThroughputMiBps > 0 {
+		vol["Throughput"] = v.ThroughputMiBps
+	}
+	Retain(t.Add("DataVolume", "AWS::EC2::Volume", vol, true))
+
+	b.launchTemplate(t, 30, b.coreUserData(m), tags)
+	asg := t.Add("AutoScalingGroup", "AWS::AutoScaling::AutoScalingGroup", M{
+		"MinSize":                          "1",
+		"MaxSize":                          "1",
+		"DesiredCapacity":                  "1",
+		"VPCZoneIdentifier":                L{subnet},
+		"LaunchTemplate":                   M{"LaunchTemplateId": Ref("LaunchTemplate"), "Version": GetAtt("LaunchTemplate", "LatestVersionNumber")},
+		"HealthCheckType":                  "EC2",
+		"HealthCheckGracePeriod":           300,
+		"NewInstancesProtectedFromScaleIn": false,
+		"Tags":                             asgTags(tags),
+	}, true)
+	// one instance per member: the old one goes before the new one comes (the volume moves)
+	asg["UpdatePolicy"] = M{"AutoScalingRollingUpdate": M{"MinInstancesInService": 0, "MaxBatchSize": 1}}
+
+	t.Add("CapacityProvider", "AWS::ECS::CapacityProvider", M{
+		"Name": CapacityProviderName(cfg, m.Index),
+		"AutoScalingGroupProvider": M{
+			"AutoScalingGroupArn":          Ref("AutoScalingGroup"),
+			"ManagedScaling":               M{"Status": "DISABLED"},
+			"ManagedTerminationProtection": "DISABLED",
+			"ManagedDraining":              "ENABLED",
+		},
+		"Tags": tags,
+	}, true)
+
+	// core-N.<ns>: registered by ECS as soon as the task runs, no health check.
+	t.Add("MemberDiscovery", "AWS::ServiceDiscovery::Service", M{
+		"Name":        m.Name,
+		"NamespaceId": b.imp(OutputNamespaceID),
+		"Description": "neo4jctl " + b.name + ": stable name of member " + m.Name,
+		"DnsConfig":   M{"DnsRecords": L{M{"Type": "A", "TTL": 10}}, "RoutingPolicy": "MULTIVALUE"},
+		"Tags":        tags,
+	}, true)
+
+	t.Add("TaskDefinition", "AWS::ECS::TaskDefinition", M{
+		"Family":                  naming.StackPrefix(b.name) + "-" + m.Name,
+		"NetworkMode":             "awsvpc",
+		"RequiresCompatibilities": L{"EC2"},
+		"ExecutionRoleArn":        b.imp(OutputTaskExecutionRoleArn),
+		"TaskRoleArn":             b.imp(OutputTaskRoleArn),
+		"Volumes":                 L{M{"Name": "data", "Host": M{"SourcePath": naming.DataMount}}},
+		"ContainerDefinitions": L{b.neo4jContainer(roleCore, m, cfg.Neo4j.Memory, m.Name,
+			L{M{"SourceVolume": "data", "ContainerPath": "/data", "ReadOnly": false}})},
+		"Tags": tags,
+	}, true)
+
+	svc := t.Add("Service", "AWS::ECS::Service", M{
+		"ServiceName":    naming.CoreService(m.Index),
+		"Cluster":        b.imp(OutputECSCluster),
+		"TaskDefinition": Ref("TaskDefinition"),
+		"DesiredCount":   1,
+		"LaunchType":     "EC2",
+		// never two copies of a member against one volume: stop the old task first
+		"DeploymentConfiguration": M{
+			"MinimumHealthyPercent":    0,
+			"MaximumPercent":           100,
+			"DeploymentCircuitBreaker": M{"Enable": true, "Rollback": true},
+		},
+		"PlacementConstraints": L{M{"Type": "memberOf", "Expression": fmt.Sprintf("attribute:%s == %s", naming.AttrMember, m.Name)}},
+		"NetworkConfiguration": M{"AwsvpcConfiguration": M{
+			"Subnets":        L{subnet},
+			"SecurityGroups": L{b.imp(OutputMembersSecurityGroup)},
+			"AssignPublicIp": "DISABLED",
+		}},
+		"ServiceRegistries":    L{M{"RegistryArn": GetAtt("MemberDiscovery", "Arn")}},
+		"EnableECSManagedTags": true,
+		"PropagateTags":        "SERVICE",
+		"Tags":                 tags,
+	}, true)
+	svc["DependsOn"] = L{"AutoScalingGroup", "CapacityProvider"}
+
+	t.Output(OutputVolumeID, Ref("DataVolume"), "Data volume of "+m.Name+" (retained)", "")
+	t.Output(OutputAutoScalingGroup, Ref("AutoScalingGroup"), "Auto Scaling group of "+m.Name, "")
+	t.Output(OutputCapacityProvider, Ref("CapacityProvider"), "Capacity provider of "+m.Name, "")
+	t.Output(OutputService, GetAtt("Service", "Name"), "ECS service of "+m.Name, "")
+	t.Output(OutputMemberServiceID, GetAtt("MemberDiscovery", "Id"), "Cloud Map service of "+m.DNSName, "")
+	t.Output(OutputTaskDefinition, Ref("TaskDefinition"), "Task definition of "+m.Name, "")
+	return t, params
+}

@@ -1,0 +1,188 @@
+package stack
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// Role of a Neo4j task.
+const (
+	roleCore    = "core"
+	roleReplica = "replica"
+	roleBackup  = "backup"
+)
+
+// coreEndpoints are the member host names, core-1.<ns>,...
+func (b *builder) coreEndpoints() []string {
+	var out []string
+	for _, m := range b.cfg.Members() {
+		out = append(out, m.DNSName)
+	}
+	return out
+}
+
+// neo4jSettings are the neo4j.conf settings neo4jctl owns for a role, merged with the
+// user's neo4j.config (validation refuses user settings that collide with these).
+func (b *builder) neo4jSettings(role string, member cluster.Member, mem cluster.Memory) map[string]string {
+	cfg := b.cfg
+	n := cfg.Cores.Count
+	var discovery []string
+	for _, h := range b.coreEndpoints() {
+		discovery = append(discovery, fmt.Sprintf("%s:%d", h, naming.PortDiscovery))
+	}
+	s := map[string]string{
+		"server.default_listen_address":                       "0.0.0.0",
+		"dbms.cluster.discovery.resolver_type":                "LIST",
+		"initial.dbms.default_primaries_count":                fmt.Sprint(n),
+		"dbms.cluster.minimum_initial_system_primaries_count": fmt.Sprint(n),
+		"initial.dbms.automatically_enable_free_servers":      "true",
+		"server.memory.heap.initial_size":                     mem.Heap,
+		"server.memory.heap.max_size":                         mem.Heap,
+		"server.memory.pagecache.size":                        mem.PageCache,
+		"server.backup.enabled":                               "true",
+		"server.backup.listen_address":                        fmt.Sprintf("0.0.0.0:%d", naming.PortBackup),
+	}
+	if r := cfg.ReplicaCount(); r > 0 {
+		s["initial.dbms.default_secondaries_count"] = fmt.Sprint(r)
+	}
+	if cfg.ParsedVersion().Calendar() {
+		s["dbms.cluster.endpoints"] = strings.Join(discovery, ",")
+	} else {
+		s["dbms.cluster.discovery.version"] = "V2_ONLY"
+		s["dbms.cluster.discovery.v2.endpoints"] = strings.Join(discovery, ",")
+	}
+	switch role {
+	case roleCore:
+		s["initial.server.mode_constraint"] = "PRIMARY"
+		s["server.default_advertised_address"] = member.DNSName
+	case roleReplica:
+		// the agent advertises the task's own address (replicas have no stable name)
+		s["initial.server.mode_constraint"] = "SECONDARY"
+		s["server.cluster.system_database_mode"] = "SECONDARY"
+	}
+	if sq := cfg.Monitoring.SlowQueryLog; sq.Enabled {
+		s["db.logs.query.enabled"] = "INFO"
+		s["db.logs.query.threshold"] = sq.Threshold
+	}
+	for k, v := range cfg.Neo4j.Config {
+		if _, owned := s[k]; !owned {
+			s[k] = v
+		}
+	}
+	return s
+}
+
+// containerEnv is the environment of a Neo4j container (core or replica).
+func (b *builder) containerEnv(role string, member cluster.Member, mem cluster.Memory) map[string]any {
+	cfg := b.cfg
+	env := map[string]any{
+		"NEO4J_ACCEPT_LICENSE_AGREEMENT": cfg.Neo4j.AcceptLicense,
+		naming.EnvRole:                   role,
+		naming.EnvCluster:                b.name,
+		naming.EnvNamespace:              cfg.Namespace(),
+		naming.EnvCoreEndpoints:          strings.Join(b.coreEndpoints(), ","),
+		naming.EnvCoreCount:              fmt.Sprint(cfg.Cores.Count),
+		naming.EnvNeo4jVersion:           cfg.Neo4j.Version,
+		naming.EnvBucket:                 b.imp(OutputBucketName),
+		naming.EnvLogGroup:               b.imp(OutputLogGroup),
+		"AWS_REGION":                     Ref("AWS::Region"),
+	}
+	if role == roleCore {
+		env[naming.EnvMember] = member.Name
+		if r := cfg.Restore; r != nil && r.From != "" {
+			env[naming.EnvRestoreFrom] = r.From
+		}
+	}
+	var ship []string
+	if cfg.Monitoring.SlowQueryLog.Enabled {
+		ship = append(ship, "query")
+	}
+	if cfg.Monitoring.DebugLog {
+		ship = append(ship, "debug")
+	}
+	if len(ship) > 0 {
+		env[naming.EnvShipLogs] = strings.Join(ship, ",")
+	}
+	for k, v := range b.neo4jSettings(role, member, mem) {
+		env[settingEnv(k)] = v
+	}
+	return env
+}
+
+// neo4jContainer is the container definition of a core or replica task.
+func (b *builder) neo4jContainer(role string, member cluster.Member, mem cluster.Memory, streamPrefix string, mounts []any) M {
+	c := M{
+		"Name":        "neo4j",
+		"Image":       b.image(),
+		"Essential":   true,
+		"Memory":      mem.ContainerMiB,
+		"EntryPoint":  L{naming.AgentPath, "entrypoint"},
+		"Command":     L{"neo4j"},
+		"Environment": envList(b.containerEnv(role, member, mem)),
+		"Secrets": L{M{
+			"Name":      naming.EnvAdminPassword,
+			"ValueFrom": Join("", b.imp(OutputAdminSecretArn), ":password::"),
+		}},
+		"PortMappings": L{
+			M{"ContainerPort": naming.PortBolt, "Protocol": "tcp", "Name": "bolt"},
+			M{"ContainerPort": naming.PortHTTP, "Protocol": "tcp", "Name": "http"},
+			M{"ContainerPort": naming.PortHTTPS, "Protocol": "tcp", "Name": "https"},
+			M{"ContainerPort": naming.PortDiscovery, "Protocol": "tcp", "Name": "discovery"},
+			M{"ContainerPort": naming.PortRaft, "Protocol": "tcp", "Name": "raft"},
+			M{"ContainerPort": naming.PortRouting, "Protocol": "tcp", "Name": "routing"},
+			M{"ContainerPort": naming.PortBackup, "Protocol": "tcp", "Name": "backup"},
+		},
+		"Ulimits": L{M{"Name": "nofile", "SoftLimit": 40000, "HardLimit": 40000}},
+		"LogConfiguration": M{"LogDriver": "awslogs", "Options": M{
+			"awslogs-group":         b.imp(OutputLogGroup),
+			"awslogs-region":        Ref("AWS::Region"),
+			"awslogs-stream-prefix": streamPrefix,
+		}},
+		// liveness only: Neo4j answers locally. Never a check that needs a formed cluster.
+		"HealthCheck": M{
+			"Command":     L{"CMD", naming.AgentPath, "health"},
+			"Interval":    30,
+			"Timeout":     10,
+			"Retries":     5,
+			"StartPeriod": 300,
+		},
+		"StopTimeout": 120,
+	}
+	if len(mounts) > 0 {
+		c["MountPoints"] = mounts
+	}
+	return c
+}
+
+// replicaMemory sizes the replica container for the smallest replica instance type, with
+// the same split as the cores when that type is smaller than the cores' type.
+func (b *builder) replicaMemory() cluster.Memory {
+	mem := b.cfg.Neo4j.Memory
+	if b.cfg.Replicas == nil {
+		return mem
+	}
+	smallest := 0
+	for _, it := range b.cfg.Replicas.InstanceTypes {
+		info, ok := cluster.LookupInstanceType(it)
+		if !ok {
+			return mem
+		}
+		if smallest == 0 || info.MemoryMiB < smallest {
+			smallest = info.MemoryMiB
+		}
+	}
+	container := smallest - max(1024, smallest/10)
+	if smallest == 0 || container >= mem.ContainerMiB {
+		return mem
+	}
+	size := func(mib int) string {
+		if mib >= 1024 {
+			return fmt.Sprintf("%dg", mib/1024)
+		}
+		return fmt.Sprintf("%dm", mib)
+	}
+	return cluster.Memory{ContainerMiB: container, Heap: size(min(31*1024, container*35/100)), PageCache: size(container * 45 / 100)}
+}
