@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond Go, idempotently (fast when already done):
+#   1. .venv/ at the repo root with requirements-test.txt (moto_server, cfn-lint, checkov);
+#      skipped when .venv/.requirements.sha256 matches the requirements and the Python.
+#   2. test/neo4j (neo4j-harness 5.26 test server) built with Maven;
+#      skipped when target/neo4j-testserver.jar is newer than the pom and the sources.
+# Needs: python3 >= 3.11 (with venv), Java 17+ and Maven. Nothing else is downloaded
+# than PyPI packages and Maven Central artifacts.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf 'test-deps: %s\n' "$*" >&2; }
+die() { printf 'test-deps: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- Python tools
+PYTHON="${PYTHON:-}"
+if [[ -z "$PYTHON" ]]; then
+  for c in python3.11 python3; do
+    if command -v "$c" >/dev/null 2>&1; then PYTHON="$(command -v "$c")"; break; fi
+  done
+fi
+[[ -n "$PYTHON" ]] || die "python3 (>= 3.11) not found on PATH; install it (e.g. apt-get install python3 python3-venv) or set PYTHON=/path/to/python3"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+  || die "$PYTHON is $("$PYTHON" -V 2>&1); the pinned test tools need Python >= 3.11 (set PYTHON=...)"
+PYVER="$("$PYTHON" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
+
+REQ="requirements-test.txt"
+[[ -f "$REQ" ]] || die "$REQ is missing from $ROOT"
+WANT="$( { sha256sum "$REQ" | cut -d' ' -f1; echo "python $PYVER"; } | sha256sum | cut -d' ' -f1)"
+STAMP=".venv/.requirements.sha256"
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x .venv/bin/moto_server && -x .venv/bin/cfn-lint && -x .venv/bin/checkov ]]; then
+  say ".venv up to date"
+else
+  if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c 'import sys' >/dev/null 2>&1 \
+     || [[ "$(.venv/bin/python -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')" != "$PYVER" ]]; then
+    say "creating .venv with $PYTHON ($PYVER)"
+    rm -rf .venv
+    "$PYTHON" -m venv .venv || die "'$PYTHON -m venv' failed; install the venv module (e.g. apt-get install python3-venv)"
+  fi
+  say "installing $REQ into .venv (about 30 s)"
+  rm -f "$STAMP"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQ" \
+    || die "pip install -r $REQ failed (see above); is PyPI reachable?"
+  for tool in moto_server cfn-lint checkov; do
+    [[ -x ".venv/bin/$tool" ]] || die ".venv/bin/$tool missing after pip install"
+  done
+  echo "$WANT" > "$STAMP"
+  say ".venv ready"
+fi
+
+# ---------------------------------------------------------------- Neo4j test server
+if [[ -z "${JAVA_HOME:-}" && -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ]]; then
+  export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
+fi
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+command -v "$JAVA" >/dev/null 2>&1 || die "java not found (JAVA_HOME=${JAVA_HOME:-unset}); install Java 17+ (e.g. apt-get install openjdk-17-jdk-headless)"
+JV="$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+[[ "${JV%%.*}" =~ ^[0-9]+$ && "${JV%%.*}" -ge 17 ]] || die "$JAVA is Java '${JV:-?}'; Neo4j 5.26 needs Java 17 or 21 (set JAVA_HOME)"
+
+N4J=test/neo4j
+JAR="$N4J/target/neo4j-testserver.jar"
+if [[ -f "$JAR" && -d "$N4J/target/lib" ]] && [[ -z "$(find "$N4J/pom.xml" "$N4J/src" -newer "$JAR" -print -quit)" ]]; then
+  say "$JAR up to date"
+else
+  command -v mvn >/dev/null 2>&1 || die "mvn not found; install Maven 3.8+ (e.g. apt-get install maven)"
+  say "building $N4J with Maven (neo4j-harness from Maven Central)"
+  rm -rf "$N4J/target/lib"
+  # (Debian's Maven prints stray colour resets even with -B -q; strip them.)
+  (cd "$N4J" && mvn -B -q -Dstyle.color=never package 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2) \
+    || die "mvn package in $N4J failed (see above); is Maven Central reachable?"
+  [[ -f "$JAR" ]] || die "$JAR not produced by mvn package"
+  touch "$JAR"
+  say "$JAR built"
+fi
+
+# A class-data-sharing archive of the test server's classes: Neo4j starts in about
+# 3 s instead of 5 s (idle machine). Made by starting the server once; the Go launcher
+# uses it only when it is newer than the jar, and the JVM ignores a stale one.
+JSA="$N4J/target/neo4j-testserver.jsa"
+if [[ -f "$JSA" && "$JSA" -nt "$JAR" && "$JSA" -nt "$N4J/jvm.args" ]]; then
+  say "$JSA up to date"
+else
+  say "recording the class-data-sharing archive $JSA (one server start)"
+  rm -f "$JSA"
+  tmp="$(mktemp -d)"
+  mkfifo "$tmp/in"
+  NEO4J_TEST_PASSWORD="cds-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" \
+    "$JAVA" "@$ROOT/$N4J/jvm.args" "-XX:ArchiveClassesAtExit=$tmp/a.jsa" -jar "$ROOT/$JAR" \
+    <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+  pid=$!
+  exec 9>"$tmp/in"
+  for _ in $(seq 1 1800); do
+    grep -q '^READY ' "$tmp/out" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  exec 9>&-   # stdin EOF: the server stops and the JVM writes the archive
+  wait "$pid" || true
+  if grep -q '^READY ' "$tmp/out" && [[ -s "$tmp/a.jsa" ]]; then
+    mv "$tmp/a.jsa" "$JSA"
+    say "$JSA recorded"
+  else
+    say "WARNING: could not record $JSA (tests still work, Neo4j starts slower):"
+    sed 's/^/    /' "$tmp/err" >&2 || true
+  fi
+  rm -rf "$tmp"
+fi
+say "ok"
