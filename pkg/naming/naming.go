@@ -87,6 +87,10 @@ const (
 	EnvBackupDatabases  = "NEO4JCTL_BACKUP_DATABASES"    // comma-separated, * for all
 	EnvBackupFrom       = "NEO4JCTL_BACKUP_FROM"         // host:6362 list, secondaries first
 	EnvBackupTo         = "NEO4JCTL_BACKUP_TO"           // s3://bucket/backups/
+	EnvBoltURI          = "NEO4JCTL_BOLT_URI"            // operations Lambda: default neo4j://core.<ns>:7687
+	EnvRestoreDatabases = "NEO4JCTL_RESTORE_DATABASES"   // comma-separated databases to seed (default: all in the backup folder)
+	EnvDataDir          = "NEO4JCTL_DATA_DIR"            // container: Neo4j data volume (default /data)
+	EnvScratchDir       = "NEO4JCTL_SCRATCH_DIR"         // container: scratch disk for backup/restore temp files (default /tmp)
 )
 
 // Handler names for EnvHandler.

@@ -59,12 +59,12 @@ type MemberCheck struct {
 
 // Status is the cluster as Neo4j sees it.
 type Status struct {
-	Edition   string     `json:"edition"`
-	Version   string     `json:"version"`
-	Servers   []Server   `json:"servers"`
+	Edition string   `json:"edition"`
+	Version string   `json:"version"`
+	Servers []Server `json:"servers"`
 	// ServersNote says why Servers is empty (Community has no SHOW SERVERS).
-	ServersNote string `json:"serversNote,omitempty"`
-	Databases []Database `json:"databases"`
+	ServersNote string     `json:"serversNote,omitempty"`
+	Databases   []Database `json:"databases"`
 	// StatusCheck is nil when the version or edition lacks dbms.cluster.statusCheck;
 	// StatusCheckNote then says why.
 	StatusCheck     []MemberCheck `json:"statusCheck,omitempty"`

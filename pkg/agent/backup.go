@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// BackupOptions configure one backup run.
+type BackupOptions struct {
+	Env    Env
+	Stdout io.Writer // the one JSON report line
+	Stderr io.Writer // neo4j-admin's own output
+	// Command runs neo4j-admin (tests replace it); default exec of NeoAdmin(env).
+	Command func(ctx context.Context, argv []string, stdout, stderr io.Writer) (exitCode int, err error)
+	Now     func() time.Time
+}
+
+// BackupReport is the JSON line a backup run prints on stdout.
+type BackupReport struct {
+	Event           string   `json:"event"` // "neo4jctl.backup"
+	OK              bool     `json:"ok"`
+	ExitCode        int      `json:"exitCode"`
+	Error           string   `json:"error,omitempty"`
+	From            string   `json:"from"`
+	To              string   `json:"to"`
+	Type            string   `json:"type"`
+	Databases       []string `json:"databases"`
+	Started         string   `json:"started"`
+	Finished        string   `json:"finished"`
+	DurationSeconds float64  `json:"durationSeconds"`
+}
+
+// BackupArgs is the neo4j-admin command line of a backup.
+func BackupArgs(admin, from, to, tempPath string, dbs []string) []string {
+	argv := []string{admin, "database", "backup",
+		"--from=" + from, "--to-path=" + to, "--type=AUTO", "--temp-path=" + tempPath}
+	return append(argv, dbs...)
+}
+
+// Backup runs neo4j-admin database backup from the members in NEO4JCTL_BACKUP_FROM
+// (secondaries first) to NEO4JCTL_BACKUP_TO, prints one JSON report line and returns the
+// process exit code (non-zero on failure).
+func Backup(ctx context.Context, o BackupOptions) int {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	env := o.Env
+	dbs := splitList(env(naming.EnvBackupDatabases))
+	if len(dbs) == 0 {
+		dbs = []string{"*"}
+	}
+	r := BackupReport{Event: "neo4jctl.backup", From: env(naming.EnvBackupFrom), To: env(naming.EnvBackupTo), Type: "AUTO", Databases: dbs}
+	start := now()
+	r.Started = start.UTC().Format(time.RFC3339)
+	finish := func() int {
+		end := now()
+		r.Finished = end.UTC().Format(time.RFC3339)
+		r.DurationSeconds = end.Sub(start).Round(time.Millisecond).Seconds()
+		r.OK = r.Error == "" && r.ExitCode == 0
+		b, _ := json.Marshal(r)
+		fmt.Fprintln(o.Stdout, string(b))
+		if r.OK {
+			return 0
+		}
+		if r.ExitCode > 0 && r.ExitCode < 256 {
+			return r.ExitCode
+		}
+		return 1
+	}
+	if r.From == "" || r.To == "" {
+		r.Error = fmt.Sprintf("%s and %s must be set", naming.EnvBackupFrom, naming.EnvBackupTo)
+		return finish()
+	}
+	temp := filepath.Join(scratchDir(env), "neo4jctl-backup-tmp")
+	if err := os.MkdirAll(temp, 0o700); err != nil {
+		r.Error = "creating the backup temp directory: " + err.Error()
+		return finish()
+	}
+	defer os.RemoveAll(temp)
+	run := o.Command
+	if run == nil {
+		run = execCommand
+	}
+	code, err := run(ctx, BackupArgs(NeoAdmin(env), r.From, r.To, temp, dbs), o.Stderr, o.Stderr)
+	r.ExitCode = code
+	if err != nil {
+		r.Error = "running neo4j-admin database backup: " + err.Error()
+	}
+	return finish()
+}
+
+// NeoAdmin is the neo4j-admin executable: $NEO4J_HOME/bin/neo4j-admin, else on PATH.
+func NeoAdmin(env Env) string {
+	if home := env("NEO4J_HOME"); home != "" {
+		return filepath.Join(home, "bin", "neo4j-admin")
+	}
+	if p, err := exec.LookPath("neo4j-admin"); err == nil {
+		return p
+	}
+	return "/var/lib/neo4j/bin/neo4j-admin"
+}
+
+func scratchDir(env Env) string {
+	if d := env(naming.EnvScratchDir); d != "" {
+		return d
+	}
+	return os.TempDir()
+}
+
+func execCommand(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.WaitDelay = 30 * time.Second
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), fmt.Errorf("%s exited with %d", filepath.Base(argv[0]), ee.ExitCode())
+	}
+	if err != nil {
+		return -1, err
+	}
+	return 0, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,69 @@
+// Package agent is the logic of cmd/neo4jctl-agent: it picks the Lambda handler or the
+// in-container helper subcommand and runs it.
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Env reads environment variables; tests pass a map.
+type Env func(key string) string
+
+// OSEnv reads the process environment.
+func OSEnv() Env { return os.Getenv }
+
+// MapEnv is an Env over a map.
+func MapEnv(m map[string]string) Env { return func(k string) string { return m[k] } }
+
+const usage = `neo4jctl-agent: the neo4jctl agent (Lambda handlers and in-container helper)
+
+Usage:
+  neo4jctl-agent entrypoint [ARGS...]   compute addresses and auth, seed once, exec Neo4j
+  neo4jctl-agent health                 liveness: Neo4j answers on its local ports
+  neo4jctl-agent backup                 neo4j-admin database backup, one JSON line report
+  neo4jctl-agent version                print the agent version
+
+As a Lambda (AWS_LAMBDA_RUNTIME_API set), NEO4JCTL_HANDLER selects dns-sync | operations | cleanup.
+`
+
+// Main runs the agent with args (without the program name) and returns the exit code.
+func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
+	if env("AWS_LAMBDA_RUNTIME_API") != "" && (len(args) == 0 || args[0] == "lambda") {
+		if err := runLambda(ctx, env, stderr); err != nil {
+			fmt.Fprintln(stderr, "neo4jctl-agent:", err)
+			return 1
+		}
+		return 0
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "entrypoint":
+		err = Entrypoint(ctx, EntrypointOptions{Env: env, Args: args[1:], Stdout: stdout, Stderr: stderr})
+	case "health":
+		err = Health(ctx, HealthOptions{Env: env})
+	case "backup":
+		return Backup(ctx, BackupOptions{Env: env, Stdout: stdout, Stderr: stderr})
+	case "version":
+		fmt.Fprintln(stdout, Version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "neo4jctl-agent: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "neo4jctl-agent "+args[0]+":", strings.TrimSpace(err.Error()))
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,162 @@
+// Package operations is the operations Lambda: it runs one typed neo4jadmin.Request against
+// the cluster from inside the VPC and answers a neo4jadmin.Response as JSON. It reads the
+// admin password (and the managed users' passwords) from Secrets Manager on every call;
+// none of them is ever in its environment, logs or answers.
+package operations
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/internal/lambdactx"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/neo4jadmin"
+)
+
+// Secrets reads secret values.
+type Secrets interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// Config is where the cluster and its secrets are.
+type Config struct {
+	BoltURI        string // e.g. neo4j://core.neo4j.internal:7687
+	AdminSecretARN string
+	ReadOnlyARN    string // optional: users.readOnly
+	ReadWriteARN   string // optional: users.readWrite
+}
+
+// ConfigFromEnv reads the Lambda's environment.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		BoltURI:        getenv(naming.EnvBoltURI),
+		AdminSecretARN: getenv(naming.EnvAdminSecretARN),
+		ReadOnlyARN:    getenv(naming.EnvReadOnlyARN),
+		ReadWriteARN:   getenv(naming.EnvReadWriteARN),
+	}
+	if c.BoltURI == "" && getenv(naming.EnvNamespace) != "" {
+		c.BoltURI = fmt.Sprintf("neo4j://core.%s:%d", getenv(naming.EnvNamespace), naming.PortBolt)
+	}
+	if c.BoltURI == "" || c.AdminSecretARN == "" {
+		return c, fmt.Errorf("operations: %s (or %s) and %s must be set", naming.EnvBoltURI, naming.EnvNamespace, naming.EnvAdminSecretARN)
+	}
+	return c, nil
+}
+
+// Dialer opens a neo4jadmin client; tests and the Lambda use neo4jadmin.New.
+type Dialer func(uri, user, password string) (*neo4jadmin.Client, error)
+
+// Handler is the operations Lambda.
+type Handler struct {
+	Secrets Secrets
+	Config  Config
+	Dial    Dialer // default neo4jadmin.New
+	Log     *slog.Logger
+}
+
+// Credentials is the JSON a neo4jctl secret holds.
+type Credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Handle runs one request. It always returns a Response (never a Lambda error), so the
+// caller gets a typed answer: unknown or malformed requests are refused with
+// invalid-request, and the work stops in time to answer before the deadline.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (neo4jadmin.Response, error) {
+	t0 := time.Now()
+	ctx, cancel := lambdactx.Work(ctx, 2*time.Second)
+	defer cancel()
+	resp := h.handle(ctx, raw)
+	log := h.logger().With("type", string(resp.Type), "ok", resp.OK, "elapsed", time.Since(t0).Round(time.Millisecond).String())
+	if resp.Error != nil {
+		log.Error("operation failed", "code", resp.Error.Code, "error", resp.Error.Message)
+	} else {
+		log.Info("operation done", "message", resp.Message)
+	}
+	return resp, nil
+}
+
+func (h *Handler) handle(ctx context.Context, raw json.RawMessage) neo4jadmin.Response {
+	req, err := neo4jadmin.DecodeRequest(raw)
+	if err != nil {
+		return neo4jadmin.Response{Type: req.Type, Error: asError(err)}
+	}
+	admin, err := h.credentials(ctx, h.Config.AdminSecretARN)
+	if err != nil {
+		return neo4jadmin.Response{Type: req.Type, Error: &neo4jadmin.Error{Code: neo4jadmin.CodeInternal, Message: "reading the admin secret: " + err.Error()}}
+	}
+	dial := h.Dial
+	if dial == nil {
+		dial = func(uri, user, password string) (*neo4jadmin.Client, error) {
+			return neo4jadmin.New(uri, user, password)
+		}
+	}
+	c, err := dial(h.Config.BoltURI, admin.Username, admin.Password)
+	if err != nil {
+		return neo4jadmin.Response{Type: req.Type, Error: asError(err)}
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	return neo4jadmin.Execute(ctx, c, req, h.users)
+}
+
+// users reads the managed users from their secrets.
+func (h *Handler) users(ctx context.Context) ([]neo4jadmin.UserSpec, error) {
+	var out []neo4jadmin.UserSpec
+	for _, s := range []struct {
+		arn    string
+		access neo4jadmin.Access
+	}{{h.Config.ReadOnlyARN, neo4jadmin.ReadOnly}, {h.Config.ReadWriteARN, neo4jadmin.ReadWrite}} {
+		if s.arn == "" {
+			continue
+		}
+		c, err := h.credentials(ctx, s.arn)
+		if err != nil {
+			return nil, fmt.Errorf("%s user: %w", s.access, err)
+		}
+		out = append(out, neo4jadmin.UserSpec{Username: c.Username, Password: c.Password, Access: s.access})
+	}
+	return out, nil
+}
+
+func (h *Handler) credentials(ctx context.Context, arn string) (Credentials, error) {
+	var c Credentials
+	if arn == "" {
+		return c, fmt.Errorf("no secret ARN configured")
+	}
+	out, err := h.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return c, fmt.Errorf("getting secret %s: %w", arn, err)
+	}
+	// Never include the secret string in an error.
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &c); err != nil {
+		return c, fmt.Errorf("secret %s is not JSON {\"username\":...,\"password\":...}", arn)
+	}
+	if c.Username == "" {
+		c.Username = "neo4j"
+	}
+	if c.Password == "" {
+		return c, fmt.Errorf("secret %s has no password", arn)
+	}
+	return c, nil
+}
+
+func asError(err error) *neo4jadmin.Error {
+	if e, ok := err.(*neo4jadmin.Error); ok {
+		return e
+	}
+	return &neo4jadmin.Error{Code: neo4jadmin.CodeInternal, Message: err.Error()}
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
