@@ -1,8 +1,6 @@
 package stack
 
-
 func (b *builder) vpc() *Template { return NewTemplate("vpc (in progress)") }
 func (b *builder) replicas() (*Template, map[string]string) {
 	return NewTemplate("replicas (in progress)"), map[string]string{}
 }
-func (b *builder) operations() *Template { return NewTemplate("operations (in progress)") }

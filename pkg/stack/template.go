@@ -418,3 +418,14 @@ func envList(env map[string]any) []any {
 func settingEnv(setting string) string {
 	return "NEO4J_" + strings.ReplaceAll(strings.ReplaceAll(setting, "_", "__"), ".", "_")
 }
+
+// jsonString renders compact JSON without HTML escaping (for embedded documents).
+func jsonString(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(buf.String()), nil
+}

@@ -1,0 +1,430 @@
+package stack
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// lambdaArch picks the Lambda architecture: arm64 (cheaper) unless only an amd64 bundle was
+// given. It returns the agent arch name and the Lambda one.
+func (b *builder) lambdaArch() (string, string) {
+	if _, ok := b.in.AgentCodeKeys["arm64"]; !ok {
+		if _, ok := b.in.AgentCodeKeys["amd64"]; ok {
+			return "amd64", "x86_64"
+		}
+	}
+	return "arm64", "arm64"
+}
+
+func (b *builder) agentKey(arch string) string {
+	if k := b.in.AgentCodeKeys[arch]; k != "" {
+		return k
+	}
+	return naming.AgentKey(arch, strings.Repeat("0", 64))
+}
+
+// Logical ids of the operations stack.
+const (
+	opsDNSSync      = "DNSSyncFunction"
+	opsOperations   = "OperationsFunction"
+	opsCleanup      = "CleanupFunction"
+	opsCores        = "CoresDiscovery"
+	opsReplicas     = "ReplicasDiscovery"
+	opsDLQ          = "DeadLetterQueue"
+	opsBackupFull   = "BackupFullTask"
+	opsBackupDiff   = "BackupDifferentialTask"
+	opsTaskStateEvt = "TaskStateRule"
+	opsSyncSchedule = "DNSSyncSchedule"
+)
+
+func (b *builder) operations() *Template {
+	cfg := b.cfg
+	t := NewTemplate(fmt.Sprintf("neo4jctl %s: operations (Lambda functions, DNS records, capacity providers, backups, alarms, dashboard)", b.name))
+	arch, lambdaArch := b.lambdaArch()
+	topic := b.imp(OutputAlarmTopicArn)
+
+	// Capacity providers of all members (and replicas) are associated with the cluster here,
+	// in one resource: ECS allows one association set per cluster, so it lives in the stack
+	// created after every member and updated whenever members come or go. Services do not
+	// depend on it: they place with the EC2 launch type and the member attribute.
+	providers := L{}
+	for _, m := range cfg.Members() {
+		providers = append(providers, CapacityProviderName(cfg, m.Index))
+	}
+	if cfg.ReplicaCount() > 0 {
+		providers = append(providers, CapacityProviderName(cfg, 0))
+	}
+	t.Add("CapacityProviderAssociations", "AWS::ECS::ClusterCapacityProviderAssociations", M{
+		"Cluster":                         b.imp(OutputECSCluster),
+		"CapacityProviders":               providers,
+		"DefaultCapacityProviderStrategy": L{},
+	}, true)
+
+	// Cloud Map records clients use: core.<ns> and replica.<ns>, kept by the DNS Lambda.
+	disco := func(id, name, desc string) {
+		t.Add(id, "AWS::ServiceDiscovery::Service", M{
+			"Name":        name,
+			"NamespaceId": b.imp(OutputNamespaceID),
+			"Description": desc,
+			"DnsConfig":   M{"DnsRecords": L{M{"Type": "A", "TTL": 10}}, "RoutingPolicy": "MULTIVALUE"},
+			"Tags":        b.resourceTags(),
+		}, true)
+	}
+	disco(opsCores, cfg.Network.Subdomains.Cores, "neo4jctl "+b.name+": live core members (neo4j://"+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+")")
+	serviceIDs := L{GetAtt(opsCores, "Id")}
+	if cfg.ReplicaCount() > 0 {
+		disco(opsReplicas, cfg.Network.Subdomains.Replicas, "neo4jctl "+b.name+": live replicas")
+		serviceIDs = append(serviceIDs, GetAtt(opsReplicas, "Id"))
+	}
+
+	t.Add(opsDLQ, "AWS::SQS::Queue", M{
+		"QueueName":              b.dlqName(),
+		"KmsMasterKeyId":         b.imp(OutputKMSKeyArn),
+		"MessageRetentionPeriod": 1209600,
+		"Tags":                   b.resourceTags(),
+	}, false)
+
+	env := map[string]any{
+		naming.EnvCluster:        b.name,
+		naming.EnvECSCluster:     b.imp(OutputECSCluster),
+		naming.EnvNamespace:      cfg.Namespace(),
+		naming.EnvNamespaceID:    b.imp(OutputNamespaceID),
+		naming.EnvCoresServiceID: GetAtt(opsCores, "Id"),
+		naming.EnvAdminSecretARN: b.imp(OutputAdminSecretArn),
+		naming.EnvBucket:         b.imp(OutputBucketName),
+		naming.EnvCoreEndpoints:  strings.Join(b.coreEndpoints(), ","),
+		naming.EnvCoreCount:      fmt.Sprint(cfg.Cores.Count),
+		naming.EnvNeo4jVersion:   cfg.Neo4j.Version,
+	}
+	if cfg.ReplicaCount() > 0 {
+		env[naming.EnvReplicaServiceID] = GetAtt(opsReplicas, "Id")
+	}
+	if u := cfg.Users; u != nil {
+		if u.ReadOnly != "" {
+			env[naming.EnvReadOnlyARN] = b.imp(OutputReadOnlySecretArn)
+		}
+		if u.ReadWrite != "" {
+			env[naming.EnvReadWriteARN] = b.imp(OutputReadWriteSecretArn)
+		}
+	}
+	fn := func(id, handler, desc string, timeout, concurrency int) {
+		vars := M{naming.EnvHandler: handler}
+		for k, v := range env {
+			vars[k] = v
+		}
+		t.Add(id, "AWS::Lambda::Function", M{
+			"FunctionName":                 naming.StackPrefix(b.name) + "-" + handler,
+			"Description":                  "neo4jctl " + b.name + ": " + desc,
+			"Runtime":                      "provided.al2023",
+			"Handler":                      "bootstrap",
+			"Architectures":                L{lambdaArch},
+			"Code":                         M{"S3Bucket": b.imp(OutputBucketName), "S3Key": b.agentKey(arch)},
+			"Role":                         b.imp(OutputLambdaRoleArn),
+			"MemorySize":                   256,
+			"Timeout":                      timeout,
+			"ReservedConcurrentExecutions": concurrency,
+			"Environment":                  M{"Variables": vars},
+			"KmsKeyArn":                    b.imp(OutputKMSKeyArn),
+			"DeadLetterConfig":             M{"TargetArn": GetAtt(opsDLQ, "Arn")},
+			"VpcConfig": M{
+				"SubnetIds":        b.privateSubnets(),
+				"SecurityGroupIds": L{b.imp(OutputLambdaSecurityGroup)},
+			},
+			"LoggingConfig": M{"LogGroup": b.imp(OutputLambdaLogGroup), "LogFormat": "JSON"},
+			"Tags":          b.resourceTags(),
+		}, true)
+	}
+	// dns-sync runs one at a time: concurrent reconciliations would fight over the records
+	fn(opsDNSSync, naming.HandlerDNSSync, "keeps "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+" equal to the live members", 60, 1)
+	fn(opsOperations, naming.HandlerOperations, "admin Cypher inside the VPC (status, servers, users, restore)", 900, 2)
+	fn(opsCleanup, naming.HandlerCleanup, "empties the Cloud Map services on stack deletion", 300, 1)
+
+	// Stack deletion: the cleanup custom resource deregisters what the DNS Lambda registered,
+	// so that CloudFormation can delete the Cloud Map services afterwards.
+	t.Add("Cleanup", "Custom::Neo4jctlCleanup", M{
+		"ServiceToken":   GetAtt(opsCleanup, "Arn"),
+		"ServiceTimeout": 300,
+		"ServiceIds":     serviceIDs,
+	}, true)
+
+	// DNS sync on every ECS task state change of this cluster, and every 5 minutes.
+	t.Add(opsTaskStateEvt, "AWS::Events::Rule", M{
+		"Description": "neo4jctl " + b.name + ": ECS task state changes to the DNS sync",
+		"EventPattern": M{
+			"source":      L{"aws.ecs"},
+			"detail-type": L{"ECS Task State Change"},
+			"detail":      M{"clusterArn": L{b.imp(OutputECSClusterArn)}},
+		},
+		"State":   "ENABLED",
+		"Targets": L{M{"Arn": GetAtt(opsDNSSync, "Arn"), "Id": "dns-sync", "RetryPolicy": M{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 300}}},
+	}, true)
+	t.Add(opsSyncSchedule, "AWS::Events::Rule", M{
+		"Description":        "neo4jctl " + b.name + ": DNS sync safety net",
+		"ScheduleExpression": "rate(5 minutes)",
+		"State":              "ENABLED",
+		"Targets":            L{M{"Arn": GetAtt(opsDNSSync, "Arn"), "Id": "dns-sync"}},
+	}, false)
+	for _, rule := range []string{opsTaskStateEvt, opsSyncSchedule} {
+		t.Add(rule+"Permission", "AWS::Lambda::Permission", M{
+			"FunctionName":  Ref(opsDNSSync),
+			"Action":        "lambda:InvokeFunction",
+			"Principal":     "events.amazonaws.com",
+			"SourceArn":     GetAtt(rule, "Arn"),
+			"SourceAccount": Ref("AWS::AccountId"),
+		}, false)
+	}
+
+	if cfg.BackupsEnabled() {
+		b.backups(t)
+	}
+	b.alarms(t, topic)
+	if cfg.Monitoring.Dashboard == nil || *cfg.Monitoring.Dashboard {
+		b.dashboard(t)
+	}
+
+	t.Output(OutputDNSSyncFunction, Ref(opsDNSSync), "DNS sync function", "")
+	t.Output(OutputOperationsFunction, Ref(opsOperations), "Operations function (invoked by neo4jctl)", "")
+	t.Output(OutputCleanupFunction, Ref(opsCleanup), "Cleanup function", "")
+	t.Output(OutputCoresServiceID, GetAtt(opsCores, "Id"), "Cloud Map service of "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace(), "")
+	if cfg.ReplicaCount() > 0 {
+		t.Output(OutputReplicasServiceID, GetAtt(opsReplicas, "Id"), "Cloud Map service of "+cfg.Network.Subdomains.Replicas+"."+cfg.Namespace(), "")
+	}
+	return t
+}
+
+// backups: two task definitions (full, differential) on Fargate, so a backup never competes
+// with a member for memory, and two EventBridge Scheduler schedules that run them.
+func (b *builder) backups(t *Template) {
+	cfg := b.cfg
+	var from []string
+	if cfg.ReplicaCount() > 0 { // secondaries first
+		from = append(from, fmt.Sprintf("%s.%s:%d", cfg.Network.Subdomains.Replicas, cfg.Namespace(), naming.PortBackup))
+	}
+	for _, h := range b.coreEndpoints() {
+		from = append(from, fmt.Sprintf("%s:%d", h, naming.PortBackup))
+	}
+	cpuArch := "X86_64"
+	if cfg.Arch() == "arm64" {
+		cpuArch = "ARM64"
+	}
+	scratch := min(200, max(21, cfg.Cores.Volume.SizeGiB))
+	task := func(id, typ, family string) {
+		env := map[string]any{
+			"NEO4J_ACCEPT_LICENSE_AGREEMENT": cfg.Neo4j.AcceptLicense,
+			naming.EnvRole:                   roleBackup,
+			naming.EnvCluster:                b.name,
+			naming.EnvNamespace:              cfg.Namespace(),
+			naming.EnvNeo4jVersion:           cfg.Neo4j.Version,
+			naming.EnvBucket:                 b.imp(OutputBucketName),
+			naming.EnvBackupType:             typ,
+			naming.EnvBackupDatabases:        strings.Join(cfg.Backup.Databases, ","),
+			naming.EnvBackupFrom:             strings.Join(from, ","),
+			naming.EnvBackupTo:               Join("", "s3://", b.imp(OutputBucketName), "/"+naming.BackupPrefix),
+			"AWS_REGION":                     Ref("AWS::Region"),
+		}
+		t.Add(id, "AWS::ECS::TaskDefinition", M{
+			"Family":                  family,
+			"NetworkMode":             "awsvpc",
+			"RequiresCompatibilities": L{"FARGATE"},
+			"Cpu":                     "1024",
+			"Memory":                  "4096",
+			"RuntimePlatform":         M{"CpuArchitecture": cpuArch, "OperatingSystemFamily": "LINUX"},
+			"EphemeralStorage":        M{"SizeInGiB": scratch},
+			"ExecutionRoleArn":        b.imp(OutputTaskExecutionRoleArn),
+			"TaskRoleArn":             b.imp(OutputTaskRoleArn),
+			"ContainerDefinitions": L{M{
+				"Name":        "backup",
+				"Image":       b.image(),
+				"Essential":   true,
+				"EntryPoint":  L{naming.AgentPath, "backup"},
+				"Environment": envList(env),
+				"LogConfiguration": M{"LogDriver": "awslogs", "Options": M{
+					"awslogs-group":         b.imp(OutputLogGroup),
+					"awslogs-region":        Ref("AWS::Region"),
+					"awslogs-stream-prefix": "backup",
+				}},
+			}},
+			"Tags": b.resourceTags(),
+		}, true)
+	}
+	task(opsBackupFull, "FULL", b.backupFamily()+"-full")
+	t.Output(OutputBackupTaskDefinition, Ref(opsBackupFull), "Full backup task definition (neo4jctl backup create)", "")
+	schedule := func(id, expr, taskID, what string) {
+		t.Add(id, "AWS::Scheduler::Schedule", M{
+			"Name":               naming.StackPrefix(b.name) + "-" + what,
+			"Description":        "neo4jctl " + b.name + ": " + what,
+			"ScheduleExpression": expr,
+			"FlexibleTimeWindow": M{"Mode": "OFF"},
+			"State":              "ENABLED",
+			"Target": M{
+				"Arn":     b.imp(OutputECSClusterArn),
+				"RoleArn": b.imp(OutputSchedulerRoleArn),
+				"EcsParameters": M{
+					"TaskDefinitionArn": Ref(taskID),
+					"LaunchType":        "FARGATE",
+					"PlatformVersion":   "LATEST",
+					"TaskCount":         1,
+					"NetworkConfiguration": M{"AwsvpcConfiguration": M{
+						"Subnets":        b.privateSubnets(),
+						"SecurityGroups": L{b.imp(OutputBackupSecurityGroup)},
+						"AssignPublicIp": "DISABLED",
+					}},
+				},
+				"RetryPolicy": M{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
+			},
+		}, true)
+	}
+	schedule("FullBackupSchedule", cfg.Backup.Schedule.Full, opsBackupFull, "backup-full")
+	if cfg.Backup.Schedule.Differential != "" {
+		task(opsBackupDiff, "DIFF", b.backupFamily()+"-differential")
+		schedule("DifferentialBackupSchedule", cfg.Backup.Schedule.Differential, opsBackupDiff, "backup-differential")
+	}
+
+	// Backup failure: the backup runner prints one JSON report line; count the failures.
+	t.Add("BackupFailedMetricFilter", "AWS::Logs::MetricFilter", M{
+		"LogGroupName":  b.imp(OutputLogGroup),
+		"FilterPattern": `{ $.backup = "failed" }`,
+		"MetricTransformations": L{M{
+			"MetricNamespace": b.metricNamespace(),
+			"MetricName":      naming.MetricBackupFailed,
+			"MetricValue":     "1",
+			"DefaultValue":    0,
+		}},
+	}, false)
+}
+
+// metricNamespace is the per-cluster namespace of the log metric filters.
+func (b *builder) metricNamespace() string { return naming.MetricNamespace + "/" + b.name }
+
+func (b *builder) alarm(t *Template, id, desc string, props M) {
+	p := M{
+		"AlarmName":        naming.StackPrefix(b.name) + "-" + id,
+		"AlarmDescription": desc,
+		"AlarmActions":     L{b.imp(OutputAlarmTopicArn)},
+		"OKActions":        L{b.imp(OutputAlarmTopicArn)},
+	}
+	for k, v := range props {
+		p[k] = v
+	}
+	t.Add(id+"Alarm", "AWS::CloudWatch::Alarm", p, false)
+}
+
+func (b *builder) alarms(t *Template, topic any) {
+	cfg := b.cfg
+	ecsCluster := naming.ECSCluster(b.name)
+	for _, a := range []struct{ id, metric string }{{"CPU", "CPUUtilization"}, {"Memory", "MemoryUtilization"}} {
+		b.alarm(t, a.id, fmt.Sprintf("%s of the ECS cluster above 80%% for 15 minutes", a.metric), M{
+			"Namespace": "AWS/ECS", "MetricName": a.metric,
+			"Dimensions":         L{M{"Name": "ClusterName", "Value": ecsCluster}},
+			"Statistic":          "Average",
+			"Period":             300,
+			"EvaluationPeriods":  3,
+			"Threshold":          80,
+			"ComparisonOperator": "GreaterThanThreshold",
+			"TreatMissingData":   "missing",
+		})
+	}
+	for _, m := range cfg.Members() {
+		b.alarm(t, fmt.Sprintf("DiskMember%d", m.Index), "Data volume of "+m.Name+" above 80% (published by the agent)", M{
+			"Namespace": naming.MetricNamespace, "MetricName": naming.MetricDiskUsed,
+			"Dimensions":         L{M{"Name": "Cluster", "Value": b.name}, M{"Name": "Member", "Value": m.Name}},
+			"Statistic":          "Maximum",
+			"Period":             300,
+			"EvaluationPeriods":  2,
+			"Threshold":          80,
+			"ComparisonOperator": "GreaterThanThreshold",
+			"TreatMissingData":   "missing",
+		})
+	}
+	if cfg.BackupsEnabled() {
+		b.alarm(t, "BackupFailed", "A scheduled backup failed", M{
+			"Namespace": b.metricNamespace(), "MetricName": naming.MetricBackupFailed,
+			"Statistic":          "Maximum",
+			"Period":             3600,
+			"EvaluationPeriods":  1,
+			"Threshold":          1,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+			"TreatMissingData":   "notBreaching",
+		})
+	}
+	if cfg.Monitoring.ContainerInsights != nil && !*cfg.Monitoring.ContainerInsights {
+		return // the task-count alarms read Container Insights
+	}
+	// running cores below quorum, and members not running (tasks exiting, crash loops)
+	var running, desired []any
+	var runIDs, wantIDs []string
+	for _, m := range cfg.Members() {
+		for _, x := range []struct {
+			metric string
+			list   *[]any
+			ids    *[]string
+		}{{"RunningTaskCount", &running, &runIDs}, {"DesiredTaskCount", &desired, &wantIDs}} {
+			id := fmt.Sprintf("%s%d", strings.ToLower(x.metric[:1]), m.Index)
+			*x.list = append(*x.list, M{"Id": id, "ReturnData": false, "MetricStat": M{
+				"Metric": M{"Namespace": "ECS/ContainerInsights", "MetricName": x.metric, "Dimensions": L{
+					M{"Name": "ClusterName", "Value": ecsCluster}, M{"Name": "ServiceName", "Value": naming.CoreService(m.Index)},
+				}},
+				"Period": 60, "Stat": "Minimum",
+			}})
+			*x.ids = append(*x.ids, "FILL("+id+",0)")
+		}
+	}
+	quorum := cfg.Cores.Count/2 + 1
+	b.alarm(t, "CoresBelowQuorum", fmt.Sprintf("Fewer than %d of %d core members running: the cluster cannot write", quorum, cfg.Cores.Count), M{
+		"Metrics": append(append(L{}, running...), M{
+			"Id": "running", "Label": "Running core members", "ReturnData": true, "Expression": strings.Join(runIDs, "+"),
+		}),
+		"EvaluationPeriods":  3,
+		"DatapointsToAlarm":  3,
+		"Threshold":          quorum,
+		"ComparisonOperator": "LessThanThreshold",
+		"TreatMissingData":   "breaching",
+	})
+	b.alarm(t, "MembersNotRunning", "A core member has not been running for 10 minutes (tasks exiting or not placed)", M{
+		"Metrics": append(append(append(L{}, running...), desired...), M{
+			"Id": "missing", "Label": "Core members not running", "ReturnData": true,
+			"Expression": "(" + strings.Join(wantIDs, "+") + ")-(" + strings.Join(runIDs, "+") + ")",
+		}),
+		"EvaluationPeriods":  10,
+		"DatapointsToAlarm":  10,
+		"Threshold":          0,
+		"ComparisonOperator": "GreaterThanThreshold",
+		"TreatMissingData":   "missing",
+	})
+}
+
+// dashboard: cluster CPU and memory, running members, disk, backups.
+func (b *builder) dashboard(t *Template) {
+	cfg := b.cfg
+	ecsCluster := naming.ECSCluster(b.name)
+	var running, disk []any
+	for _, m := range cfg.Members() {
+		running = append(running, L{"ECS/ContainerInsights", "RunningTaskCount", "ClusterName", ecsCluster, "ServiceName", naming.CoreService(m.Index)})
+		disk = append(disk, L{naming.MetricNamespace, naming.MetricDiskUsed, "Cluster", b.name, "Member", m.Name})
+	}
+	if cfg.ReplicaCount() > 0 {
+		running = append(running, L{"ECS/ContainerInsights", "RunningTaskCount", "ClusterName", ecsCluster, "ServiceName", naming.ReplicasService})
+	}
+	widget := func(x, y int, title string, metrics []any, stat string) M {
+		return M{"type": "metric", "x": x, "y": y, "width": 12, "height": 6, "properties": M{
+			"title": title, "metrics": metrics, "stat": stat, "period": 300, "region": "${AWS::Region}", "view": "timeSeries",
+		}}
+	}
+	widgets := L{
+		widget(0, 0, "CPU utilization", L{L{"AWS/ECS", "CPUUtilization", "ClusterName", ecsCluster}}, "Average"),
+		widget(12, 0, "Memory utilization", L{L{"AWS/ECS", "MemoryUtilization", "ClusterName", ecsCluster}}, "Average"),
+		widget(0, 6, "Running tasks", running, "Minimum"),
+		widget(12, 6, "Data volume used %", disk, "Maximum"),
+	}
+	if cfg.BackupsEnabled() {
+		widgets = append(widgets, widget(0, 12, "Backup failures", L{L{b.metricNamespace(), naming.MetricBackupFailed}}, "Sum"))
+	}
+	body, _ := jsonString(M{"widgets": widgets})
+	t.Add("Dashboard", "AWS::CloudWatch::Dashboard", M{
+		"DashboardName": naming.StackPrefix(b.name),
+		"DashboardBody": Sub(body),
+	}, true)
+	t.Output(OutputDashboard, Ref("Dashboard"), "CloudWatch dashboard", "")
+}
