@@ -27,7 +27,8 @@ type BackupOptions struct {
 
 // BackupReport is the JSON line a backup run prints on stdout.
 type BackupReport struct {
-	Event           string   `json:"event"` // "neo4jctl.backup"
+	Event           string   `json:"event"`  // "neo4jctl.backup"
+	Backup          string   `json:"backup"` // "ok" | "failed": read by the BackupFailed metric filter
 	OK              bool     `json:"ok"`
 	ExitCode        int      `json:"exitCode"`
 	Error           string   `json:"error,omitempty"`
@@ -41,9 +42,9 @@ type BackupReport struct {
 }
 
 // BackupArgs is the neo4j-admin command line of a backup.
-func BackupArgs(admin, from, to, tempPath string, dbs []string) []string {
+func BackupArgs(admin, from, to, typ, tempPath string, dbs []string) []string {
 	argv := []string{admin, "database", "backup",
-		"--from=" + from, "--to-path=" + to, "--type=AUTO", "--temp-path=" + tempPath}
+		"--from=" + from, "--to-path=" + to, "--type=" + typ, "--temp-path=" + tempPath}
 	return append(argv, dbs...)
 }
 
@@ -61,6 +62,13 @@ func Backup(ctx context.Context, o BackupOptions) int {
 		dbs = []string{"*"}
 	}
 	r := BackupReport{Event: "neo4jctl.backup", From: env(naming.EnvBackupFrom), To: env(naming.EnvBackupTo), Type: "AUTO", Databases: dbs}
+	switch t := strings.ToUpper(env(naming.EnvBackupType)); t {
+	case "FULL", "DIFF", "AUTO":
+		r.Type = t
+	case "":
+	default:
+		r.Error = fmt.Sprintf("%s=%q: want FULL, DIFF or AUTO", naming.EnvBackupType, t)
+	}
 	start := now()
 	r.Started = start.UTC().Format(time.RFC3339)
 	finish := func() int {
@@ -68,6 +76,10 @@ func Backup(ctx context.Context, o BackupOptions) int {
 		r.Finished = end.UTC().Format(time.RFC3339)
 		r.DurationSeconds = end.Sub(start).Round(time.Millisecond).Seconds()
 		r.OK = r.Error == "" && r.ExitCode == 0
+		r.Backup = "failed"
+		if r.OK {
+			r.Backup = "ok"
+		}
 		b, _ := json.Marshal(r)
 		fmt.Fprintln(o.Stdout, string(b))
 		if r.OK {
@@ -77,6 +89,9 @@ func Backup(ctx context.Context, o BackupOptions) int {
 			return r.ExitCode
 		}
 		return 1
+	}
+	if r.Error != "" {
+		return finish()
 	}
 	if r.From == "" || r.To == "" {
 		r.Error = fmt.Sprintf("%s and %s must be set", naming.EnvBackupFrom, naming.EnvBackupTo)
@@ -92,7 +107,7 @@ func Backup(ctx context.Context, o BackupOptions) int {
 	if run == nil {
 		run = execCommand
 	}
-	code, err := run(ctx, BackupArgs(NeoAdmin(env), r.From, r.To, temp, dbs), o.Stderr, o.Stderr)
+	code, err := run(ctx, BackupArgs(NeoAdmin(env), r.From, r.To, r.Type, temp, dbs), o.Stderr, o.Stderr)
 	r.ExitCode = code
 	if err != nil {
 		r.Error = "running neo4j-admin database backup: " + err.Error()
