@@ -14,14 +14,14 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 GO_FILES = $(shell find . -mindepth 1 \( -name '.*' -o -name testdata -o -name node_modules -o -name target \) -prune -o -type f -name '*.go' -print)
 
-.PHONY: test test-deps fmt-check vet build clean
+.PHONY: test test-deps fmt-check vet build agent clean
 
 ## test-deps: .venv with moto/cfn-lint/checkov and the Neo4j test server (idempotent)
 test-deps:
 	scripts/test-deps.sh
 
 ## test: everything CI checks
-test: test-deps fmt-check vet
+test: test-deps agent fmt-check vet
 	$(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
 fmt-check:
@@ -38,7 +38,11 @@ vet:
 # ---------------------------------------------------------------------------
 # build: EXTEND HERE (agent bundle, go:embed inputs, ldflags/version stamping,
 # cross-builds). Keep `make build` producing bin/neo4jctl.
-build:
+## agent: the reproducible agent bundles that neo4jctl embeds (go:embed needs them first)
+agent:
+	$(GO) run ./pkg/lambdas/build
+
+build: agent
 	$(GO) build -o bin/neo4jctl ./cmd/neo4jctl
 # ---------------------------------------------------------------------------
 
