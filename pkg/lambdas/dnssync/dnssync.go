@@ -166,6 +166,7 @@ func (s *Syncer) liveTasks(ctx context.Context) (cores, replicas map[string]stri
 	p := ecs.NewListTasksPaginator(s.ECS, &ecs.ListTasksInput{
 		Cluster:       aws.String(s.Config.Cluster),
 		DesiredStatus: ecstypes.DesiredStatusRunning,
+		MaxResults:    aws.Int32(100),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -289,7 +290,10 @@ func Reconcile(ctx context.Context, cm CloudMap, serviceID string, want map[stri
 // Instances lists a Cloud Map service's instances (id -> IPv4), every page.
 func Instances(ctx context.Context, cm CloudMap, serviceID string) (map[string]string, error) {
 	have := map[string]string{}
-	p := servicediscovery.NewListInstancesPaginator(cm, &servicediscovery.ListInstancesInput{ServiceId: aws.String(serviceID)})
+	p := servicediscovery.NewListInstancesPaginator(cm, &servicediscovery.ListInstancesInput{
+		ServiceId:  aws.String(serviceID),
+		MaxResults: aws.Int32(100), // the AWS maximum; explicit so every emulator pages too
+	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
