@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
+)
+
+var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func newEngine(f *fakeCloudFormation, out *bytes.Buffer) (*Engine, *FakeClock) {
+	clk := NewFakeClock(t0, true)
+	return &Engine{CFN: f, Clock: clk, Progress: &Lines{W: out, Clock: clk}, Jitter: func() float64 { return 0.5 }}, clk
+}
+
+func res(id, typ, status, reason string) Event {
+	return Event{LogicalID: id, Type: typ, Status: status, Reason: reason}
+}
+
+func stackEv(status, reason string) Event { return Event{Status: status, Reason: reason} }
+
+func TestCreateWaits(t *testing.T) {
+	cases := []struct {
+		name     string
+		script   []fakeStep
+		throttle int
+		timeout  time.Duration
+		wantErr  []string // substrings of the error a user sees; nil: success
+		wantOut  []string // substrings of the progress
+		notOut   []string
+	}{
+		{
+			name: "success shows resource events",
+			script: []fakeStep{
+				{StatusCreateInProgress, []Event{stackEv(StatusCreateInProgress, "User Initiated"), res("Bucket", "AWS::S3::Bucket", "CREATE_IN_PROGRESS", "")}},
+				{StatusCreateInProgress, []Event{res("Bucket", "AWS::S3::Bucket", "CREATE_COMPLETE", "")}},
+				{StatusCreateComplete, []Event{stackEv(StatusCreateComplete, "")}},
+			},
+			wantOut: []string{"s1 CREATE_IN_PROGRESS", "s1  Bucket (AWS::S3::Bucket) CREATE_COMPLETE", "s1 CREATE_COMPLETE"},
+			notOut:  []string{"User Initiated"},
+		},
+		{
+			name: "rollback names the first failed resource, not the cancelled ones",
+			script: []fakeStep{
+				{StatusCreateInProgress, []Event{res("Volume", "AWS::EC2::Volume", "CREATE_IN_PROGRESS", "")}},
+				{StatusRollbackInProgress, []Event{
+					res("Volume", "AWS::EC2::Volume", "CREATE_FAILED", "Volume of 100000GiB exceeds the maximum size (16384GiB)"),
+					res("Service", "AWS::ECS::Service", "CREATE_FAILED", "Resource creation cancelled"),
+					stackEv(StatusRollbackInProgress, "The following resource(s) failed to create: [Volume, Service]."),
+				}},
+				{StatusRollbackComplete, nil},
+			},
+			wantErr: []string{"stack s1: create failed (ROLLBACK_COMPLETE)", "Volume (AWS::EC2::Volume) CREATE_FAILED: Volume of 100000GiB exceeds the maximum size"},
+			wantOut: []string{"Volume (AWS::EC2::Volume) CREATE_FAILED", "s1 ROLLBACK_COMPLETE"},
+		},
+		{
+			name:     "throttling only slows polling",
+			throttle: 3,
+			script:   []fakeStep{{StatusCreateInProgress, nil}, {StatusCreateComplete, nil}},
+			wantOut:  []string{"AWS is throttling requests; looking at s1 every 4s", "every 16s", "s1 CREATE_COMPLETE"},
+		},
+		{
+			name:    "a wait that never ends times out with the way on",
+			timeout: 10 * time.Minute,
+			script:  []fakeStep{{StatusCreateInProgress, nil}},
+			wantErr: []string{"stack s1: gave up waiting for create after 10m0s (still CREATE_IN_PROGRESS)"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			f.stacks["s1"] = &fakeStack{onCreate: tc.script}
+			var out bytes.Buffer
+			e, clk := newEngine(f, &out)
+			e.Timeout = tc.timeout
+			f.throttle = tc.throttle // DescribeStacks only: the waits, not the create call
+			ctx := context.Background()
+			info, err := e.Create(ctx, Spec{Name: "s1", Template: []byte("{}"), Tags: map[string]string{"neo4jctl.io/cluster": "c"}, Parameters: map[string]string{"P": "v"}, TerminationProtection: true}, false)
+			if tc.wantErr == nil {
+				if err != nil || info.Status != StatusCreateComplete {
+					t.Fatalf("Create: %v (%+v)\n%s", err, info, out.String())
+				}
+			} else {
+				if err == nil {
+					t.Fatalf("Create succeeded, want %q", tc.wantErr)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q:\n%v", w, err)
+					}
+				}
+				if strings.Contains(err.Error(), "Resource creation cancelled") {
+					t.Errorf("error shows cancelled resources before the cause:\n%v", err)
+				}
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("progress lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tc.notOut {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("progress shows %q:\n%s", w, out.String())
+				}
+			}
+			in := f.created[0]
+			if !aws.ToBool(in.EnableTerminationProtection) || len(in.Tags) != 1 || len(in.Parameters) != 1 {
+				t.Errorf("CreateStack input: protection %v, tags %v, params %v", aws.ToBool(in.EnableTerminationProtection), in.Tags, in.Parameters)
+			}
+			if clk.Slept() > 2*time.Hour {
+				t.Errorf("slept %s", clk.Slept())
+			}
+		})
+	}
+}
+
+func TestCompletionNoticedWithinTwoSeconds(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateInProgress, nil}, {StatusCreateInProgress, nil}, {StatusCreateComplete, nil}}}
+	var out bytes.Buffer
+	e, clk := newEngine(f, &out)
+	e.Jitter = func() float64 { return 0.999 } // the longest jittered interval
+	if _, err := e.Create(context.Background(), Spec{Name: "s1"}, false); err != nil {
+		t.Fatal(err)
+	}
+	// two polls after the first look
+	if got := clk.Slept(); got > 2*2400*time.Millisecond {
+		t.Fatalf("waited %s over two polls; completion must be seen within about 2s", got)
+	}
+}
+
+func TestInterruptedWait(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateInProgress, nil}}}
+	clk := NewFakeClock(t0, false)
+	var out bytes.Buffer
+	e := &Engine{CFN: f, Clock: clk, Progress: &Lines{W: &out}}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := e.Create(ctx, Spec{Name: "s1"}, false); errc <- err }()
+	cancel() // Ctrl-C
+	err := <-errc
+	if !IsInterrupted(err) || !strings.Contains(err.Error(), "stopped waiting for stack s1") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDetachReturnsAtOnce(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateInProgress, nil}}}
+	var out bytes.Buffer
+	e, clk := newEngine(f, &out)
+	info, err := e.Create(context.Background(), Spec{Name: "s1"}, true)
+	if err != nil || info.Status != StatusCreateInProgress || clk.Slept() != 0 {
+		t.Fatalf("detach: %v %+v slept %s", err, info, clk.Slept())
+	}
+}
+
+func TestDeleteTurnsOffProtectionAndWaits(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{
+		onCreate: []fakeStep{{StatusCreateComplete, nil}},
+		onDelete: []fakeStep{{StatusDeleteInProgress, nil}, {"GONE", nil}},
+	}
+	var out bytes.Buffer
+	e, _ := newEngine(f, &out)
+	if _, err := e.Create(context.Background(), Spec{Name: "s1", TerminationProtection: true}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Delete(context.Background(), "s1", false); err == nil || !strings.Contains(err.Error(), "TerminationProtection is enabled") {
+		t.Fatalf("delete of a protected stack: %v", err)
+	}
+	if err := e.Delete(context.Background(), "s1", true); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if len(f.unprot) != 1 || !strings.Contains(out.String(), "s1 DELETE_COMPLETE") {
+		t.Fatalf("unprotected %v; progress:\n%s", f.unprot, out.String())
+	}
+}
+
+func TestDeleteFailedExplained(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{
+		onCreate: []fakeStep{{StatusCreateComplete, nil}},
+		onDelete: []fakeStep{{StatusDeleteInProgress, nil}, {StatusDeleteFailed, []Event{res("CoreRecords", "AWS::ServiceDiscovery::Service", "DELETE_FAILED", "Service contains registered instances; delete the instances before deleting the service")}}},
+	}
+	var out bytes.Buffer
+	e, _ := newEngine(f, &out)
+	e.Create(context.Background(), Spec{Name: "s1"}, false)
+	err := e.Delete(context.Background(), "s1", true)
+	var se *StackError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "CoreRecords (AWS::ServiceDiscovery::Service) DELETE_FAILED: Service contains registered instances") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestExplain(t *testing.T) {
+	cases := map[string]string{
+		StatusRollbackComplete:     "Run `neo4jctl create cluster -f c.yaml` again: it deletes the empty stack and retries",
+		StatusUpdateRollbackFailed: "aws cloudformation continue-update-rollback --stack-name s1",
+		StatusDeleteFailed:         "run `neo4jctl delete cluster c` again",
+		"UPDATE_IN_PROGRESS":       "another operation is running",
+		StatusCreateComplete:       "",
+	}
+	for status, want := range cases {
+		got := Explain("s1", status, "c", "c.yaml")
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("Explain(%s) = %q, want %q", status, got, want)
+		}
+	}
+}
+
+func TestPreview(t *testing.T) {
+	cases := []struct {
+		name      string
+		changes   []types.Change
+		reason    string
+		noChanges bool
+		replaces  bool
+	}{
+		{name: "no changes", reason: "The submitted information didn't contain changes. Submit different information to create a change set.", noChanges: true},
+		{name: "empty complete change set", noChanges: true},
+		{name: "volume replaced", replaces: true, changes: []types.Change{{ResourceChange: &types.ResourceChange{
+			Action: types.ChangeActionModify, LogicalResourceId: aws.String("Volume"), ResourceType: aws.String("AWS::EC2::Volume"),
+			Replacement: types.ReplacementTrue, Details: []types.ResourceChangeDetail{{Target: &types.ResourceTargetDefinition{Name: aws.String("AvailabilityZone")}}}}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateComplete, nil}}}
+			f.changes["s1"] = tc.changes
+			f.csReason["s1"] = tc.reason
+			var out bytes.Buffer
+			e, _ := newEngine(f, &out)
+			cs, err := e.Preview(context.Background(), Spec{Name: "s1"}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cs.NoChanges != tc.noChanges {
+				t.Fatalf("NoChanges = %v", cs.NoChanges)
+			}
+			if tc.replaces && (len(cs.Changes) != 1 || !cs.Changes[0].Replaces() || cs.Changes[0].Properties[0] != "AvailabilityZone") {
+				t.Fatalf("changes %+v", cs.Changes)
+			}
+		})
+	}
+}
+
+func TestInOrderSkipsDependents(t *testing.T) {
+	deps := map[string][]string{"core-1": {"shared"}, "core-2": {"shared"}, "ops": {"shared", "core-1", "core-2"}}
+	names := []string{"shared", "core-1", "core-2", "ops"}
+	var ran []string
+	errs := InOrder(context.Background(), names, deps, func(_ context.Context, n string) error {
+		if n == "core-2" {
+			return errors.New("boom")
+		}
+		ran = append(ran, n) // core-1 only runs after shared, never concurrently with it
+		return nil
+	})
+	var se *SkippedError
+	if !errors.As(errs["ops"], &se) || se.Because != "core-2" || errs["core-1"] != nil || ran[0] != "shared" {
+		t.Fatalf("errs %v ran %v", errs, ran)
+	}
+	rev := Reverse(names, deps)
+	if len(rev["shared"]) != 3 || len(rev["core-1"]) != 1 {
+		t.Fatalf("reverse %v", rev)
+	}
+}
+
+func TestLinesColourOnlyWhenAsked(t *testing.T) {
+	var out bytes.Buffer
+	l := &Lines{W: &out, Colors: printer.Colors{On: false}}
+	l.Stack("s1", StatusCreateFailed, "boom")
+	if strings.Contains(out.String(), "\x1b[") {
+		t.Fatalf("colour without a terminal: %q", out.String())
+	}
+}
