@@ -1,0 +1,326 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+type execCall struct {
+	path string
+	argv []string
+	env  []string
+}
+
+func envOf(kv []string) map[string]string {
+	m := map[string]string{}
+	for _, x := range kv {
+		k, v, _ := strings.Cut(x, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func metadataServer(t *testing.T, ip string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"DockerId":"x","Networks":[{"NetworkMode":"awsvpc","IPv4Addresses":[%q]}]}`, ip)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestEntrypoint(t *testing.T) {
+	password := rand.Text()
+	md := metadataServer(t, "10.0.2.17")
+	tests := []struct {
+		name     string
+		env      map[string]string
+		wantErr  string
+		wantEnv  map[string]string
+		noEnvKey []string
+	}{
+		{name: "core 5.26", env: map[string]string{
+			naming.EnvRole: "core", naming.EnvMember: "core-2", naming.EnvNamespace: "neo4j.internal",
+			naming.EnvCoreEndpoints: "core-1.neo4j.internal,core-2.neo4j.internal,core-3.neo4j.internal",
+			naming.EnvCoreCount:     "3", naming.EnvNeo4jVersion: "5.26.30", naming.EnvAdminPassword: password,
+		}, wantEnv: map[string]string{
+			"NEO4J_server_default__advertised__address":    "core-2.neo4j.internal",
+			"NEO4J_dbms_cluster_discovery_version":         "V2_ONLY",
+			"NEO4J_dbms_cluster_discovery_v2_endpoints":    "core-1.neo4j.internal:6000,core-2.neo4j.internal:6000,core-3.neo4j.internal:6000",
+			"NEO4J_initial_dbms_default__primaries__count": "3",
+			"NEO4J_AUTH": "neo4j/" + password,
+		}, noEnvKey: []string{naming.EnvAdminPassword, "NEO4J_initial_server_mode__constraint", "NEO4J_dbms_cluster_endpoints"}},
+		{name: "core 2025 with a template override", env: map[string]string{
+			naming.EnvMember: "core-1", naming.EnvNamespace: "ns", naming.EnvCoreEndpoints: "core-1.ns:6000",
+			naming.EnvNeo4jVersion: "2025.10.1", naming.EnvAdminPassword: password,
+			"NEO4J_server_default__advertised__address": "custom.example",
+		}, wantEnv: map[string]string{
+			"NEO4J_dbms_cluster_endpoints":              "core-1.ns:6000",
+			"NEO4J_server_default__advertised__address": "custom.example",
+		}, noEnvKey: []string{"NEO4J_dbms_cluster_discovery_version"}},
+		{name: "replica from task metadata", env: map[string]string{
+			naming.EnvRole: "replica", naming.EnvNamespace: "ns", naming.EnvAdminPassword: password,
+			"ECS_CONTAINER_METADATA_URI_V4": md.URL,
+		}, wantEnv: map[string]string{
+			"NEO4J_server_default__advertised__address": "10.0.2.17",
+			"NEO4J_initial_server_mode__constraint":     "SECONDARY",
+		}},
+		{name: "no password", env: map[string]string{naming.EnvMember: "core-1", naming.EnvNamespace: "ns"}, wantErr: naming.EnvAdminPassword},
+		{name: "replica outside ECS", env: map[string]string{naming.EnvRole: "replica", naming.EnvAdminPassword: password}, wantErr: "ECS_CONTAINER_METADATA_URI_V4"},
+		{name: "bad role", env: map[string]string{naming.EnvRole: "arbiter", naming.EnvAdminPassword: password}, wantErr: "want core or replica"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			var call *execCall
+			environ := []string{"PATH=/usr/bin"}
+			for k, v := range tt.env {
+				environ = append(environ, k+"="+v)
+			}
+			err := Entrypoint(context.Background(), EntrypointOptions{
+				Env: MapEnv(tt.env), Stdout: &stdout, Stderr: &stderr, Environ: environ,
+				Exec: func(path string, argv, envv []string) error { call = &execCall{path, argv, envv}; return nil },
+			})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			out := stdout.String() + stderr.String()
+			if err != nil {
+				out += err.Error()
+			}
+			if strings.Contains(out, password) {
+				t.Fatal("the admin password was printed")
+			}
+			if tt.wantErr != "" {
+				return
+			}
+			if call.path != OfficialEntrypoint || !slices.Equal(call.argv, []string{OfficialEntrypoint, "neo4j"}) {
+				t.Errorf("exec %s %q", call.path, call.argv)
+			}
+			got := envOf(call.env)
+			for k, v := range tt.wantEnv {
+				if got[k] != v {
+					t.Errorf("%s=%q, want %q", k, got[k], v)
+				}
+			}
+			for _, k := range tt.noEnvKey {
+				if _, ok := got[k]; ok {
+					t.Errorf("%s must not be set", k)
+				}
+			}
+			if got["PATH"] != "/usr/bin" {
+				t.Error("environment not handed on")
+			}
+		})
+	}
+}
+
+func TestSeedOnce(t *testing.T) {
+	data := t.TempDir()
+	var runs [][]string
+	fail := false
+	run := func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
+		runs = append(runs, argv)
+		if fail {
+			return 1, errors.New("exit 1")
+		}
+		return 0, nil
+	}
+	seed := func(from string) error {
+		return Seed(context.Background(), SeedOptions{DataDir: data, From: from, Admin: "neo4j-admin", TempDir: t.TempDir(), Run: run, Stdout: io.Discard, Stderr: io.Discard})
+	}
+	// 1. A half-finished attempt (the container died during the restore) ...
+	fail = true
+	if err := seed("s3://b/backups/"); err == nil {
+		t.Fatal("failed restore reported success")
+	}
+	if _, err := os.Stat(filepath.Join(data, seedDir, seedActiveFile)); err != nil {
+		t.Fatal("no attempt marker after a failed restore")
+	}
+	// 2. ... is retried on the next start, over the partial data.
+	fail = false
+	if err := seed("s3://b/backups/"); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || !slices.Contains(runs[1], "--overwrite-destination=true") || !slices.Contains(runs[1], "--from-path=s3://b/backups/") {
+		t.Fatalf("runs %q", runs)
+	}
+	if _, err := os.Stat(filepath.Join(data, seedDir, seedActiveFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("attempt marker left after success")
+	}
+	// 3. Restarts never seed again, even with another restore.from.
+	for _, from := range []string{"s3://b/backups/", "s3://other/"} {
+		if err := seed(from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(runs) != 2 {
+		t.Fatalf("seeded again: %d runs", len(runs))
+	}
+	var m seedMarker
+	b, _ := os.ReadFile(filepath.Join(data, seedDir, seedDoneFile))
+	if json.Unmarshal(b, &m) != nil || m.From != "s3://b/backups/" || m.Finished == "" {
+		t.Errorf("done marker %s", b)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	free := func() int {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		return p
+	}
+	httpUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"bolt_routing":"neo4j://x:7687"}`))
+	}))
+	defer httpUp.Close()
+	httpPort := httpUp.Listener.Addr().(*net.TCPAddr).Port
+	bolt, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer bolt.Close()
+	go func() {
+		for {
+			c, err := bolt.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	boltPort := bolt.Addr().(*net.TCPAddr).Port
+	tests := []struct {
+		name       string
+		http, bolt int
+		ok         bool
+	}{
+		{"http answers", httpPort, free(), true},
+		{"only bolt answers (http disabled)", free(), boltPort, true},
+		{"nothing answers", free(), free(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Health(context.Background(), HealthOptions{Env: MapEnv(nil), HTTP: tt.http, Bolt: tt.bolt, Timeout: 2 * time.Second})
+			if (err == nil) != tt.ok {
+				t.Fatalf("err %v", err)
+			}
+		})
+	}
+}
+
+func TestBackup(t *testing.T) {
+	base := map[string]string{
+		naming.EnvBackupFrom: "10.0.2.17:6362,core-1.ns:6362", naming.EnvBackupTo: "s3://bucket/backups/",
+		naming.EnvScratchDir: t.TempDir(), "NEO4J_HOME": "/var/lib/neo4j",
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		exit     int
+		wantCode int
+		wantArgs []string
+		wantType string
+	}{
+		{name: "all databases, AUTO", env: base, wantArgs: []string{"/var/lib/neo4j/bin/neo4j-admin", "database", "backup",
+			"--from=10.0.2.17:6362,core-1.ns:6362", "--to-path=s3://bucket/backups/", "--type=AUTO"}, wantType: "AUTO"},
+		{name: "full of two databases", env: with(naming.EnvBackupType, "FULL", naming.EnvBackupDatabases, "neo4j, system"), wantType: "FULL"},
+		{name: "neo4j-admin fails", env: base, exit: 3, wantCode: 3, wantType: "AUTO"},
+		{name: "not configured", env: map[string]string{}, wantCode: 1, wantType: "AUTO"},
+		{name: "bad type", env: with(naming.EnvBackupType, "INCREMENTAL"), wantCode: 1, wantType: "AUTO"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			var argv []string
+			clock := time.Date(2025, 1, 1, 2, 0, 0, 0, time.UTC)
+			code := Backup(context.Background(), BackupOptions{Env: MapEnv(tt.env), Stdout: &stdout, Stderr: &stderr,
+				Now: func() time.Time { clock = clock.Add(90 * time.Second); return clock },
+				Command: func(ctx context.Context, a []string, o, e io.Writer) (int, error) {
+					argv = a
+					fmt.Fprintln(o, "neo4j-admin output")
+					if tt.exit != 0 {
+						return tt.exit, fmt.Errorf("neo4j-admin exited with %d", tt.exit)
+					}
+					return 0, nil
+				}})
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; %s", code, tt.wantCode, stdout.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("stdout is not one JSON line: %q", stdout.String())
+			}
+			var r BackupReport
+			if err := json.Unmarshal([]byte(lines[0]), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.OK != (tt.wantCode == 0) || r.Backup != map[bool]string{true: "ok", false: "failed"}[r.OK] || r.Type != tt.wantType && tt.wantCode == 0 {
+				t.Errorf("report %+v", r)
+			}
+			if tt.wantCode == 0 && r.DurationSeconds != 90 {
+				t.Errorf("duration %v", r.DurationSeconds)
+			}
+			if tt.wantArgs != nil && !slices.Equal(argv[:len(tt.wantArgs)], tt.wantArgs) {
+				t.Errorf("argv %q", argv)
+			}
+			if tt.wantArgs != nil && (argv[len(argv)-1] != "*" || !strings.HasPrefix(argv[len(argv)-2], "--temp-path=")) {
+				t.Errorf("argv tail %q", argv)
+			}
+			if tt.name == "full of two databases" && !slices.Equal(argv[len(argv)-2:], []string{"neo4j", "system"}) {
+				t.Errorf("argv %q", argv)
+			}
+		})
+	}
+}
+
+func TestMainDispatch(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		code int
+		out  string
+	}{
+		{nil, nil, 2, "Usage"},
+		{[]string{"version"}, nil, 0, "neo4jctl-agent"},
+		{[]string{"frobnicate"}, nil, 2, "unknown command"},
+		{[]string{"backup"}, nil, 1, `"backup":"failed"`},
+		{[]string{"entrypoint"}, map[string]string{naming.EnvRole: "core"}, 1, naming.EnvMember},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := Main(context.Background(), tt.args, MapEnv(tt.env), &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.out) {
+				t.Fatalf("code %d out %q", code, stdout.String()+stderr.String())
+			}
+		})
+	}
+}
