@@ -65,6 +65,24 @@ func WithPreload(pythonFiles ...string) MotoOption {
 	return func(o *motoOptions) { o.preload = append(o.preload, pythonFiles...) }
 }
 
+// MotoExtensions is the repo-relative path of the file StartMoto always preloads when it
+// exists: the CloudFormation resource types (and fixes) the test tree registers with moto
+// so that neo4jctl's templates create in full. Run as a script it starts moto_server itself.
+const MotoExtensions = "test/moto/neo4jctl_moto.py"
+
+// defaultPreload returns MotoExtensions when the repo has it.
+func defaultPreload() []string {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil
+	}
+	p := filepath.Join(root, filepath.FromSlash(MotoExtensions))
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+		return nil
+	}
+	return []string{p}
+}
+
 // WithMotoEnv adds KEY=VALUE variables to the moto process environment
 // (e.g. MOTO_* settings).
 func WithMotoEnv(kv ...string) MotoOption {
@@ -109,6 +127,7 @@ func StartMoto(ctx context.Context, opts ...MotoOption) (*Moto, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.preload = append(defaultPreload(), o.preload...)
 	for _, p := range o.preload {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("testbed: moto preload file: %w", err)

@@ -1,0 +1,935 @@
+"""moto_server with the CloudFormation resource types neo4jctl's templates use and moto lacks.
+
+Run it exactly like moto_server:   python neo4jctl_moto.py -H 127.0.0.1 -p 5000
+
+moto (5.2) builds its CloudFormation type map from CloudFormationModel.__subclasses__() on
+first use. Every class below subclasses CloudFormationModel directly and sets __module__ under
+"moto.<service>." (moto's InstanceTrackerMeta files models by that service), so defining them
+before the server starts adds their types. Each one is backed by moto's own service backend,
+so what a stack creates is visible through the ordinary APIs (servicediscovery ListServices,
+ecs DescribeCapacityProviders, scheduler GetSchedule, cloudwatch DescribeAlarms, ...).
+
+Shape of each class (the _Resource mixin does the CloudFormation plumbing):
+  TYPE        the CloudFormation type
+  NAME_PROP   the property that names the resource ("" if none); moto generates a name else
+  ATTRS       the Fn::GetAtt attributes
+  _create(cls, name, props, account, region) -> (physical id, {attr: value}, backend handle)
+  _delete(self, account, region)
+  _update(self, props, account, region) -> bool   optional in-place update (else replace)
+
+Ref returns the physical id, as CloudFormation does for the type. Kept small on purpose:
+each class is meant to be upstreamable into moto as is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.moto_api._internal import mock_random
+
+# Importing the backends also imports their models, so moto's own types are registered
+# before ours: ours come last in __subclasses__ and win where a type clashes, which only
+# AWS::ECS::Service and AWS::EC2::Volume do, on purpose (see those classes).
+from moto.cloudwatch.models import MetricDataQuery, MetricStat, Metric, Dimension, cloudwatch_backends
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_block_store import Volume as MotoVolume
+from moto.ecs.models import Service as MotoECSService
+from moto.ecs.models import ecs_backends
+from moto.kms.models import kms_backends
+from moto.logs.models import logs_backends
+from moto.s3.models import s3_backends
+from moto.scheduler.models import scheduler_backends
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.servicediscovery.models import servicediscovery_backends
+from moto.sns.models import sns_backends
+
+
+class _Resource:
+    """Mixin: CloudFormation plumbing shared by the models below (not a model itself)."""
+
+    TYPE = ""
+    NAME_PROP = ""
+    ATTRS: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, attrs: dict[str, Any], handle: Any, props: dict[str, Any]):
+        self._physical_id = physical_id
+        self._attrs = attrs
+        self.handle = handle  # the backend's object or key, for _delete/_update
+        self.props = props
+
+    # --- what moto's parser calls -------------------------------------------------------
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROP
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRS
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._physical_id
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name not in self._attrs:
+            raise UnformattedGetAttTemplateException()
+        return self._attrs[attribute_name]
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        props = cloudformation_json.get("Properties", {})
+        physical_id, attrs, handle = cls._create(resource_name, props, account_id, region_name)
+        return cls(physical_id, attrs, handle, props)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        props = cloudformation_json.get("Properties", {})
+        if original_resource._update(props, account_id, region_name):
+            original_resource.props = props
+            return original_resource
+        # Replacement: create the new one first, then delete the old, as CloudFormation does.
+        new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        original_resource.delete(account_id, region_name)
+        return new
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._delete(account_id, region_name)
+
+    # --- per type ----------------------------------------------------------------------
+    @classmethod
+    def _create(cls, name: str, props: dict[str, Any], account_id: str, region: str) -> tuple[str, dict[str, Any], Any]:
+        raise NotImplementedError
+
+    def _delete(self, account_id: str, region: str) -> None:
+        pass
+
+    def _update(self, props: dict[str, Any], account_id: str, region: str) -> bool:
+        return False
+
+
+def _lower_keys(v: Any) -> Any:
+    """CloudFormation's PascalCase keys to the ECS API's camelCase (moto's ECS backend keys)."""
+    if isinstance(v, dict):
+        return {k[:1].lower() + k[1:]: _lower_keys(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_lower_keys(x) for x in v]
+    return v
+
+
+def _same_except(old: dict[str, Any], new: dict[str, Any], *mutable: str) -> bool:
+    """True when old and new differ at most in the given (updatable in place) properties."""
+    strip = lambda d: {k: v for k, v in d.items() if k not in mutable}  # noqa: E731
+    return strip(old) == strip(new)
+
+
+# ----------------------------------------------------------------------------------------
+# Cloud Map
+# ----------------------------------------------------------------------------------------
+
+
+class PrivateDnsNamespace(_Resource, CloudFormationModel):
+    """AWS::ServiceDiscovery::PrivateDnsNamespace, in moto's servicediscovery backend.
+
+    Approximated: moto also makes a private Route 53 zone (named "<name>-hz"); moto refuses a
+    second namespace in the same VPC (AWS allows it with another name).
+    """
+
+    __module__ = "moto.servicediscovery.neo4jctl"
+    TYPE = "AWS::ServiceDiscovery::PrivateDnsNamespace"
+    NAME_PROP = "Name"
+    ATTRS = ("Id", "Arn", "HostedZoneId")
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        backend = servicediscovery_backends[account_id][region]
+        op = backend.create_private_dns_namespace(
+            name=name,
+            creator_request_id=str(mock_random.uuid4()),
+            description=props.get("Description"),
+            vpc=props["Vpc"],
+            tags=props.get("Tags", []),
+            properties=props.get("Properties", {}),
+        )
+        ns = backend.get_namespace(backend.get_operation(op).targets["NAMESPACE"])
+        attrs = {"Id": ns.id, "Arn": ns.arn, "HostedZoneId": ns.dns_properties.get("HostedZoneId")}
+        return ns.id, attrs, ns
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if not _same_except(self.props, props, "Description", "Tags", "Properties"):
+            return False
+        self.handle.description = props.get("Description")
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        backend = servicediscovery_backends[account_id][region]
+        if self.handle.id in backend.namespaces:
+            backend.delete_namespace(self.handle.id)
+
+
+class ServiceDiscoveryService(_Resource, CloudFormationModel):
+    """AWS::ServiceDiscovery::Service, in moto's servicediscovery backend.
+
+    Approximated: nothing registers instances by itself (moto's ECS does not register tasks in
+    Cloud Map); tests call RegisterInstance where they need records.
+    """
+
+    __module__ = "moto.servicediscovery.neo4jctl"
+    TYPE = "AWS::ServiceDiscovery::Service"
+    NAME_PROP = "Name"
+    ATTRS = ("Id", "Arn", "Name")
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        backend = servicediscovery_backends[account_id][region]
+        dns = dict(props.get("DnsConfig") or {})
+        namespace_id = props.get("NamespaceId") or dns.pop("NamespaceId", None)
+        srv = backend.create_service(
+            name=name,
+            namespace_id=namespace_id,
+            creator_request_id=str(mock_random.uuid4()),
+            description=props.get("Description"),
+            dns_config=dns or None,
+            health_check_config=props.get("HealthCheckConfig"),
+            health_check_custom_config=props.get("HealthCheckCustomConfig"),
+            tags=props.get("Tags", []),
+            service_type=props.get("Type"),
+        )
+        return srv.id, {"Id": srv.id, "Arn": srv.arn, "Name": srv.name}, srv
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if not _same_except(self.props, props, "Description", "DnsConfig", "HealthCheckConfig", "Tags"):
+            return False
+        if (self.props.get("DnsConfig") or {}).get("NamespaceId") != (props.get("DnsConfig") or {}).get("NamespaceId"):
+            return False
+        details = {k: props[k] for k in ("Description", "DnsConfig", "HealthCheckConfig") if k in props}
+        servicediscovery_backends[account_id][region].update_service(self.handle.id, details)
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        servicediscovery_backends[account_id][region].delete_service(self.handle.id)
+
+
+# ----------------------------------------------------------------------------------------
+# ECS capacity providers
+# ----------------------------------------------------------------------------------------
+
+
+class ECSCapacityProvider(_Resource, CloudFormationModel):
+    """AWS::ECS::CapacityProvider, in moto's ECS backend (Ref: the provider's name).
+
+    Approximated: managed scaling/draining are stored, not acted on.
+    """
+
+    __module__ = "moto.ecs.neo4jctl"
+    TYPE = "AWS::ECS::CapacityProvider"
+    NAME_PROP = "Name"
+    ATTRS = ()
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        backend = ecs_backends[account_id][region]
+        tags = [{"key": t["Key"], "value": t["Value"]} for t in props.get("Tags", [])]
+        cp = backend.create_capacity_provider(name, _lower_keys(props["AutoScalingGroupProvider"]), tags or None)
+        return cp.name, {}, cp
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        old = dict(self.props.get("AutoScalingGroupProvider", {}))
+        new = dict(props.get("AutoScalingGroupProvider", {}))
+        if old.get("AutoScalingGroupArn") != new.get("AutoScalingGroupArn") or not _same_except(
+            self.props, props, "AutoScalingGroupProvider", "Tags"
+        ):
+            return False
+        new.pop("AutoScalingGroupArn", None)
+        ecs_backends[account_id][region].update_capacity_provider(self.handle.name, _lower_keys(new))
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        backend = ecs_backends[account_id][region]
+        if backend._get_provider(self.handle.name):
+            backend.delete_capacity_provider(self.handle.name)
+
+
+class ECSClusterCapacityProviderAssociations(_Resource, CloudFormationModel):
+    """AWS::ECS::ClusterCapacityProviderAssociations, via moto's PutClusterCapacityProviders.
+
+    Ref: the cluster name. Delete clears the cluster's providers and default strategy.
+    """
+
+    __module__ = "moto.ecs.neo4jctl"
+    TYPE = "AWS::ECS::ClusterCapacityProviderAssociations"
+    ATTRS = ()
+
+    @classmethod
+    def _put(cls, props, account_id, region):  # type: ignore[no-untyped-def]
+        cluster = props["Cluster"].split("/")[-1]
+        ecs_backends[account_id][region].put_cluster_capacity_providers(
+            cluster, list(props.get("CapacityProviders", [])), _lower_keys(props.get("DefaultCapacityProviderStrategy", []))
+        )
+        return cluster
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        cluster = cls._put(props, account_id, region)
+        return cluster, {}, cluster
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if props["Cluster"].split("/")[-1] != self.handle:
+            return False
+        self._put(props, account_id, region)
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        backend = ecs_backends[account_id][region]
+        if self.handle in backend.clusters:
+            backend.put_cluster_capacity_providers(self.handle, [], [])
+
+
+# ----------------------------------------------------------------------------------------
+# EventBridge Scheduler
+# ----------------------------------------------------------------------------------------
+
+
+class SchedulerScheduleGroup(_Resource, CloudFormationModel):
+    """AWS::Scheduler::ScheduleGroup, in moto's scheduler backend."""
+
+    __module__ = "moto.scheduler.neo4jctl"
+    TYPE = "AWS::Scheduler::ScheduleGroup"
+    NAME_PROP = "Name"
+    ATTRS = ("Arn", "State", "CreationDate", "LastModificationDate")
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        group = scheduler_backends[account_id][region].create_schedule_group(name=name, tags=props.get("Tags", []))
+        return name, {"Arn": group.arn, "State": "ACTIVE", "CreationDate": "", "LastModificationDate": ""}, name
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        return _same_except(self.props, props, "Tags")
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        backend = scheduler_backends[account_id][region]
+        if self.handle in backend.schedule_groups:
+            backend.delete_schedule_group(self.handle)
+
+
+class SchedulerSchedule(_Resource, CloudFormationModel):
+    """AWS::Scheduler::Schedule, in moto's scheduler backend (Ref: the schedule's name).
+
+    Approximated: schedules are stored, never fired.
+    """
+
+    __module__ = "moto.scheduler.neo4jctl"
+    TYPE = "AWS::Scheduler::Schedule"
+    NAME_PROP = "Name"
+    ATTRS = ("Arn",)
+
+    @staticmethod
+    def _args(name, props):  # type: ignore[no-untyped-def]
+        return dict(
+            description=props.get("Description"),
+            end_date=props.get("EndDate"),
+            flexible_time_window=props.get("FlexibleTimeWindow", {"Mode": "OFF"}),
+            group_name=props.get("GroupName"),
+            kms_key_arn=props.get("KmsKeyArn"),
+            name=name,
+            schedule_expression=props["ScheduleExpression"],
+            schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
+            start_date=props.get("StartDate"),
+            state=props.get("State", "ENABLED"),
+            target=props["Target"],
+        )
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        s = scheduler_backends[account_id][region].create_schedule(action_after_completion=None, **cls._args(name, props))
+        return s.name, {"Arn": s.arn}, (props.get("GroupName"), s.name)
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if self.props.get("Name") != props.get("Name") or self.props.get("GroupName") != props.get("GroupName"):
+            return False
+        scheduler_backends[account_id][region].update_schedule(**self._args(self.handle[1], props))
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        try:
+            scheduler_backends[account_id][region].delete_schedule(*self.handle)
+        except Exception:  # already gone
+            pass
+
+
+# ----------------------------------------------------------------------------------------
+# CloudWatch alarms
+# ----------------------------------------------------------------------------------------
+
+
+def _metric_queries(metrics: list[dict[str, Any]] | None) -> list[MetricDataQuery] | None:
+    if not metrics:
+        return None
+    out = []
+    for m in metrics:
+        stat = None
+        if "MetricStat" in m:
+            ms = m["MetricStat"]
+            dims = [Dimension(d["Name"], d["Value"]) for d in ms["Metric"].get("Dimensions", [])]
+            stat = MetricStat(
+                metric=Metric(metric_name=ms["Metric"]["MetricName"], namespace=ms["Metric"].get("Namespace"), dimensions=dims),
+                period=ms.get("Period"),
+                stat=ms.get("Stat"),
+                unit=ms.get("Unit"),
+            )
+        out.append(
+            MetricDataQuery(
+                query_id=m.get("Id"),
+                label=m.get("Label"),
+                period=m.get("Period"),
+                return_data=m.get("ReturnData"),
+                expression=m.get("Expression"),
+                metric_stat=stat,
+            )
+        )
+    return out
+
+
+class CloudWatchAlarm(_Resource, CloudFormationModel):
+    """AWS::CloudWatch::Alarm, in moto's cloudwatch backend (Ref: the alarm's name).
+
+    Approximated: alarms start INSUFFICIENT_DATA and are never evaluated.
+    """
+
+    __module__ = "moto.cloudwatch.neo4jctl"
+    TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROP = "AlarmName"
+    ATTRS = ("Arn",)
+
+    @classmethod
+    def _put(cls, name, p, account_id, region):  # type: ignore[no-untyped-def]
+        return cloudwatch_backends[account_id][region].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=p["EvaluationPeriods"],
+            period=p.get("Period"),
+            threshold=p.get("Threshold"),
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
+            alarm_actions=p.get("AlarmActions", []),
+            metric_data_queries=_metric_queries(p.get("Metrics")),
+            datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            extended_statistic=p.get("ExtendedStatistic"),
+            ok_actions=p.get("OKActions", []),
+            insufficient_data_actions=p.get("InsufficientDataActions", []),
+            unit=p.get("Unit"),
+            actions_enabled=p.get("ActionsEnabled", True) not in (False, "false"),
+            treat_missing_data=p.get("TreatMissingData"),
+            evaluate_low_sample_count_percentile=p.get("EvaluateLowSampleCountPercentile"),
+            threshold_metric_id=p.get("ThresholdMetricId"),
+        )
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        alarm = cls._put(name, props, account_id, region)
+        return alarm.name, {"Arn": alarm.alarm_arn}, alarm.name
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if self.props.get("AlarmName") != props.get("AlarmName"):
+            return False
+        self._put(self.handle, props, account_id, region)
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        cloudwatch_backends[account_id][region].delete_alarms([self.handle])
+
+
+# ----------------------------------------------------------------------------------------
+# Secrets Manager
+# ----------------------------------------------------------------------------------------
+
+
+class SecretsManagerSecret(_Resource, CloudFormationModel):
+    """AWS::SecretsManager::Secret, in moto's secretsmanager backend (Ref and Id: the ARN).
+
+    GenerateSecretString is honoured with moto's own GetRandomPassword. Approximated: an
+    update keeps the secret value (as CloudFormation does) and only changes its description.
+    """
+
+    __module__ = "moto.secretsmanager.neo4jctl"
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROP = "Name"
+    ATTRS = ("Id",)
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        backend = secretsmanager_backends[account_id][region]
+        value = props.get("SecretString")
+        gen = props.get("GenerateSecretString")
+        if gen is not None:
+            password = backend.get_random_password(
+                password_length=int(gen.get("PasswordLength", 32)),
+                exclude_characters=gen.get("ExcludeCharacters", ""),
+                exclude_numbers=bool(gen.get("ExcludeNumbers", False)),
+                exclude_punctuation=bool(gen.get("ExcludePunctuation", False)),
+                exclude_uppercase=bool(gen.get("ExcludeUppercase", False)),
+                exclude_lowercase=bool(gen.get("ExcludeLowercase", False)),
+                include_space=bool(gen.get("IncludeSpace", False)),
+                require_each_included_type=bool(gen.get("RequireEachIncludedType", True)),
+            )
+            password = json.loads(password)["RandomPassword"]
+            if "GenerateStringKey" in gen:
+                doc = json.loads(gen.get("SecretStringTemplate", "{}"))
+                doc[gen["GenerateStringKey"]] = password
+                value = json.dumps(doc)
+            else:
+                value = password
+        out = json.loads(
+            backend.create_secret(
+                name=name,
+                secret_string=value,
+                secret_binary=None,
+                description=props.get("Description"),
+                tags=props.get("Tags", []),
+                kms_key_id=props.get("KmsKeyId"),
+                client_request_token=None,
+                replica_regions=[],
+                force_overwrite=False,
+            )
+        )
+        return out["ARN"], {"Id": out["ARN"]}, out["ARN"]
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if self.props.get("Name") != props.get("Name"):
+            return False
+        secret = secretsmanager_backends[account_id][region].secrets.get(self.handle)
+        if secret is not None:
+            secret.description = props.get("Description")
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        backend = secretsmanager_backends[account_id][region]
+        if backend.secrets.get(self.handle) is not None:
+            backend.delete_secret(self.handle, recovery_window_in_days=None, force_delete_without_recovery=True)
+
+
+# ----------------------------------------------------------------------------------------
+# SNS, S3 and EC2 companions moto ignores (no GetAtt, but their effect should exist)
+# ----------------------------------------------------------------------------------------
+
+
+class SNSSubscription(_Resource, CloudFormationModel):
+    """AWS::SNS::Subscription, via moto's SNS Subscribe (Ref: the subscription ARN).
+
+    Approximated: e-mail subscriptions are confirmed at once.
+    """
+
+    __module__ = "moto.sns.neo4jctl"
+    TYPE = "AWS::SNS::Subscription"
+    ATTRS = ("Arn",)
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        backend = sns_backends[account_id][region]
+        sub = backend.subscribe(props["TopicArn"], props.get("Endpoint"), props["Protocol"])
+        for key in ("FilterPolicy", "RawMessageDelivery", "RedrivePolicy"):
+            if key in props:
+                val = props[key]
+                val = json.dumps(val) if isinstance(val, dict) else str(val).lower() if isinstance(val, bool) else val
+                backend.set_subscription_attributes(sub.arn, key, val)
+        return sub.arn, {"Arn": sub.arn}, sub.arn
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        sns_backends[account_id][region].unsubscribe(self.handle)
+
+
+class SNSTopicPolicy(_Resource, CloudFormationModel):
+    """AWS::SNS::TopicPolicy, via moto's SNS SetTopicAttributes(Policy) on each topic."""
+
+    __module__ = "moto.sns.neo4jctl"
+    TYPE = "AWS::SNS::TopicPolicy"
+    ATTRS = ("Id",)
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        backend = sns_backends[account_id][region]
+        for topic in props["Topics"]:
+            backend.set_topic_attribute(topic, "Policy", json.dumps(props["PolicyDocument"]))
+        return name, {"Id": name}, list(props["Topics"])
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        self._create(self._physical_id, props, account_id, region)
+        self.handle = list(props["Topics"])
+        return True
+
+
+class S3BucketPolicy(_Resource, CloudFormationModel):
+    """AWS::S3::BucketPolicy, via moto's S3 PutBucketPolicy (Ref: the bucket name).
+
+    Approximated: moto enforces Principal "*" statements but ignores their Condition, so a
+    TLS-only Deny (aws:SecureTransport false) would deny every request. Statements with a
+    Condition are left out of what moto stores; with none left, no policy is put.
+    """
+
+    __module__ = "moto.s3.neo4jctl"
+    TYPE = "AWS::S3::BucketPolicy"
+    ATTRS = ()
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        policy = props["PolicyDocument"]
+        policy = json.loads(policy) if isinstance(policy, str) else dict(policy)
+        statements = policy.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        policy["Statement"] = [st for st in statements if "Condition" not in st]
+        if policy["Statement"]:
+            s3_backends[account_id]["aws"].put_bucket_policy(props["Bucket"], json.dumps(policy).encode())
+        return props["Bucket"], {}, props["Bucket"]
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if props["Bucket"] != self.handle:
+            return False
+        self._create(self.handle, props, account_id, region)
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        try:
+            s3_backends[account_id]["aws"].delete_bucket_policy(self.handle)
+        except Exception:  # bucket already gone
+            pass
+
+
+class SecurityGroupEgress(_Resource, CloudFormationModel):
+    """AWS::EC2::SecurityGroupEgress, via moto's EC2 AuthorizeSecurityGroupEgress.
+
+    Ref: the rule id (sgr-...). Approximated: replaced (revoke + authorize) on any change.
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+    TYPE = "AWS::EC2::SecurityGroupEgress"
+    ATTRS = ("Id",)
+
+    @staticmethod
+    def _rule(p):  # type: ignore[no-untyped-def]
+        ip_ranges = [{"CidrIp": p["CidrIp"], "Description": p.get("Description")}] if "CidrIp" in p else []
+        if "CidrIpv6" in p:
+            ip_ranges.append({"CidrIpv6": p["CidrIpv6"], "Description": p.get("Description")})
+        groups = [{"GroupId": p["DestinationSecurityGroupId"], "Description": p.get("Description")}] if "DestinationSecurityGroupId" in p else []
+        prefixes = [{"PrefixListId": p["DestinationPrefixListId"]}] if "DestinationPrefixListId" in p else []
+        return dict(
+            group_name_or_id=p["GroupId"],
+            ip_protocol=str(p["IpProtocol"]),
+            from_port=p.get("FromPort"),
+            to_port=p.get("ToPort"),
+            ip_ranges=ip_ranges,
+            source_groups=groups,
+            prefix_list_ids=prefixes,
+        )
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        rules, _ = ec2_backends[account_id][region].authorize_security_group_egress(**cls._rule(props))
+        rule_id = rules[0].id if rules else name
+        return rule_id, {"Id": rule_id}, cls._rule(props)
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        try:
+            ec2_backends[account_id][region].revoke_security_group_egress(**self.handle)
+        except Exception:  # group already gone
+            pass
+
+
+# ----------------------------------------------------------------------------------------
+# Overrides of types moto has but models too thinly for neo4jctl
+# ----------------------------------------------------------------------------------------
+
+
+class ECSService(CloudFormationModel):
+    """AWS::ECS::Service: moto's own model, created with the properties moto's drops.
+
+    moto 5.2 creates the service from Cluster, TaskDefinition and DesiredCount only, and never
+    deletes it with the stack. This passes ServiceRegistries, NetworkConfiguration, Tags,
+    PropagateTags, LaunchType, DeploymentController and PlatformVersion to moto's ECS backend,
+    records CapacityProviderStrategy and PlacementConstraints on the service (DescribeServices
+    shows them), and deletes the service with the stack. Updates are moto's (desired count,
+    task definition). Approximated: no tasks are started (runningCount stays 0).
+    """
+
+    __module__ = "moto.ecs.neo4jctl"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ECS::Service"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ServiceName"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Name", "ServiceArn")
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        p = cloudformation_json["Properties"]
+        backend = ecs_backends[account_id][region_name]
+        svc = backend.create_service(
+            str(p["Cluster"]).split("/")[-1],
+            resource_name,
+            p.get("DesiredCount"),
+            task_definition_str=p.get("TaskDefinition"),
+            scheduling_strategy=p.get("SchedulingStrategy"),
+            tags=[{"key": t["Key"], "value": t["Value"]} for t in p.get("Tags", [])] or None,
+            deployment_controller=_lower_keys(p.get("DeploymentController")),
+            launch_type=p.get("LaunchType"),
+            service_registries=_lower_keys(p.get("ServiceRegistries")),
+            platform_version=p.get("PlatformVersion"),
+            propagate_tags=p.get("PropagateTags", "NONE"),
+            network_configuration=_lower_keys(p.get("NetworkConfiguration")),
+            role_arn=p.get("Role"),
+        )
+        svc.capacity_provider_strategy = _lower_keys(p.get("CapacityProviderStrategy"))
+        svc.placement_constraints = _lower_keys(p.get("PlacementConstraints"))
+        return svc
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        svc = MotoECSService.update_from_cloudformation_json(original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        p = cloudformation_json["Properties"]
+        svc.capacity_provider_strategy = _lower_keys(p.get("CapacityProviderStrategy"))
+        svc.placement_constraints = _lower_keys(p.get("PlacementConstraints"))
+        return svc
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        # resource_name is the physical id, arn:...:service/<cluster>/<name> (the template's
+        # Cluster property is unresolved here).
+        cluster, name = resource_name.split(":service/")[-1].split("/")[-2:]
+        backend = ecs_backends[account_id][region_name]
+        if f"{cluster}:{name}" in backend.services:
+            backend.delete_service(cluster, name, force=True)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class EC2Volume(CloudFormationModel):
+    """AWS::EC2::Volume: moto's own volume, created with the properties moto's model drops.
+
+    moto 5.2 passes only Size and AvailabilityZone (no tags, type, IOPS, throughput,
+    encryption) and never deletes the volume. This passes them all, tags it, and deletes it
+    with the stack unless DeletionPolicy is Retain (moto's stack delete honours Retain).
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::Volume"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("VolumeId",)
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        p = cloudformation_json["Properties"]
+        backend = ec2_backends[account_id][region_name]
+        vol = backend.create_volume(
+            size=int(p["Size"]) if "Size" in p else None,
+            zone_name=p.get("AvailabilityZone"),
+            snapshot_id=p.get("SnapshotId"),
+            encrypted=p.get("Encrypted", False) in (True, "true"),
+            kms_key_id=p.get("KmsKeyId"),
+            volume_type=p.get("VolumeType"),
+            iops=int(p["Iops"]) if "Iops" in p else None,
+            throughput=int(p["Throughput"]) if "Throughput" in p else None,
+            multi_attach_enabled=p.get("MultiAttachEnabled"),
+        )
+        if p.get("Tags"):
+            backend.create_tags([vol.id], {t["Key"]: t["Value"] for t in p["Tags"]})
+        return vol
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        # Size, type, IOPS and throughput change in place (ModifyVolume); tags are re-applied.
+        p = cloudformation_json["Properties"]
+        backend = ec2_backends[account_id][region_name]
+        backend.modify_volume(
+            original_resource.id,
+            target_size=int(p["Size"]) if "Size" in p else None,
+            target_volume_type=p.get("VolumeType"),
+        )
+        if p.get("Tags"):
+            backend.create_tags([original_resource.id], {t["Key"]: t["Value"] for t in p["Tags"]})
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = ec2_backends[account_id][region_name]
+        if resource_name in backend.volumes:
+            backend.delete_volume(resource_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class KMSKey(CloudFormationModel):
+    """AWS::KMS::Key: moto's own key, created so that moto's model does not fail.
+
+    moto 5.2 hands CloudFormation's Tags ({Key, Value}) to a backend that wants
+    {TagKey, TagValue} (KeyError: the key is not created, and a GetAtt to it fails the stack),
+    passes KeyPolicy as a dict, and has no update (an updated key became None). This converts
+    both and updates description, policy, rotation and enabled state in place.
+    """
+
+    __module__ = "moto.kms.neo4jctl"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::KMS::Key"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn", "KeyId")
+
+    @staticmethod
+    def _apply(key, p):  # type: ignore[no-untyped-def]
+        key.key_rotation_status = p.get("EnableKeyRotation", False) in (True, "true")
+        key.enabled = p.get("Enabled", True) not in (False, "false")
+        key.description = p.get("Description", "")
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        p = cloudformation_json["Properties"]
+        policy = p.get("KeyPolicy")
+        key = kms_backends[account_id][region_name].create_key(
+            policy=json.dumps(policy) if isinstance(policy, dict) else policy,
+            key_usage=p.get("KeyUsage", "ENCRYPT_DECRYPT"),
+            key_spec=p.get("KeySpec", "SYMMETRIC_DEFAULT"),
+            description=p.get("Description", ""),
+            tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in p.get("Tags", [])],
+            multi_region=p.get("MultiRegion", False) in (True, "true"),
+        )
+        cls._apply(key, p)
+        return key
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        p = cloudformation_json["Properties"]
+        policy = p.get("KeyPolicy")
+        if policy is not None:
+            original_resource.policy = json.dumps(policy) if isinstance(policy, dict) else policy
+        cls._apply(original_resource, p)
+        return original_resource
+
+    def is_created(self) -> bool:
+        return True
+
+
+class LogsMetricFilter(_Resource, CloudFormationModel):
+    """AWS::Logs::MetricFilter, in moto's logs backend (Ref: the filter's name)."""
+
+    __module__ = "moto.logs.neo4jctl"
+    TYPE = "AWS::Logs::MetricFilter"
+    NAME_PROP = "FilterName"
+    ATTRS = ()
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        logs_backends[account_id][region].put_metric_filter(
+            name, props.get("FilterPattern", ""), props["LogGroupName"], _metric_transformations(props)
+        )
+        return name, {}, (name, props["LogGroupName"])
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if (self.handle[1], self.props.get("FilterName")) != (props["LogGroupName"], props.get("FilterName")):
+            return False
+        self._create(self.handle[0], props, account_id, region)
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        logs_backends[account_id][region].delete_metric_filter(*self.handle)
+
+
+def _metric_transformations(props: dict[str, Any]) -> list[dict[str, Any]]:
+    # The logs API (and moto) take the same PascalCase keys as CloudFormation.
+    return [dict(t) for t in props.get("MetricTransformations", [])]
+
+
+# ----------------------------------------------------------------------------------------
+# Intrinsic functions moto's template parser lacks
+# ----------------------------------------------------------------------------------------
+
+
+def _install_fn_cidr() -> None:
+    """Fn::Cidr [ipBlock, count, cidrBits]: moto 5.2's clean_json leaves it unresolved.
+
+    clean_json recurses through its module global, so wrapping that global covers nesting.
+    """
+    import ipaddress
+
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+            block, count, bits = (clean_json(x, resources_map) for x in resource_json["Fn::Cidr"])
+            net = ipaddress.ip_network(block, strict=False)
+            subnets = net.subnets(new_prefix=net.max_prefixlen - int(bits))
+            return [str(next(subnets)) for _ in range(int(count))]
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+_install_fn_cidr()
+
+
+def _install_custom_resources_without_docker() -> None:
+    """Custom:: resources: complete at once when Lambda runs without Docker.
+
+    moto invokes the backing Lambda and waits for it to PUT its answer to the ResponseURL.
+    With lambda use_docker false (how the tests configure moto) no code runs and nothing
+    answers, so the stack would stay CREATE_IN_PROGRESS forever. Approximated: the resource
+    is marked created with no data (Fn::GetAtt on it gives nothing) right after the invoke.
+    """
+    from moto.cloudformation import custom_model
+    from moto.core.config import default_user_config
+
+    original = custom_model.CustomModel.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        resource = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        if not default_user_config.get("lambda", {}).get("use_docker", True):
+            resource.set_data({})
+        return resource
+
+    custom_model.CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
+
+
+_install_custom_resources_without_docker()
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main(sys.argv[1:]))
