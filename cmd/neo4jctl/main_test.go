@@ -128,7 +128,7 @@ func TestDryRunYAMLIsAUsableConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"instanceType: r7g.large", "heap: 5g", "# Core members:", "core-3.demo.neo4j.internal", "AZ 3 of 3"} {
+	for _, want := range []string{"instanceType: r7g.large", "heap: 5g", "# Core members:", "core-3.demo.neo4j.internal", "AZ 3 of 3", "AWS::EC2::Volume"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run lacks %q", want)
 		}
@@ -190,5 +190,42 @@ func TestCompletion(t *testing.T) {
 	code, stdout, _ := cli(t, "completion", "bash")
 	if code != 0 || !strings.Contains(stdout, "neo4jctl") {
 		t.Fatalf("completion bash: exit %d", code)
+	}
+}
+
+func TestGenerateTemplatesWritesEveryStack(t *testing.T) {
+	calls := noAWS(t)
+	dir := t.TempDir()
+	code, stdout, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml", "-o", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	written := strings.Fields(stdout)
+	// shared, 3 cores, replicas, operations
+	if len(written) != 6 {
+		t.Fatalf("want 6 templates listed on stdout, got %v", written)
+	}
+	for _, p := range written {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmpl struct{ Resources map[string]any }
+		if err := json.Unmarshal(b, &tmpl); err != nil || len(tmpl.Resources) == 0 {
+			t.Fatalf("%s is not a template: %v", p, err)
+		}
+		params, err := os.ReadFile(strings.Replace(p, ".template.json", ".parameters.json", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(strings.ToLower(string(params)), "password") {
+			t.Fatalf("%s passes a password parameter", p)
+		}
+	}
+	if calls.Load() != 0 {
+		t.Fatal("generate templates called AWS")
+	}
+	if code, _, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml"); code != 2 || !strings.Contains(stderr, "-o/--output-dir is required") {
+		t.Fatalf("missing -o: exit %d %s", code, stderr)
 	}
 }

@@ -1,28 +1,22 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
-	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-// planStacks lists the stacks create makes.
+// planStacks lists the stacks create makes, with their key resources, from the same
+// builders create uses.
 func planStacks(cfg *cluster.ClusterConfig) ([]PlanStack, error) {
-	name := cfg.Metadata.Name
-	var out []PlanStack
-	shared := naming.StackName(name, naming.KindShared, 0)
-	if cfg.CreatesVPC() {
-		vpc := naming.StackName(name, naming.KindVPC, 0)
-		out = append(out, PlanStack{Name: vpc, Kind: naming.KindVPC})
-		out = append(out, PlanStack{Name: shared, Kind: naming.KindShared, DependsOn: []string{vpc}})
-	} else {
-		out = append(out, PlanStack{Name: shared, Kind: naming.KindShared})
+	stacks, err := stack.Build(cfg, stack.Inputs{Neo4jctlVersion: version})
+	if err != nil {
+		return nil, fmt.Errorf("rendering templates: %w", err)
 	}
-	for _, m := range cfg.Members() {
-		out = append(out, PlanStack{Name: naming.StackName(name, naming.KindCore, m.Index), Kind: naming.KindCore, DependsOn: []string{shared}})
+	out := make([]PlanStack, 0, len(stacks))
+	for _, s := range stacks {
+		out = append(out, PlanStack{Name: s.Name, Kind: s.Kind, DependsOn: s.DependsOn, Resources: s.Resources})
 	}
-	if cfg.ReplicaCount() > 0 {
-		out = append(out, PlanStack{Name: naming.StackName(name, naming.KindReplicas, 0), Kind: naming.KindReplicas, DependsOn: []string{shared}})
-	}
-	out = append(out, PlanStack{Name: naming.StackName(name, naming.KindOperations, 0), Kind: naming.KindOperations, DependsOn: []string{shared}})
 	return out, nil
 }

@@ -92,6 +92,7 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 	}
 	root.AddCommand(
 		newCreateCommand(g),
+		newGenerateCommand(g),
 		newUtilsCommand(g),
 		newVersionCommand(g),
 	)

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
+)
+
+func newGenerateCommand(g *globals) *cobra.Command {
+	var file, dir string
+	templates := &cobra.Command{
+		Use:   "templates -f cluster.yaml -o DIR",
+		Short: "Write every stack's CloudFormation template and parameters to a directory",
+		Long: `Write every stack's CloudFormation template and parameters file to DIR, for review,
+linting or a pipeline of your own. Nothing in AWS is touched.
+
+Values known only in AWS are left for the caller: the S3 key of the agent bundle is a
+placeholder, and for an existing VPC each member stack's AvailabilityZone parameter is
+empty (create cluster looks the subnets up).`,
+		Example: "  neo4jctl generate templates -f cluster.yaml -o ./templates\n  cfn-lint ./templates/*.template.json",
+		Args:    noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if dir == "" {
+				return usagef("-o/--output-dir is required: the directory to write the templates to")
+			}
+			f, err := loadConfig(g, file)
+			if err != nil {
+				return err
+			}
+			stacks, err := stack.Build(f.Config, stack.Inputs{Neo4jctlVersion: version})
+			if err != nil {
+				return fmt.Errorf("rendering templates: %w", err)
+			}
+			if err := stack.WriteDir(stacks, dir); err != nil {
+				return fmt.Errorf("writing templates: %w", err)
+			}
+			for _, s := range stacks {
+				fmt.Fprintf(g.out, "%s/%s.template.json\n", dir, s.Name)
+			}
+			fmt.Fprintf(g.err, "Wrote %d stacks to %s\n", len(stacks), dir)
+			return nil
+		},
+	}
+	templates.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml to render")
+	templates.Flags().StringVarP(&dir, "output-dir", "o", "", "directory to write <stack>.template.json and <stack>.parameters.json to")
+	return verb("generate", "Generate files from cluster.yaml", templates)
+}
