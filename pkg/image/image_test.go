@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -97,10 +98,11 @@ func TestPushToInProcessRegistry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			srv := httptest.NewServer(basicAuth("AWS", "token-for-test", registry.New(registry.Logger(nilLogger()))))
+			token := rand.Text() // generated per run: no credential lives in the repo
+			srv := httptest.NewServer(basicAuth("AWS", token, registry.New(registry.Logger(nilLogger()))))
 			defer srv.Close()
 			host := strings.TrimPrefix(srv.URL, "http://")
-			creds := authn.FromConfig(authn.AuthConfig{Username: "AWS", Password: "token-for-test"})
+			creds := authn.FromConfig(authn.AuthConfig{Username: "AWS", Password: token})
 
 			baseRef, _ := name.ParseReference(host+"/library/neo4j:5.26.30-enterprise", name.Insecure)
 			var baseLayers int
@@ -240,10 +242,11 @@ func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 type fakeECR struct {
 	created []string
 	exists  bool
+	token   string
 }
 
-func (f *fakeECR) GetAuthorizationToken(context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
-	tok := base64.StdEncoding.EncodeToString([]byte("AWS:ecr-test-token"))
+func (f *fakeECR) GetAuthorizationToken(_ context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
+	tok := base64.StdEncoding.EncodeToString([]byte("AWS:" + f.token))
 	return &ecr.GetAuthorizationTokenOutput{AuthorizationData: []ecrtypes.AuthorizationData{{AuthorizationToken: aws.String(tok)}}}, nil
 }
 
@@ -272,13 +275,13 @@ func TestECR(t *testing.T) {
 			t.Errorf("IsECR(%s) = %s %v", tt.host, r, ok)
 		}
 	}
-	f := &fakeECR{}
+	f := &fakeECR{token: rand.Text()}
 	a, err := ECRAuth(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, _ := a.Authorization()
-	if cfg.Username != "AWS" || cfg.Password != "ecr-test-token" {
+	if cfg.Username != "AWS" || cfg.Password != f.token {
 		t.Errorf("auth %+v", cfg)
 	}
 	if err := CreateRepository(context.Background(), f, "neo4jctl/neo4j"); err != nil || len(f.created) != 1 {

@@ -109,7 +109,9 @@ func TestCleanupAgainstMoto(t *testing.T) {
 		{"update is a no-op", "Update", func(ids []string, ns string) map[string]any { return map[string]any{"ServiceIds": ids[:2]} }, cfn.StatusSuccess, nil, []int{0, 1, 2}},
 		{"delete empties the given services (paged)", "Delete", func(ids []string, ns string) map[string]any { return map[string]any{"ServiceIds": ids[:2]} }, cfn.StatusSuccess, []int{0, 1}, []int{2}},
 		{"delete by namespace", "Delete", func(ids []string, ns string) map[string]any { return map[string]any{"NamespaceId": ns} }, cfn.StatusSuccess, []int{0, 1, 2}, nil},
-		{"delete of services already gone", "Delete", func(ids []string, ns string) map[string]any { return map[string]any{"ServiceIds": []string{"srv-doesnotexist"}} }, cfn.StatusSuccess, nil, []int{0, 1, 2}},
+		{"delete of services already gone", "Delete", func(ids []string, ns string) map[string]any {
+			return map[string]any{"ServiceIds": []string{"srv-doesnotexist"}}
+		}, cfn.StatusSuccess, nil, []int{0, 1, 2}},
 		{"bad properties fail", "Delete", func(ids []string, ns string) map[string]any { return map[string]any{"ServiceIds": "not-a-list"} }, cfn.StatusFailed, nil, []int{0, 1, 2}},
 	}
 	for _, tt := range tests {
