@@ -245,7 +245,7 @@ type fakeECR struct {
 	token   string
 }
 
-func (f *fakeECR) GetAuthorizationToken(_ context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
+func (f *fakeECR) GetAuthorizationToken(context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
 	tok := base64.StdEncoding.EncodeToString([]byte("AWS:" + f.token))
 	return &ecr.GetAuthorizationTokenOutput{AuthorizationData: []ecrtypes.AuthorizationData{{AuthorizationToken: aws.String(tok)}}}, nil
 }
