@@ -184,6 +184,12 @@ func TestSchemaAndVersionPrintData(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v.ConfigAPI != "neo4jctl.io/v1alpha1" {
 		t.Fatalf("version: exit %d, output %s", code, stdout)
 	}
+	// make test builds the bundle first; its SHA-256 is what the Lambdas run from
+	for _, arch := range []string{"amd64", "arm64"} {
+		if len(v.Agent[arch]) != 64 {
+			t.Errorf("version shows agent %s as %q, want its SHA-256", arch, v.Agent[arch])
+		}
+	}
 }
 
 func TestCompletion(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
@@ -21,6 +22,8 @@ type versionInfo struct {
 	Platform     string `json:"platform"`
 	ConfigAPI    string `json:"configAPI"`
 	DefaultNeo4j string `json:"defaultNeo4j"`
+	// Agent is the SHA-256 of each embedded agent bundle: the S3 key the Lambdas run from.
+	Agent map[string]string `json:"agent"`
 }
 
 func newVersionCommand(g *globals) *cobra.Command {
@@ -39,6 +42,14 @@ func newVersionCommand(g *globals) *cobra.Command {
 				Platform:     runtime.GOOS + "/" + runtime.GOARCH,
 				ConfigAPI:    cluster.APIVersion,
 				DefaultNeo4j: cluster.DefaultVersion,
+			}
+			v.Agent = map[string]string{}
+			for _, arch := range []string{"amd64", "arm64"} {
+				if _, sum, err := lambdas.Bundle(arch); err == nil {
+					v.Agent[arch] = sum
+				} else {
+					v.Agent[arch] = "not built (make agent)"
+				}
 			}
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				for _, s := range bi.Settings {
@@ -59,6 +70,8 @@ func newVersionCommand(g *globals) *cobra.Command {
 				row("platform", v.Platform)
 				row("config API", v.ConfigAPI)
 				row("default Neo4j", v.DefaultNeo4j)
+				row("agent amd64", v.Agent["amd64"])
+				row("agent arm64", v.Agent["arm64"])
 			})
 		},
 	}
