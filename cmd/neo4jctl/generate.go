@@ -5,8 +5,25 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
+
+// offlineInputs are the builders' inputs known without AWS: the embedded agent bundles'
+// keys and the image tag they imply. A binary built without bundles renders placeholders.
+func offlineInputs() stack.Inputs {
+	in := stack.Inputs{Neo4jctlVersion: version, AgentCodeKeys: map[string]string{}}
+	for _, arch := range []string{"amd64", "arm64"} {
+		if _, sum, err := lambdas.Bundle(arch); err == nil {
+			in.AgentCodeKeys[arch] = naming.AgentKey(arch, sum)
+			if arch == "amd64" {
+				in.AgentSHA256 = sum
+			}
+		}
+	}
+	return in
+}
 
 func newGenerateCommand(g *globals) *cobra.Command {
 	var file, dir string
@@ -17,7 +34,7 @@ func newGenerateCommand(g *globals) *cobra.Command {
 linting or a pipeline of your own. Nothing in AWS is touched.
 
 Values known only in AWS are left for the caller: the S3 key of the agent bundle is a
-placeholder, and for an existing VPC each member stack's AvailabilityZone parameter is
+placeholder when this binary was built without the agent, and for an existing VPC each member stack's AvailabilityZone parameter is
 empty (create cluster looks the subnets up).`,
 		Example: "  neo4jctl generate templates -f cluster.yaml -o ./templates\n  cfn-lint ./templates/*.template.json",
 		Args:    noArgs,
@@ -29,7 +46,7 @@ empty (create cluster looks the subnets up).`,
 			if err != nil {
 				return err
 			}
-			stacks, err := stack.Build(f.Config, stack.Inputs{Neo4jctlVersion: version})
+			stacks, err := stack.Build(f.Config, offlineInputs())
 			if err != nil {
 				return fmt.Errorf("rendering templates: %w", err)
 			}

@@ -10,7 +10,7 @@ import (
 // planStacks lists the stacks create makes, with their key resources, from the same
 // builders create uses.
 func planStacks(cfg *cluster.ClusterConfig) ([]PlanStack, error) {
-	stacks, err := stack.Build(cfg, stack.Inputs{Neo4jctlVersion: version})
+	stacks, err := stack.Build(cfg, offlineInputs())
 	if err != nil {
 		return nil, fmt.Errorf("rendering templates: %w", err)
 	}

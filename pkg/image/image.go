@@ -79,11 +79,7 @@ type Result struct {
 // Tag is the default tag: the Neo4j version and the agent build, so a new agent gives a new
 // tag and task definitions change only when the image does.
 func Tag(neo4jVersion, agentSHA256 string) string {
-	short := agentSHA256
-	if len(short) > 12 {
-		short = short[:12]
-	}
-	return neo4jVersion + "-enterprise-neo4jctl-" + short
+	return naming.ImageTag(neo4jVersion, agentSHA256)
 }
 
 // DefaultBase is the official image of a version.

@@ -110,3 +110,13 @@ const (
 	PortRouting   = 7688
 	PortBackup    = 6362
 )
+
+// ImageTag is the tag `neo4jctl image push` gives the image by default, and the tag the
+// templates use when neo4j.image is empty: the Neo4j version plus the agent it carries, so a
+// new agent is a new image and unchanged code never restarts a task.
+func ImageTag(neo4jVersion, agentSHA256 string) string {
+	if agentSHA256 == "" {
+		return neo4jVersion + "-enterprise-neo4jctl"
+	}
+	return neo4jVersion + "-enterprise-neo4jctl-" + agentSHA256[:min(12, len(agentSHA256))]
+}

@@ -31,8 +31,11 @@ type Inputs struct {
 	// zip in the cluster bucket (naming.AgentKey). Missing: a placeholder key of zeros.
 	AgentCodeKeys map[string]string
 	// Image is the container image; "" means cfg.Neo4j.Image, else the default ECR image
-	// ${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/neo4jctl/neo4j:<version>.
+	// ${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/neo4jctl/neo4j:<naming.ImageTag>.
 	Image string
+	// AgentSHA256 is the SHA-256 of the amd64 agent bundle, which names the default image's
+	// tag (naming.ImageTag) the same way `neo4jctl image push` does. Empty: no agent part.
+	AgentSHA256 string
 	// Neo4jctlVersion goes into the naming.TagVersion tag.
 	Neo4jctlVersion string
 	// SubnetAZs maps an existing subnet id to its availability zone. A core member's volume
@@ -265,7 +268,7 @@ func (b *builder) image() any {
 	case b.cfg.Neo4j.Image != "":
 		return b.cfg.Neo4j.Image
 	}
-	return Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/" + naming.DefaultImageRepository + ":" + b.cfg.Neo4j.Version)
+	return Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/" + naming.DefaultImageRepository + ":" + naming.ImageTag(b.cfg.Neo4j.Version, b.in.AgentSHA256))
 }
 
 // privateSubnets are the subnets the members, tasks and Lambdas live in, one per slot.
