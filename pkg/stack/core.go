@@ -19,7 +19,20 @@ func amiParameter(arch string) string {
 const (
 	paramAMI = "ImageId"
 	paramAZ  = "AvailabilityZone"
+	// ParamDesiredCount carries an ECS service's desired count, so that an update can pass
+	// the live count and never undo a stop or scale done since the last update.
+	ParamDesiredCount = "DesiredCount"
 )
+
+func addDesiredCountParameter(t *Template, params map[string]string, count int) {
+	t.Parameters[ParamDesiredCount] = M{
+		"Type":        "Number",
+		"MinValue":    0,
+		"Default":     count,
+		"Description": "ECS desired count; neo4jctl passes the live value on update so stop and scale stick",
+	}
+	params[ParamDesiredCount] = fmt.Sprint(count)
+}
 
 func addAMIParameter(t *Template, params map[string]string, arch string) {
 	t.Parameters[paramAMI] = M{
@@ -247,7 +260,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 		"ServiceName":    naming.CoreService(m.Index),
 		"Cluster":        b.imp(OutputECSCluster),
 		"TaskDefinition": Ref("TaskDefinition"),
-		"DesiredCount":   1,
+		"DesiredCount":   Ref(ParamDesiredCount),
 		"LaunchType":     "EC2",
 		// never two copies of a member against one volume: stop the old task first
 		"DeploymentConfiguration": M{
@@ -274,5 +287,6 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	t.Output(OutputService, GetAtt("Service", "Name"), "ECS service of "+m.Name, "")
 	t.Output(OutputMemberServiceID, GetAtt("MemberDiscovery", "Id"), "Cloud Map service of "+m.DNSName, "")
 	t.Output(OutputTaskDefinition, Ref("TaskDefinition"), "Task definition of "+m.Name, "")
+	addDesiredCountParameter(t, params, 1)
 	return t, params
 }

@@ -86,7 +86,7 @@ func (b *builder) replicas() (*Template, map[string]string) {
 		"ServiceName":    naming.ReplicasService,
 		"Cluster":        b.imp(OutputECSCluster),
 		"TaskDefinition": Ref("TaskDefinition"),
-		"DesiredCount":   r.Count,
+		"DesiredCount":   Ref(ParamDesiredCount),
 		"LaunchType":     "EC2",
 		"DeploymentConfiguration": M{
 			"MinimumHealthyPercent":    minHealthy,
@@ -112,5 +112,6 @@ func (b *builder) replicas() (*Template, map[string]string) {
 	t.Output(OutputCapacityProvider, Ref("CapacityProvider"), "Capacity provider of the replicas", "")
 	t.Output(OutputService, GetAtt("Service", "Name"), "ECS service of the replicas", "")
 	t.Output(OutputTaskDefinition, Ref("TaskDefinition"), "Task definition of the replicas", "")
+	addDesiredCountParameter(t, params, r.Count)
 	return t, params
 }
