@@ -20,6 +20,7 @@ type createOptions struct {
 	file   string
 	dryRun bool
 	output string
+	detach bool // start the stacks that can start and return (create_aws.go)
 }
 
 func newCreateClusterCommand(g *globals) *cobra.Command {
@@ -47,6 +48,7 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml to create")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the defaulted config and the plan; touch nothing")
 	c.Flags().StringVarP(&o.output, "output", "o", printer.YAML, "dry-run output: yaml or json")
+	c.Flags().BoolVar(&o.detach, "detach", false, "start creating and return at once; run create again to carry on")
 	return c
 }
 

@@ -34,6 +34,7 @@ type globals struct {
 	profile    string
 	quiet      bool
 	colors     printer.Colors
+	hooks      hooks // test seams for the AWS commands (cluster_aws.go); zero in production
 }
 
 // usageError marks an error as the user's invocation being wrong: exit 2.
@@ -45,7 +46,11 @@ func (e usageError) Unwrap() error { return e.err }
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 func run(ctx context.Context, args []string, s streams) int {
-	g := &globals{streams: s, colors: printer.Colors{On: printer.ColorEnabled(s.err)}}
+	return runWith(ctx, args, s, hooks{})
+}
+
+func runWith(ctx context.Context, args []string, s streams, h hooks) int {
+	g := &globals{streams: s, colors: printer.Colors{On: printer.ColorEnabled(s.err)}, hooks: h}
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	root.SetIn(s.in)
@@ -92,6 +97,9 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 	}
 	root.AddCommand(
 		newCreateCommand(g),
+		newGetCommand(g),
+		newUpdateCommand(g),
+		newDeleteCommand(g),
 		newGenerateCommand(g),
 		newUtilsCommand(g),
 		newVersionCommand(g),

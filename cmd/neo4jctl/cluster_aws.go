@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/term"
+
+	"github.com/neo4jctl/neo4jctl/pkg/engine"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
+)
+
+// hooks are seams for the in-process CLI tests; every field is optional and nil in
+// production.
+type hooks struct {
+	awsConfig    []func(*aws.Config)                               // e.g. moto's account header
+	bundle       ops.BundleFunc                                    // default lambdas.Bundle
+	wrapCFN      func(engine.CloudFormation) engine.CloudFormation // fakes in front of moto
+	clock        engine.Clock
+	pollInterval time.Duration
+	stdinTTY     *bool          // pretend stdin is (not) a terminal
+	signals      chan os.Signal // Ctrl-C during a create, instead of the process's
+}
+
+// newOps connects to AWS in region (the config's) with --profile, and wires the engine's
+// progress to stderr.
+func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
+	cfg, err := ops.LoadConfig(ctx, ops.ConfigOptions{Region: region, Profile: g.profile, Customize: g.hooks.awsConfig})
+	if err != nil {
+		return nil, err
+	}
+	clients := ops.NewAWS(cfg)
+	if g.hooks.wrapCFN != nil {
+		clients.CFN = g.hooks.wrapCFN(clients.CFN)
+	}
+	clock := g.hooks.clock
+	if clock == nil {
+		clock = engine.RealClock{}
+	}
+	bundle := g.hooks.bundle
+	if bundle == nil {
+		bundle = lambdas.Bundle
+	}
+	o := &ops.Ops{
+		AWS: clients,
+		Engine: &engine.Engine{
+			CFN:          clients.CFN,
+			Clock:        clock,
+			Progress:     engine.NewProgress(g.err, g.colors, g.quiet, isTerminal(g.err), clock),
+			PollInterval: g.hooks.pollInterval,
+		},
+		Log:     g.err,
+		Colors:  g.colors,
+		Bundle:  bundle,
+		Version: version,
+	}
+	if g.stdinIsTTY() {
+		o.Confirm = func(q string) (bool, error) { return ask(g, q) }
+	}
+	return o, nil
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (g *globals) stdinIsTTY() bool {
+	if g.hooks.stdinTTY != nil {
+		return *g.hooks.stdinTTY
+	}
+	return isTerminal(g.in)
+}
+
+// ask prints a question on stderr and reads y/yes from stdin.
+func ask(g *globals, q string) (bool, error) {
+	fmt.Fprint(g.err, q)
+	line, err := bufio.NewReader(g.in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}
+
+// interrupts delivers Ctrl-C while a command runs (the test hook's channel in tests).
+func (g *globals) interrupts() (<-chan os.Signal, func()) {
+	if g.hooks.signals != nil {
+		return g.hooks.signals, func() {}
+	}
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt)
+	return ch, func() { signal.Stop(ch) }
+}

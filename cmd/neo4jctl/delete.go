@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
+)
+
+func newDeleteCommand(g *globals) *cobra.Command {
+	return verb("delete", "Delete a cluster", newDeleteClusterCommand(g))
+}
+
+func newDeleteClusterCommand(g *globals) *cobra.Command {
+	var purge, yes bool
+	c := &cobra.Command{
+		Use:   "cluster NAME",
+		Short: "Delete a cluster's stacks; member volumes and backups are kept unless --purge-data",
+		Long: `Delete the cluster's stacks (found by their neo4jctl.io/cluster tag) in reverse order and
+wait for them: operations, then members and replicas, then shared and the VPC. Termination
+protection is turned off on these stacks only; Cloud Map instances registered outside
+CloudFormation are removed first.
+
+Member volumes, the bucket with the backups and the KMS key are kept. --purge-data deletes
+the volumes and the bucket too, naming each. Anything left over is listed and the exit code
+is 1.`,
+		Example: `  neo4jctl delete cluster graph-dev
+  neo4jctl delete cluster graph-dev --purge-data --yes`,
+		Args: exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if g.region == "" {
+				return usagef("no region: pass --region or set AWS_REGION")
+			}
+			op, err := newOps(c.Context(), g, g.region)
+			if err != nil {
+				return err
+			}
+			rep, err := op.Delete(c.Context(), args[0], ops.DeleteOptions{PurgeData: purge, Yes: yes})
+			if rep != nil {
+				for _, k := range rep.Kept {
+					fmt.Fprintf(g.err, "Kept %s (delete it with --purge-data)\n", k)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.err, "%s cluster %s deleted.\n", g.colors.Green("Done:"), args[0])
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&purge, "purge-data", false, "also delete the member volumes and the bucket with every backup")
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
+	return c
+}

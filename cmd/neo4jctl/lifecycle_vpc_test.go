@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// network makes a VPC with one subnet per AZ given, in this account.
+func (a *motoAccount) network(cidr string, azs ...string) (string, []string) {
+	a.t.Helper()
+	ctx := context.Background()
+	c := ec2.NewFromConfig(a.cfg)
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr + ".0.0/16")})
+	if err != nil {
+		a.t.Fatalf("CreateVpc: %v", err)
+	}
+	id := aws.ToString(vpc.Vpc.VpcId)
+	var subnets []string
+	for i, az := range azs {
+		sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(id), CidrBlock: aws.String(fmt.Sprintf("%s.%d.0/24", cidr, i)), AvailabilityZone: aws.String(a.region + az)})
+		if err != nil {
+			a.t.Fatalf("CreateSubnet: %v", err)
+		}
+		subnets = append(subnets, aws.ToString(sn.Subnet.SubnetId))
+	}
+	return id, subnets
+}
+
+// productionConfig is examples/production.yaml pointed at a network of this account.
+func productionConfig(t *testing.T, vpc string, subnets []string) string {
+	doc := readFile(t, "../../examples/production.yaml")
+	doc = strings.Replace(doc, "vpc-0a1b2c3d4e5f60718", vpc, 1)
+	for i, old := range []string{"subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60722", "subnet-0a1b2c3d4e5f60733"} {
+		doc = strings.Replace(doc, old, subnets[i], 1)
+	}
+	return writeConfig(t, doc)
+}
+
+func TestLifecycleExistingVPC(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	ctx := context.Background()
+	a.pushImage(naming.DefaultImageRepository, "5.26.30")
+	name := "graph-prod"
+	vpc, subnets := a.network("10.30", "a", "b", "c")
+	_, other := a.network("10.40", "a")
+
+	// pre-checks: a subnet of another VPC, then two subnets in one AZ
+	code, _, stderr := a.cli("", "create", "cluster", "-f", productionConfig(t, vpc, []string{subnets[0], subnets[1], other[0]}))
+	if code != exitFailed {
+		t.Fatalf("create with a foreign subnet: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "pre-check", stderr, fmt.Sprintf("network.subnets: subnet %s belongs to", other[0]), "not network.vpcID "+vpc)
+
+	file := productionConfig(t, vpc, subnets)
+	code, stdout, stderr := a.cli("", "--quiet", "create", "cluster", "-f", file)
+	if code != 0 || stdout != "" {
+		t.Fatalf("create: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	mustContain(t, "create", stderr, "neo4jctl-graph-prod-replicas CREATE_COMPLETE", "Done: cluster graph-prod created")
+
+	// effects: ECS services and desired counts, Cloud Map services
+	ecsc := ecs.NewFromConfig(a.cfg)
+	desired := func(svc string) int32 {
+		out, err := ecsc.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(naming.ECSCluster(name)), Services: []string{svc}})
+		if err != nil || len(out.Services) != 1 {
+			t.Fatalf("DescribeServices %s: %v", svc, err)
+		}
+		return out.Services[0].DesiredCount
+	}
+	if d := desired("replicas"); d != 2 {
+		t.Errorf("replicas desired %d, want 2", d)
+	}
+	if d := desired("core-2"); d != 1 {
+		t.Errorf("core-2 desired %d, want 1", d)
+	}
+
+	code, stdout, _ = a.cli("", "get", "cluster", name, "-o", "json")
+	var got struct {
+		Members []struct {
+			Name, AvailabilityZone string
+		}
+		Replicas struct{ Desired int }
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &got) != nil {
+		t.Fatalf("get -o json: exit %d\n%s", code, stdout)
+	}
+	if len(got.Members) != 3 || got.Members[2].AvailabilityZone != "eu-west-1c" || got.Replicas.Desired != 2 {
+		t.Fatalf("get: %+v", got)
+	}
+
+	// an imperative scale (neo4jctl scale replicas) survives the next update
+	if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(naming.ECSCluster(name)), Service: aws.String("replicas"), DesiredCount: aws.Int32(4)}); err != nil {
+		t.Fatalf("UpdateService: %v", err)
+	}
+	changed := strings.Replace(readFile(t, file), "retention: {days: 30}", "retention: {days: 45}", 1)
+	code, stdout, stderr = a.cli("", "update", "cluster", "-f", writeConfig(t, changed), "--yes")
+	if code != 0 {
+		t.Fatalf("update: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-shared: changes", "~ Modify  Bucket (AWS::S3::Bucket)")
+	if d := desired("replicas"); d != 4 {
+		t.Errorf("update reverted the replicas' desired count to %d, want the scaled 4", d)
+	}
+
+	// delete: a Cloud Map instance registered outside CloudFormation (the DNS Lambda's) is
+	// removed first; purge asks, names each volume and the bucket
+	sd := servicediscovery.NewFromConfig(a.cfg)
+	svcs, err := sd.ListServices(ctx, &servicediscovery.ListServicesInput{})
+	if err != nil || len(svcs.Services) == 0 {
+		t.Fatalf("ListServices: %v", err)
+	}
+	var coreSvc *string
+	for _, s := range svcs.Services {
+		if aws.ToString(s.Name) == "core" {
+			coreSvc = s.Id
+		}
+	}
+	if coreSvc == nil {
+		t.Fatalf("no Cloud Map service core in %v", svcs.Services)
+	}
+	if _, err := sd.RegisterInstance(ctx, &servicediscovery.RegisterInstanceInput{ServiceId: coreSvc, InstanceId: aws.String("10.30.0.17"), Attributes: map[string]string{"AWS_INSTANCE_IPV4": "10.30.0.17"}}); err != nil {
+		t.Fatalf("RegisterInstance: %v", err)
+	}
+	code, _, stderr = a.cli("", "delete", "cluster", name, "--purge-data")
+	if code != exitFailed {
+		t.Fatalf("delete --purge-data without a terminal: exit %d", code)
+	}
+	mustContain(t, "purge", stderr, "--purge-data also deletes, for good:", "(core-1 data)", "(every backup in it)", "pass --yes")
+	yes := true
+	a.hooks.stdinTTY = &yes
+	code, _, stderr = a.cli("yes\n", "delete", "cluster", name, "--purge-data")
+	if code != 0 {
+		t.Fatalf("delete --purge-data: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "delete", stderr, "Delete? [y/N]", "Deregistered 1 Cloud Map instances registered outside CloudFormation",
+		"Deleted volume vol-", "(core-3)", "Deleted bucket neo4jctl-graph-prod-shared-bucket", "Done: cluster graph-prod deleted.")
+	if left := a.stacks(name); len(left) != 0 {
+		t.Fatalf("stacks left: %v", left)
+	}
+	vols, _ := ec2.NewFromConfig(a.cfg).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{})
+	for _, v := range vols.Volumes {
+		for _, tag := range v.Tags {
+			if aws.ToString(tag.Key) == naming.TagCluster {
+				t.Errorf("volume %s left after --purge-data", aws.ToString(v.VolumeId))
+			}
+		}
+	}
+	// the Cloud Map services went with their stacks (the namespace itself stays in moto: its
+	// registered delete does not remove it, a test/moto matter)
+	left, _ := sd.ListServices(ctx, &servicediscovery.ListServicesInput{})
+	for _, s := range left.Services {
+		t.Errorf("Cloud Map service %s left after delete", aws.ToString(s.Name))
+	}
+}

@@ -1,0 +1,57 @@
+package ops
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/neo4jctl/neo4jctl/pkg/engine"
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
+)
+
+// BundleFunc returns the agent bundle (zip) for an architecture and its SHA-256 in hex;
+// lambdas.Bundle in neo4jctl.
+type BundleFunc func(arch string) ([]byte, string, error)
+
+// Ops runs cluster operations. Log receives what people read (stderr); data is returned.
+type Ops struct {
+	AWS     *AWS
+	Engine  *engine.Engine
+	Log     io.Writer
+	Colors  printer.Colors
+	Bundle  BundleFunc
+	Archs   []string // agent architectures uploaded; default amd64 and arm64
+	Version string   // neo4jctl version, for the stack tags
+	// Confirm asks a yes/no question; nil when nobody can answer (no terminal).
+	Confirm func(question string) (bool, error)
+}
+
+func (o *Ops) logf(format string, a ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", a...)
+	}
+}
+
+func (o *Ops) archs() []string {
+	if len(o.Archs) == 0 {
+		return []string{"amd64", "arm64"}
+	}
+	return o.Archs
+}
+
+// NeedsConfirmation is returned when a change needs a yes and nobody can give it.
+type NeedsConfirmation struct{ What, Flag string }
+
+func (e *NeedsConfirmation) Error() string {
+	return fmt.Sprintf("%s needs confirmation and there is no terminal to ask on; pass %s to go ahead", e.What, e.Flag)
+}
+
+// confirm asks, or fails with the flag to pass.
+func (o *Ops) confirm(question, what, flag string, yes bool) (bool, error) {
+	if yes {
+		return true, nil
+	}
+	if o.Confirm == nil {
+		return false, &NeedsConfirmation{What: what, Flag: flag}
+	}
+	return o.Confirm(question)
+}
