@@ -34,6 +34,13 @@ func fakeBundle(arch string) ([]byte, string, error) {
 	return b, hex.EncodeToString(sum[:]), nil
 }
 
+// defaultImageTag is the tag of the image a default cluster runs (naming.ImageTag of the
+// amd64 agent bundle).
+func defaultImageTag(version string) string {
+	_, sum, _ := fakeBundle("amd64")
+	return naming.ImageTag(version, sum)
+}
+
 // motoAccount is one test's view of moto: its own account, so tests never see each other.
 type motoAccount struct {
 	t       *testing.T
@@ -122,7 +129,7 @@ func TestLifecycleMinimal(t *testing.T) {
 		t.Fatalf("a failed pre-check created %d stacks", n)
 	}
 
-	a.pushImage(naming.DefaultImageRepository, "5.26.30")
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
 	code, stdout, stderr := a.cli("", "create", "cluster", "-f", file)
 	if code != 0 {
 		t.Fatalf("create: exit %d\n%s", code, stderr)

@@ -49,7 +49,7 @@ func productionConfig(t *testing.T, vpc string, subnets []string) string {
 func TestLifecycleExistingVPC(t *testing.T) {
 	a := newMotoAccount(t, "eu-west-1")
 	ctx := context.Background()
-	a.pushImage(naming.DefaultImageRepository, "5.26.30")
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
 	name := "graph-prod"
 	vpc, subnets := a.network("10.30", "a", "b", "c")
 	_, other := a.network("10.40", "a")

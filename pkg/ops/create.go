@@ -37,8 +37,9 @@ type Environment struct {
 }
 
 // Precheck verifies, before anything is created: credentials, region, the existing VPC and
-// its subnets and their AZ spread, and that the image is in ECR. Warnings go to the log.
-func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig) (*Environment, error) {
+// its subnets and their AZ spread, and that the image is in ECR (the default image's tag
+// names the amd64 agent bundle, agentSHA). Warnings go to the log.
+func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig, agentSHA string) (*Environment, error) {
 	env := &Environment{SubnetAZs: map[string]string{}}
 	id, err := o.AWS.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
@@ -62,7 +63,7 @@ func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig) (*Enviro
 			return nil, err
 		}
 	}
-	img, err := o.checkImage(ctx, cfg, env.Account)
+	img, err := o.checkImage(ctx, cfg, env.Account, agentSHA)
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +127,11 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // checkImage makes sure the default ECR image (or an ECR image named in neo4j.image) exists.
 // Images elsewhere (Docker Hub, another registry) are not checked.
-func (o *Ops) checkImage(ctx context.Context, cfg *cluster.ClusterConfig, account string) (string, error) {
+func (o *Ops) checkImage(ctx context.Context, cfg *cluster.ClusterConfig, account, agentSHA string) (string, error) {
 	region := cfg.Metadata.Region
 	img := cfg.Neo4j.Image
 	if img == "" {
-		img = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s:%s", account, region, naming.DefaultImageRepository, cfg.Neo4j.Version)
+		img = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s:%s", account, region, naming.DefaultImageRepository, naming.ImageTag(cfg.Neo4j.Version, agentSHA))
 	}
 	prefix := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/", account, region)
 	if !strings.HasPrefix(img, prefix) {
@@ -146,8 +147,8 @@ func (o *Ops) checkImage(ctx context.Context, cfg *cluster.ClusterConfig, accoun
 		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}},
 	})
 	if err != nil {
-		return "", fmt.Errorf("image %s is not in ECR (%v); push it first: neo4jctl image push --repository %s%s --version %s",
-			img, engine.APIError(err), prefix, repo, cfg.Neo4j.Version)
+		return "", fmt.Errorf("image %s is not in ECR (%v); push it first: neo4jctl image push --repository %s%s --neo4j-version %s --tag %s --create-repository",
+			img, engine.APIError(err), prefix, repo, cfg.Neo4j.Version, tag)
 	}
 	return img, nil
 }
@@ -195,21 +196,7 @@ func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt Create
 		opt.File = "cluster.yaml"
 	}
 	name := cfg.Metadata.Name
-	env, err := o.Precheck(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	keys := map[string]string{}
-	bundles := map[string][]byte{}
-	for _, arch := range o.archs() {
-		z, sum, err := o.Bundle(arch)
-		if err != nil {
-			return fmt.Errorf("agent bundle: %w", err)
-		}
-		keys[arch] = naming.AgentKey(arch, sum)
-		bundles[arch] = z
-	}
-	stacks, err := stack.Build(cfg, stack.Inputs{AgentCodeKeys: keys, Image: env.Image, Neo4jctlVersion: o.Version, SubnetAZs: env.SubnetAZs})
+	stacks, keys, bundles, err := o.build(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -319,6 +306,33 @@ func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt Create
 	}
 	ce.Tasks = o.stoppedTasks(context.WithoutCancel(ctx), name)
 	return ce
+}
+
+// build runs the pre-checks and renders the stacks with the agent bundles' keys.
+func (o *Ops) build(ctx context.Context, cfg *cluster.ClusterConfig) ([]stack.Stack, map[string]string, map[string][]byte, error) {
+	keys := map[string]string{}
+	bundles := map[string][]byte{}
+	var amd64SHA string
+	for _, arch := range o.archs() {
+		z, sum, err := o.Bundle(arch)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("agent bundle: %w", err)
+		}
+		keys[arch] = naming.AgentKey(arch, sum)
+		bundles[arch] = z
+		if arch == "amd64" {
+			amd64SHA = sum
+		}
+	}
+	env, err := o.Precheck(ctx, cfg, amd64SHA)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stacks, err := stack.Build(cfg, stack.Inputs{AgentCodeKeys: keys, AgentSHA256: amd64SHA, Neo4jctlVersion: o.Version, SubnetAZs: env.SubnetAZs})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return stacks, keys, bundles, nil
 }
 
 func (o *Ops) spec(s stack.Stack) engine.Spec {

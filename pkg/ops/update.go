@@ -27,7 +27,7 @@ type UpdateOptions struct {
 // ParamDesiredCount is the template parameter through which update keeps the live ECS desired
 // count of a member or the replicas (set by scale, stop and start), so an update never
 // reverts them.
-const ParamDesiredCount = "DesiredCount"
+const ParamDesiredCount = stack.ParamDesiredCount
 
 // RefusedError is an update that would destroy a member's data or take a running member down.
 type RefusedError struct{ Reasons []string }
@@ -50,21 +50,7 @@ func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt Update
 	if len(live) == 0 {
 		return fmt.Errorf("no cluster %s in %s to update; create it with `neo4jctl create cluster -f %s`", name, o.AWS.Region, opt.File)
 	}
-	env, err := o.Precheck(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	keys := map[string]string{}
-	bundles := map[string][]byte{}
-	for _, arch := range o.archs() {
-		z, sum, err := o.Bundle(arch)
-		if err != nil {
-			return fmt.Errorf("agent bundle: %w", err)
-		}
-		keys[arch] = naming.AgentKey(arch, sum)
-		bundles[arch] = z
-	}
-	stacks, err := stack.Build(cfg, stack.Inputs{AgentCodeKeys: keys, Image: env.Image, Neo4jctlVersion: o.Version, SubnetAZs: env.SubnetAZs})
+	stacks, keys, bundles, err := o.build(ctx, cfg)
 	if err != nil {
 		return err
 	}
