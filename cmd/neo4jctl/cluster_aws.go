@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,7 @@ type hooks struct {
 	wrapCFN      func(engine.CloudFormation) engine.CloudFormation // fakes in front of moto
 	clock        engine.Clock
 	pollInterval time.Duration
+	waitTimeout  time.Duration
 	stdinTTY     *bool          // pretend stdin is (not) a terminal
 	signals      chan os.Signal // Ctrl-C during a create, instead of the process's
 }
@@ -50,15 +52,17 @@ func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 	if bundle == nil {
 		bundle = lambdas.Bundle
 	}
+	errw := &lockedWriter{w: g.err} // progress and log lines come from parallel waits
 	o := &ops.Ops{
 		AWS: clients,
 		Engine: &engine.Engine{
 			CFN:          clients.CFN,
 			Clock:        clock,
-			Progress:     engine.NewProgress(g.err, g.colors, g.quiet, isTerminal(g.err), clock),
+			Progress:     engine.NewProgress(errw, g.colors, g.quiet, isTerminal(g.err), clock),
 			PollInterval: g.hooks.pollInterval,
+			Timeout:      g.hooks.waitTimeout,
 		},
-		Log:     g.err,
+		Log:     errw,
 		Colors:  g.colors,
 		Bundle:  bundle,
 		Version: version,
@@ -67,6 +71,17 @@ func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 		o.Confirm = func(q string) (bool, error) { return ask(g, q) }
 	}
 	return o, nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func isTerminal(v any) bool {
@@ -84,6 +99,11 @@ func (g *globals) stdinIsTTY() bool {
 // ask prints a question on stderr and reads y/yes from stdin.
 func ask(g *globals, q string) (bool, error) {
 	fmt.Fprint(g.err, q)
+	return readYes(g)
+}
+
+// readYes reads one answer from stdin: y or yes.
+func readYes(g *globals) (bool, error) {
 	line, err := bufio.NewReader(g.in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false, err

@@ -42,9 +42,10 @@ func offerRollback(ctx context.Context, g *globals, op *ops.Ops, name string, ce
 	if !g.stdinIsTTY() {
 		return ce
 	}
+	fmt.Fprintf(g.err, "\nInterrupted. Roll back: delete the stacks of cluster %s made so far (volumes and backups are kept)? [y/N] ", name)
 	answer := make(chan bool, 1)
 	go func() {
-		ok, _ := ask(g, fmt.Sprintf("\nInterrupted. Roll back: delete the stacks of cluster %s made so far (volumes and backups are kept)? [y/N] ", name))
+		ok, _ := readYes(g)
 		answer <- ok
 	}()
 	select {

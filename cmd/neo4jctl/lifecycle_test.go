@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -48,6 +49,7 @@ type motoAccount struct {
 	account string
 	cfg     aws.Config
 	hooks   hooks
+	ctx     context.Context // what the CLI runs with; cancel it for a Ctrl-C
 }
 
 func newMotoAccount(t *testing.T, region string) *motoAccount {
@@ -60,7 +62,7 @@ func newMotoAccount(t *testing.T, region string) *motoAccount {
 	t.Setenv("NO_COLOR", "1")
 	t.Setenv("CI", "")
 	cfg, account := m.IsolatedConfig(context.Background(), region)
-	a := &motoAccount{t: t, region: region, account: account, cfg: cfg}
+	a := &motoAccount{t: t, region: region, account: account, cfg: cfg, ctx: context.Background()}
 	a.hooks = hooks{awsConfig: []func(*aws.Config){testbed.WithAccountID(account)}, bundle: fakeBundle}
 	return a
 }
@@ -68,8 +70,13 @@ func newMotoAccount(t *testing.T, region string) *motoAccount {
 // cli runs neo4jctl in this account with stdin.
 func (a *motoAccount) cli(stdin string, args ...string) (int, string, string) {
 	a.t.Helper()
+	return a.cliReader(strings.NewReader(stdin), args...)
+}
+
+func (a *motoAccount) cliReader(stdin io.Reader, args ...string) (int, string, string) {
+	a.t.Helper()
 	var out, errb bytes.Buffer
-	code := runWith(context.Background(), args, streams{in: strings.NewReader(stdin), out: &out, err: &errb}, a.hooks)
+	code := runWith(a.ctx, args, streams{in: stdin, out: &out, err: &errb}, a.hooks)
 	return code, out.String(), errb.String()
 }
 

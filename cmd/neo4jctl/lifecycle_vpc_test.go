@@ -50,6 +50,7 @@ func TestLifecycleExistingVPC(t *testing.T) {
 	a := newMotoAccount(t, "eu-west-1")
 	ctx := context.Background()
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
+	rec := a.withFake() // nothing scripted: it records the change sets
 	name := "graph-prod"
 	vpc, subnets := a.network("10.30", "a", "b", "c")
 	_, other := a.network("10.40", "a")
@@ -110,6 +111,22 @@ func TestLifecycleExistingVPC(t *testing.T) {
 	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-shared: changes", "~ Modify  Bucket (AWS::S3::Bucket)")
 	if d := desired("replicas"); d != 4 {
 		t.Errorf("update reverted the replicas' desired count to %d, want the scaled 4", d)
+	}
+	// moto applies a parameter change without showing it, so check what update asked for
+	for _, cs := range rec.changeSets {
+		want := map[string]string{"neo4jctl-graph-prod-replicas": "4", "neo4jctl-graph-prod-core-1": "1"}[aws.ToString(cs.StackName)]
+		if want == "" {
+			continue
+		}
+		got := ""
+		for _, p := range cs.Parameters {
+			if aws.ToString(p.ParameterKey) == "DesiredCount" {
+				got = aws.ToString(p.ParameterValue)
+			}
+		}
+		if got != want {
+			t.Errorf("change set of %s passes DesiredCount %q, want the live %s", aws.ToString(cs.StackName), got, want)
+		}
 	}
 
 	// delete: a Cloud Map instance registered outside CloudFormation (the DNS Lambda's) is

@@ -232,7 +232,7 @@ func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt Create
 	case healthy == len(stacks):
 		return fmt.Errorf("cluster %s already exists (%d stacks); change it with `neo4jctl update cluster -f %s`", name, len(stacks), opt.File)
 	case len(live) > 0:
-		o.logf("Resuming a previous create of %s: %d of %d stacks exist", name, healthy, len(stacks))
+		o.logf("Resuming a previous create of %s: %d of %d stacks exist, %d of them complete", name, len(live), len(stacks), healthy)
 	}
 	for _, n := range names {
 		info := live[n]
