@@ -30,3 +30,20 @@ const (
 	// ({"backup": "failed"|"ok", ...}).
 	MetricBackupFailed = "BackupFailed"
 )
+
+// The core containers' post-start worker (pkg/agent) keeps the cluster's users, seeds a
+// restored cluster once, publishes the disk metric and ships logs. It runs on every core;
+// the work that must happen once runs where EnvMember is the first core.
+const (
+	EnvReadOnlyUser      = "NEO4JCTL_READONLY_USER"      // user name from users.readOnly
+	EnvReadOnlyPassword  = "NEO4JCTL_READONLY_PASSWORD"  // injected by ECS from the read-only secret; never logged
+	EnvReadWriteUser     = "NEO4JCTL_READWRITE_USER"     // user name from users.readWrite
+	EnvReadWritePassword = "NEO4JCTL_READWRITE_PASSWORD" // injected by ECS from the read-write secret; never logged
+	// MetricBackupSucceeded is 1 for each successful scheduled backup (same metric filter
+	// source as MetricBackupFailed); an alarm on its absence catches backups that never run.
+	MetricBackupSucceeded = "BackupSucceeded"
+	// DataVolumeTagRole marks a member's data volume (TagRole=data), so that the user data
+	// never mistakes the instance's root volume, which carries the member tag too, for it.
+	TagRole     = "neo4jctl.io/role"
+	TagRoleData = "data"
+)
