@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 GO_FILES = $(shell find . -mindepth 1 \( -name '.*' -o -name testdata -o -name node_modules -o -name target \) -prune -o -type f -name '*.go' -print)
 
-.PHONY: test test-deps fmt-check vet build agent clean
+.PHONY: test test-deps fmt-check vet build agent clean demo
 
 ## test-deps: .venv with moto/cfn-lint/checkov and the Neo4j test server (idempotent)
 test-deps:
@@ -45,6 +45,10 @@ agent:
 build: agent
 	$(GO) build -o bin/neo4jctl ./cmd/neo4jctl
 # ---------------------------------------------------------------------------
+
+## demo: create, show and delete a cluster against a local moto (scripts/demo.sh)
+demo:
+	scripts/demo.sh
 
 clean:
 	rm -rf bin dist test/neo4j/target

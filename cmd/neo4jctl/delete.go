@@ -39,7 +39,7 @@ is 1.`,
 			rep, err := op.Delete(c.Context(), args[0], ops.DeleteOptions{PurgeData: purge, Yes: yes})
 			if rep != nil {
 				for _, k := range rep.Kept {
-					fmt.Fprintf(g.err, "Kept %s (delete it with --purge-data)\n", k)
+					fmt.Fprintf(g.err, "Kept %s; --purge-data deletes it\n", k)
 				}
 			}
 			if err != nil {
