@@ -37,6 +37,9 @@ type hooks struct {
 // progress to stderr.
 func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 	cfg, err := ops.LoadConfig(ctx, ops.ConfigOptions{Region: region, Profile: g.profile, Customize: g.hooks.awsConfig})
+	if errors.Is(err, ops.ErrNoRegion) {
+		return nil, usageError{err}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -29,9 +29,6 @@ is 1.`,
   neo4jctl delete cluster graph-dev --purge-data --yes`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if g.region == "" {
-				return usagef("no region: pass --region or set AWS_REGION")
-			}
 			op, err := newOps(c.Context(), g, g.region)
 			if err != nil {
 				return err

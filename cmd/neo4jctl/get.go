@@ -33,9 +33,6 @@ func newGetClusterCommand(g *globals) *cobra.Command {
 			if err := printer.CheckFormat(output); err != nil {
 				return usageError{err}
 			}
-			if g.region == "" {
-				return usagef("no region: pass --region or set AWS_REGION")
-			}
 			op, err := newOps(c.Context(), g, g.region)
 			if err != nil {
 				return err
@@ -58,7 +55,7 @@ func newGetClusterCommand(g *globals) *cobra.Command {
 				return printer.Write(g.out, output, clusters[0], func(w *tabwriter.Writer) { clusterTable(w, clusters[0]) })
 			}
 			if len(clusters) == 0 && output == printer.Table {
-				fmt.Fprintf(g.err, "No neo4jctl clusters in %s.\n", g.region)
+				fmt.Fprintf(g.err, "No neo4jctl clusters in %s.\n", op.AWS.Region)
 				return nil
 			}
 			return printer.Write(g.out, output, clusters, func(w *tabwriter.Writer) {

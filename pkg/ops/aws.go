@@ -6,6 +6,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -104,6 +105,9 @@ func NewAWS(cfg aws.Config) *AWS {
 	}
 }
 
+// ErrNoRegion: neither the config, the flags, the environment nor the profile names a region.
+var ErrNoRegion = errors.New("no AWS region: pass --region, set AWS_REGION or a region in the profile")
+
 // ConfigOptions choose how neo4jctl talks to AWS.
 type ConfigOptions struct {
 	Region  string
@@ -140,7 +144,7 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return aws.Config{}, fmt.Errorf("no AWS region: set metadata.region, --region or AWS_REGION")
+		return aws.Config{}, ErrNoRegion
 	}
 	for _, c := range o.Customize {
 		c(&cfg)
