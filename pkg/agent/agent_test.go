@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -88,13 +87,28 @@ func TestEntrypoint(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			var call *execCall
+			data := t.TempDir()
+			if err := os.WriteFile(filepath.Join(data, naming.VolumeMarker), []byte("vol-0123"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tt.env[naming.EnvDataDir] = data
+			tt.env[naming.EnvReadWritePassword] = password + "rw"
 			environ := []string{"PATH=/usr/bin"}
 			for k, v := range tt.env {
 				environ = append(environ, k+"="+v)
 			}
+			run := RunState{Dir: t.TempDir()}
+			var workerEnv []string
 			err := Entrypoint(context.Background(), EntrypointOptions{
-				Env: MapEnv(tt.env), Stdout: &stdout, Stderr: &stderr, Environ: environ,
-				Exec: func(path string, argv, envv []string) error { call = &execCall{path, argv, envv}; return nil },
+				Env: MapEnv(tt.env), Stdout: &stdout, Stderr: &stderr, Environ: environ, Run: &run, Pid: 4242,
+				StartWorker: func(ctx context.Context, env []string) error { workerEnv = env; return nil },
+				Exec: func(path string, argv, envv []string) error {
+					if run.InSetup() {
+						t.Error("setup marker still there when Neo4j starts")
+					}
+					call = &execCall{path, argv, envv}
+					return nil
+				},
 			})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -130,56 +144,50 @@ func TestEntrypoint(t *testing.T) {
 			if got["PATH"] != "/usr/bin" {
 				t.Error("environment not handed on")
 			}
+			if got["NEO4J_dbms_databases_seed__from__uri__providers"] != naming.SeedProviders {
+				t.Error("no seed provider for online seeding")
+			}
+			if _, ok := got[naming.EnvReadWritePassword]; ok {
+				t.Error("a user password was handed to Neo4j")
+			}
+			we := envOf(workerEnv)
+			if we[naming.EnvAdminPassword] != password || we[naming.EnvReadWritePassword] != password+"rw" || we[naming.EnvRole] == "" {
+				t.Error("the worker did not get the agent's environment")
+			}
+			if pid, ok := run.Pid(); !ok || pid != 4242 {
+				t.Errorf("pid file: %d %v", pid, ok)
+			}
 		})
 	}
 }
 
-func TestSeedOnce(t *testing.T) {
-	data := t.TempDir()
-	var runs [][]string
-	fail := false
-	run := func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error) {
-		runs = append(runs, argv)
-		if fail {
-			return 1, errors.New("exit 1")
-		}
-		return 0, nil
+func TestEntrypointRefusesCoreWithoutVolume(t *testing.T) {
+	var stderr bytes.Buffer
+	run := RunState{Dir: t.TempDir()}
+	called := false
+	err := Entrypoint(context.Background(), EntrypointOptions{
+		Env: MapEnv(map[string]string{naming.EnvMember: "core-1", naming.EnvNamespace: "ns", naming.EnvAdminPassword: "x",
+			naming.EnvDataDir: t.TempDir()}),
+		Stdout: &stderr, Stderr: &stderr, Environ: []string{}, Run: &run,
+		StartWorker: func(context.Context, []string) error { called = true; return nil },
+		Exec:        func(string, []string, []string) error { called = true; return nil },
+	})
+	if err == nil || !strings.Contains(err.Error(), naming.VolumeMarker) || !strings.Contains(err.Error(), "not mounted") {
+		t.Fatalf("err %v", err)
 	}
-	seed := func(from string) error {
-		return Seed(context.Background(), SeedOptions{DataDir: data, From: from, Admin: "neo4j-admin", TempDir: t.TempDir(), Run: run, Stdout: io.Discard, Stderr: io.Discard})
+	if called {
+		t.Error("Neo4j or the worker started without the data volume")
 	}
-	// 1. A half-finished attempt (the container died during the restore) ...
-	fail = true
-	if err := seed("s3://b/backups/"); err == nil {
-		t.Fatal("failed restore reported success")
-	}
-	if _, err := os.Stat(filepath.Join(data, seedDir, seedActiveFile)); err != nil {
-		t.Fatal("no attempt marker after a failed restore")
-	}
-	// 2. ... is retried on the next start, over the partial data.
-	fail = false
-	if err := seed("s3://b/backups/"); err != nil {
+	// A replica has no volume and starts.
+	err = Entrypoint(context.Background(), EntrypointOptions{
+		Env: MapEnv(map[string]string{naming.EnvRole: "replica", naming.EnvAdminPassword: "x",
+			"ECS_CONTAINER_METADATA_URI_V4": metadataServer(t, "10.0.0.9").URL, naming.EnvDataDir: t.TempDir()}),
+		Stdout: &stderr, Stderr: &stderr, Environ: []string{}, Run: &run,
+		StartWorker: func(context.Context, []string) error { return nil },
+		Exec:        func(string, []string, []string) error { return nil },
+	})
+	if err != nil {
 		t.Fatal(err)
-	}
-	if len(runs) != 2 || !slices.Contains(runs[1], "--overwrite-destination=true") || !slices.Contains(runs[1], "--from-path=s3://b/backups/") {
-		t.Fatalf("runs %q", runs)
-	}
-	if _, err := os.Stat(filepath.Join(data, seedDir, seedActiveFile)); !errors.Is(err, os.ErrNotExist) {
-		t.Error("attempt marker left after success")
-	}
-	// 3. Restarts never seed again, even with another restore.from.
-	for _, from := range []string{"s3://b/backups/", "s3://other/"} {
-		if err := seed(from); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(runs) != 2 {
-		t.Fatalf("seeded again: %d runs", len(runs))
-	}
-	var m seedMarker
-	b, _ := os.ReadFile(filepath.Join(data, seedDir, seedDoneFile))
-	if json.Unmarshal(b, &m) != nil || m.From != "s3://b/backups/" || m.Finished == "" {
-		t.Errorf("done marker %s", b)
 	}
 }
 
@@ -207,22 +215,66 @@ func TestHealth(t *testing.T) {
 		}
 	}()
 	boltPort := bolt.Addr().(*net.TCPAddr).Port
+	type ports struct{ http, bolt int }
+	up, onlyBolt, down := ports{httpPort, free()}, ports{free(), boltPort}, ports{free(), free()}
 	tests := []struct {
 		name       string
-		http, bolt int
+		pid        bool // the entrypoint recorded its pid
+		alive      bool
+		setup      bool
+		started    bool
+		ports      ports
+		want       HealthState
 		ok         bool
+		nowStarted bool // the check wrote the started marker
 	}{
-		{"http answers", httpPort, free(), true},
-		{"only bolt answers (http disabled)", free(), boltPort, true},
-		{"nothing answers", free(), free(), false},
+		{name: "seeding/setup in progress, nothing listens", pid: true, alive: true, setup: true, ports: down, want: HealthSetup, ok: true},
+		{name: "setup but the entrypoint died", pid: true, alive: false, setup: true, ports: down, want: HealthGone},
+		{name: "slow start: JVM alive, not listening yet", pid: true, alive: true, ports: down, want: HealthStarting, ok: true},
+		{name: "first answer marks started", pid: true, alive: true, ports: up, want: HealthUp, ok: true, nowStarted: true},
+		{name: "up, only bolt answers (http disabled)", pid: true, alive: true, started: true, ports: onlyBolt, want: HealthUp, ok: true},
+		{name: "hung after being up", pid: true, alive: true, started: true, ports: down, want: HealthHung},
+		{name: "process gone after being up", pid: true, alive: false, started: true, ports: up, want: HealthGone},
+		{name: "no run state: ports answer", ports: up, want: HealthUp, ok: true},
+		{name: "no run state: nothing answers", ports: down, want: HealthDown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Health(context.Background(), HealthOptions{Env: MapEnv(nil), HTTP: tt.http, Bolt: tt.bolt, Timeout: 2 * time.Second})
-			if (err == nil) != tt.ok {
-				t.Fatalf("err %v", err)
+			run := RunState{Dir: t.TempDir()}
+			if tt.pid {
+				if err := run.Begin(777); err != nil {
+					t.Fatal(err)
+				}
+				if !tt.setup {
+					run.EndSetup()
+				}
+			}
+			if tt.started {
+				run.MarkStarted()
+			}
+			o := HealthOptions{Env: MapEnv(nil), HTTP: tt.ports.http, Bolt: tt.ports.bolt, Timeout: 2 * time.Second, Run: &run,
+				Alive: func(pid int) bool {
+					if pid != 777 {
+						t.Errorf("pid %d", pid)
+					}
+					return tt.alive
+				}}
+			st, _ := CheckHealth(context.Background(), o)
+			err := Health(context.Background(), o)
+			if st != tt.want || (err == nil) != tt.ok {
+				t.Fatalf("state %s err %v, want %s ok=%v", st, err, tt.want, tt.ok)
+			}
+			if tt.nowStarted && !run.Started() {
+				t.Error("started marker not written")
+			}
+			if !tt.nowStarted && !tt.started && run.Started() {
+				t.Error("started marker written without an answer")
 			}
 		})
+	}
+	// The real pid check: this process lives, a reaped child does not.
+	if !processAlive(os.Getpid()) {
+		t.Error("processAlive(self) = false")
 	}
 }
 
@@ -312,7 +364,9 @@ func TestMainDispatch(t *testing.T) {
 		{[]string{"version"}, nil, 0, "neo4jctl-agent"},
 		{[]string{"frobnicate"}, nil, 2, "unknown command"},
 		{[]string{"backup"}, nil, 1, `"backup":"failed"`},
-		{[]string{"entrypoint"}, map[string]string{naming.EnvRole: "core"}, 1, naming.EnvMember},
+		{[]string{"entrypoint"}, map[string]string{naming.EnvRole: "core", naming.EnvRunDir: os.TempDir() + "/neo4jctl-test-run", naming.EnvDataDir: os.TempDir()}, 1, naming.VolumeMarker},
+		{[]string{"backup", "--type=FULL"}, nil, 1, `"type":"FULL"`},
+		{[]string{"backup", "--typo"}, nil, 2, "unknown argument"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

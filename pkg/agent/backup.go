@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,8 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
@@ -18,11 +23,14 @@ import (
 // BackupOptions configure one backup run.
 type BackupOptions struct {
 	Env    Env
+	Type   string    // FULL | DIFF | AUTO; default NEO4JCTL_BACKUP_TYPE, else AUTO
 	Stdout io.Writer // the one JSON report line
 	Stderr io.Writer // neo4j-admin's own output
 	// Command runs neo4j-admin (tests replace it); default exec of NeoAdmin(env).
 	Command func(ctx context.Context, argv []string, stdout, stderr io.Writer) (exitCode int, err error)
 	Now     func() time.Time
+	// Objects is the S3 for retention (default from the task role when retention is set).
+	Objects ObjectStore
 }
 
 // BackupReport is the JSON line a backup run prints on stdout.
@@ -39,6 +47,11 @@ type BackupReport struct {
 	Started         string   `json:"started"`
 	Finished        string   `json:"finished"`
 	DurationSeconds float64  `json:"durationSeconds"`
+	// Retention: the artifacts deleted after a successful backup, or why pruning failed
+	// (the backup itself still counts as ok).
+	RetentionDays int      `json:"retentionDays,omitempty"`
+	Pruned        []string `json:"pruned,omitempty"`
+	PruneError    string   `json:"pruneError,omitempty"`
 }
 
 // BackupArgs is the neo4j-admin command line of a backup.
@@ -62,12 +75,23 @@ func Backup(ctx context.Context, o BackupOptions) int {
 		dbs = []string{"*"}
 	}
 	r := BackupReport{Event: "neo4jctl.backup", From: env(naming.EnvBackupFrom), To: env(naming.EnvBackupTo), Type: "AUTO", Databases: dbs}
-	switch t := strings.ToUpper(env(naming.EnvBackupType)); t {
+	typ := o.Type
+	if typ == "" {
+		typ = env(naming.EnvBackupType)
+	}
+	switch t := strings.ToUpper(typ); t {
 	case "FULL", "DIFF", "AUTO":
 		r.Type = t
 	case "":
 	default:
-		r.Error = fmt.Sprintf("%s=%q: want FULL, DIFF or AUTO", naming.EnvBackupType, t)
+		r.Error = fmt.Sprintf("backup type %q: want FULL, DIFF or AUTO", typ)
+	}
+	if d := env(naming.EnvBackupRetentionDays); d != "" && r.Error == "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			r.Error = fmt.Sprintf("%s=%q: want a number of days", naming.EnvBackupRetentionDays, d)
+		}
+		r.RetentionDays = n
 	}
 	start := now()
 	r.Started = start.UTC().Format(time.RFC3339)
@@ -111,6 +135,13 @@ func Backup(ctx context.Context, o BackupOptions) int {
 	r.ExitCode = code
 	if err != nil {
 		r.Error = "running neo4j-admin database backup: " + err.Error()
+	}
+	if r.Error == "" && r.ExitCode == 0 && r.RetentionDays > 0 {
+		r.Pruned, err = prune(ctx, o, r, run)
+		if err != nil {
+			r.PruneError = err.Error()
+			fmt.Fprintln(o.Stderr, "neo4jctl-agent backup: retention:", err)
+		}
 	}
 	return finish()
 }
@@ -156,4 +187,28 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func prune(ctx context.Context, o BackupOptions, r BackupReport, run func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error)) ([]string, error) {
+	store := o.Objects
+	if store == nil {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		store = S3Store{S3: s3.NewFromConfig(cfg)}
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	return Prune(ctx, PruneOptions{To: r.To, Days: r.RetentionDays, Now: now(), Objects: store,
+		Inspect: func(ctx context.Context, to string) ([]byte, error) {
+			var out bytes.Buffer
+			code, err := run(ctx, []string{NeoAdmin(o.Env), "backup", "inspect", "--show-metadata", to}, &out, o.Stderr)
+			if err == nil && code != 0 {
+				err = fmt.Errorf("exit %d", code)
+			}
+			return out.Bytes(), err
+		}})
 }

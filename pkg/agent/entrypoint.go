@@ -3,12 +3,11 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -32,16 +31,23 @@ type EntrypointOptions struct {
 	Environ []string
 	// Exec replaces the process (default syscall.Exec); tests capture the call.
 	Exec func(path string, argv, envv []string) error
-	// Restore runs neo4j-admin for the seed (default exec; tests replace it).
-	Restore func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error)
+	// StartWorker starts the post-start worker (`neo4jctl-agent worker`) with environ
+	// before Neo4j starts (default: this executable, detached; see StartWorkerProcess).
+	StartWorker func(ctx context.Context, environ []string) error
+	// Run is the container's run state (default RunStateFromEnv); Pid the pid recorded in
+	// it (default os.Getpid(): the entrypoint execs, so its pid becomes Neo4j's).
+	Run *RunState
+	Pid int
 	// HTTP reads the ECS task metadata (default a client with a 5s timeout).
 	HTTP *http.Client
 }
 
-// Entrypoint prepares the Neo4j container and execs the official entrypoint: it computes
-// the advertised address (core-N.<namespace> for a core, the task's IP for a replica), the
-// cluster settings, NEO4J_AUTH from the injected admin password (never printed), and seeds
-// the data volume once from NEO4JCTL_RESTORE_FROM.
+// Entrypoint prepares the Neo4j container and execs the official entrypoint: it records the
+// run state the health check reads, refuses to start a core whose data volume is not
+// mounted, computes the advertised address (core-N.<namespace> for a core, the task's IP for
+// a replica), the cluster settings and NEO4J_AUTH from the injected admin password (never
+// printed), starts the post-start worker, and execs Neo4j. Nothing is restored before
+// Neo4j starts: restore.from is seeded online by the first core's worker.
 func Entrypoint(ctx context.Context, o EntrypointOptions) error {
 	env := o.Env
 	environ := o.Environ
@@ -50,11 +56,23 @@ func Entrypoint(ctx context.Context, o EntrypointOptions) error {
 	}
 	log := func(format string, a ...any) { fmt.Fprintf(o.Stderr, "neo4jctl-agent: "+format+"\n", a...) }
 
-	role := env(naming.EnvRole)
-	if role == "" {
-		role = "core"
-		if env(naming.EnvMember) == "" {
-			role = "replica"
+	run := o.Run
+	if run == nil {
+		r := RunStateFromEnv(env)
+		run = &r
+	}
+	pid := o.Pid
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	if err := run.Begin(pid); err != nil {
+		return err
+	}
+
+	role := entrypointRole(env)
+	if role == "core" {
+		if err := CheckVolume(dataDir(env)); err != nil {
+			return err
 		}
 	}
 	addr, err := AdvertisedAddress(ctx, role, env, o.HTTP)
@@ -72,17 +90,19 @@ func Entrypoint(ctx context.Context, o EntrypointOptions) error {
 	settings["NEO4J_AUTH"] = "neo4j/" + password
 	log("role %s, advertised address %s", role, addr)
 
-	if from := env(naming.EnvRestoreFrom); from != "" && role == "core" {
-		if err := Seed(ctx, SeedOptions{
-			DataDir: dataDir(env), From: from, Databases: splitList(env(naming.EnvRestoreDatabases)),
-			TempDir: scratchDir(env), Admin: NeoAdmin(env), Run: o.Restore, Log: log,
-			Stdout: o.Stderr, Stderr: o.Stderr,
-		}); err != nil {
-			return err
-		}
+	// The worker keeps the agent's environment (it needs the passwords); Neo4j gets the
+	// settings and never the NEO4JCTL_*_PASSWORD variables.
+	start := o.StartWorker
+	if start == nil {
+		start = StartWorkerProcess
+	}
+	workerEnv := MergeEnv(environ, map[string]string{naming.EnvRole: role})
+	if err := start(ctx, workerEnv); err != nil {
+		// Neo4j runs without it; the health check still works (it marks started itself).
+		log("starting the post-start worker failed: %v; Neo4j starts without it", err)
 	}
 
-	childEnv := MergeEnv(environ, settings, naming.EnvAdminPassword)
+	childEnv := MergeEnv(environ, settings, naming.EnvAdminPassword, naming.EnvReadOnlyPassword, naming.EnvReadWritePassword)
 	args := o.Args
 	if len(args) == 0 {
 		args = []string{"neo4j"}
@@ -99,11 +119,67 @@ func Entrypoint(ctx context.Context, o EntrypointOptions) error {
 	if exec == nil {
 		exec = syscall.Exec
 	}
+	if err := run.EndSetup(); err != nil {
+		return err
+	}
 	argv := append([]string{OfficialEntrypoint}, args...)
 	if err := exec(OfficialEntrypoint, argv, childEnv); err != nil {
 		return fmt.Errorf("starting %s: %w", OfficialEntrypoint, err)
 	}
 	return nil
+}
+
+func entrypointRole(env Env) string {
+	if role := env(naming.EnvRole); role != "" {
+		return role
+	}
+	if env(naming.EnvMember) == "" {
+		return "replica"
+	}
+	return "core"
+}
+
+// CheckVolume refuses a core's data directory without the marker the host's user data
+// writes on the mounted data volume: without it Neo4j would create a blank store on the
+// instance's root disk, and a new cluster could form around it.
+func CheckVolume(dir string) error {
+	marker := filepath.Join(dir, naming.VolumeMarker)
+	if _, err := os.Stat(marker); err != nil {
+		return fmt.Errorf("refusing to start Neo4j: %s is missing, so the member's data volume is not mounted at %s "+
+			"(the instance's user data attaches and mounts it at %s and writes the marker; see its log, "+
+			"/var/log/cloud-init-output.log, on the instance)", marker, dir, naming.DataMount)
+	}
+	return nil
+}
+
+// StartWorkerProcess starts `neo4jctl-agent worker --detach` and waits for it: that
+// intermediate starts the real worker and exits at once, so the worker is reparented to the
+// container's init (tini), which reaps it, and not to Neo4j, which would leave a zombie. The
+// worker stays in the entrypoint's process group, so tini -g's SIGTERM reaches it too.
+func StartWorkerProcess(ctx context.Context, environ []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := osexec.CommandContext(ctx, self, "worker", "--detach")
+	cmd.Env = environ
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+// spawnWorker is `worker --detach`: start the worker and return.
+func spawnWorker(environ []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := osexec.Command(self, "worker")
+	cmd.Env = environ
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
 }
 
 // AdvertisedAddress is the host other members and clients reach this server by.
@@ -201,6 +277,9 @@ func ClusterSettings(role, addr string, env Env) (map[string]string, error) {
 	if role == "replica" {
 		s["NEO4J_initial_server_mode__constraint"] = "SECONDARY"
 	}
+	// Online seeding (restore.from, `neo4jctl backup restore`) reads s3:// with the task
+	// role; every server that will host a seeded database downloads the seed.
+	s["NEO4J_dbms_databases_seed__from__uri__providers"] = naming.SeedProviders
 	for k := range s {
 		if v := env(k); v != "" {
 			delete(s, k)
@@ -251,116 +330,4 @@ func dataDir(env Env) string {
 		return d
 	}
 	return "/data"
-}
-
-// SeedOptions configure the one-time seed of a core's data volume.
-type SeedOptions struct {
-	DataDir   string
-	From      string   // s3://... folder or backup artifact
-	Databases []string // default: every backup in From
-	TempDir   string
-	Admin     string // neo4j-admin path
-	Run       func(ctx context.Context, argv []string, stdout, stderr io.Writer) (int, error)
-	Log       func(format string, a ...any)
-	Stdout    io.Writer
-	Stderr    io.Writer
-}
-
-// Seed markers, on the data volume so they survive container and instance restarts.
-const (
-	seedDir        = ".neo4jctl"
-	seedDoneFile   = "seed.done"    // JSON {from, finished}: never seed again
-	seedActiveFile = "seed.attempt" // JSON {from, started}: an attempt began (and may have died)
-)
-
-type seedMarker struct {
-	From     string `json:"from"`
-	Started  string `json:"started,omitempty"`
-	Finished string `json:"finished,omitempty"`
-}
-
-// Seed restores the backup at From into the data volume once. A done marker makes every
-// later start skip it; an attempt marker without a done marker means an earlier attempt
-// died half-way, so the restore runs again over it (--overwrite-destination).
-func Seed(ctx context.Context, o SeedOptions) error {
-	logf := o.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	dir := filepath.Join(o.DataDir, seedDir)
-	done := filepath.Join(dir, seedDoneFile)
-	active := filepath.Join(dir, seedActiveFile)
-	if b, err := os.ReadFile(done); err == nil {
-		var m seedMarker
-		_ = json.Unmarshal(b, &m)
-		if m.From != o.From {
-			logf("data volume was seeded from %s at %s; ignoring %s=%s (a cluster is seeded once)", m.From, m.Finished, naming.EnvRestoreFrom, o.From)
-		} else {
-			logf("data volume already seeded from %s at %s", m.From, m.Finished)
-		}
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("reading seed marker %s: %w", done, err)
-	}
-	if b, err := os.ReadFile(active); err == nil {
-		var m seedMarker
-		_ = json.Unmarshal(b, &m)
-		logf("an earlier seed from %s (started %s) did not finish; restoring again over it", m.From, m.Started)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	if err := writeMarker(active, seedMarker{From: o.From, Started: time.Now().UTC().Format(time.RFC3339)}); err != nil {
-		return err
-	}
-	argv := []string{o.Admin, "database", "restore", "--from-path=" + o.From, "--overwrite-destination=true"}
-	if o.TempDir != "" {
-		argv = append(argv, "--temp-path="+filepath.Join(o.TempDir, "neo4jctl-restore-tmp"))
-		if err := os.MkdirAll(filepath.Join(o.TempDir, "neo4jctl-restore-tmp"), 0o700); err != nil {
-			return fmt.Errorf("creating the restore temp directory: %w", err)
-		}
-	}
-	argv = append(argv, o.Databases...)
-	run := o.Run
-	if run == nil {
-		run = execCommand
-	}
-	logf("seeding the data volume from %s", o.From)
-	t0 := time.Now()
-	if code, err := run(ctx, argv, o.Stdout, o.Stderr); err != nil || code != 0 {
-		return fmt.Errorf("seeding from %s: neo4j-admin database restore failed (exit %d): %v; the next start retries", o.From, code, err)
-	}
-	chownLike(o.DataDir)
-	if err := writeMarker(done, seedMarker{From: o.From, Finished: time.Now().UTC().Format(time.RFC3339)}); err != nil {
-		return err
-	}
-	_ = os.Remove(active)
-	logf("seeded from %s in %s", o.From, time.Since(t0).Round(time.Second))
-	return nil
-}
-
-func writeMarker(path string, m seedMarker) error {
-	b, _ := json.Marshal(m)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing seed marker %s: %w", path, err)
-	}
-	if _, err := f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing seed marker %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing seed marker %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -19,12 +19,83 @@ type HealthOptions struct {
 	HTTP    int           // default naming.PortHTTP
 	Bolt    int           // default naming.PortBolt
 	Timeout time.Duration // default 5s
+	// Run is the container's run state (default RunStateFromEnv).
+	Run *RunState
+	// Alive reports whether a pid runs (default: kill -0 and not a zombie).
+	Alive func(pid int) bool
 }
 
-// Health is the container's liveness check: the Neo4j process answers on its local HTTP port
-// (any HTTP answer) or accepts connections on its Bolt port. It never asks for a formed
-// cluster, so a member that waits for its peers is not killed and stays in DNS.
+// HealthState is the phase the liveness check found the container in.
+type HealthState string
+
+const (
+	HealthSetup    HealthState = "setup"    // the entrypoint prepares the container: healthy
+	HealthStarting HealthState = "starting" // Neo4j runs but has never answered yet: healthy
+	HealthUp       HealthState = "up"       // Neo4j answers on its local ports: healthy
+	HealthGone     HealthState = "gone"     // the Neo4j process is gone: unhealthy
+	HealthHung     HealthState = "hung"     // Neo4j answered before and no longer does: unhealthy
+	HealthDown     HealthState = "down"     // no run state (not started by the entrypoint) and no answer
+)
+
+// Health is the container's liveness check, and never a readiness or cluster check:
+//   - while the entrypoint prepares the container (setup marker, its pid alive): healthy;
+//   - while the Neo4j process runs but has never answered on its ports (store recovery, a
+//     member waiting for its peers to form the cluster, a slow start): healthy;
+//   - once Neo4j has answered (the started marker, written by the worker or by this check
+//     on the first answer), the local HTTP port must answer or the Bolt port accept;
+//   - the Neo4j process gone: unhealthy.
+//
+// Without a run state (the image run without the neo4jctl entrypoint) it probes the ports.
 func Health(ctx context.Context, o HealthOptions) error {
+	st, err := CheckHealth(ctx, o)
+	switch st {
+	case HealthSetup, HealthStarting, HealthUp:
+		return nil
+	}
+	return err
+}
+
+// CheckHealth is Health with the phase it found.
+func CheckHealth(ctx context.Context, o HealthOptions) (HealthState, error) {
+	run := o.Run
+	if run == nil {
+		r := RunStateFromEnv(o.Env)
+		run = &r
+	}
+	alive := o.Alive
+	if alive == nil {
+		alive = processAlive
+	}
+	pid, ok := run.Pid()
+	if !ok {
+		if err := ProbePorts(ctx, o); err != nil {
+			return HealthDown, err
+		}
+		return HealthUp, nil
+	}
+	if !alive(pid) {
+		return HealthGone, fmt.Errorf("the Neo4j process (pid %d) is gone", pid)
+	}
+	if run.InSetup() {
+		return HealthSetup, nil
+	}
+	err := ProbePorts(ctx, o)
+	if run.Started() {
+		if err != nil {
+			return HealthHung, fmt.Errorf("Neo4j (pid %d) answered before and no longer does: %w", pid, err)
+		}
+		return HealthUp, nil
+	}
+	if err == nil {
+		_ = run.MarkStarted()
+		return HealthUp, nil
+	}
+	return HealthStarting, nil
+}
+
+// ProbePorts checks that Neo4j answers locally: any HTTP answer below 500 on its HTTP
+// port, or a connection accepted on its Bolt port.
+func ProbePorts(ctx context.Context, o HealthOptions) error {
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
 	}

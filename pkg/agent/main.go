@@ -22,9 +22,10 @@ func MapEnv(m map[string]string) Env { return func(k string) string { return m[k
 const usage = `neo4jctl-agent: the neo4jctl agent (Lambda handlers and in-container helper)
 
 Usage:
-  neo4jctl-agent entrypoint [ARGS...]   compute addresses and auth, seed once, exec Neo4j
-  neo4jctl-agent health                 liveness: Neo4j answers on its local ports
-  neo4jctl-agent backup                 neo4j-admin database backup, one JSON line report
+  neo4jctl-agent entrypoint [ARGS...]   check the volume, compute addresses and auth, start the worker, exec Neo4j
+  neo4jctl-agent worker [--detach]      post-start worker: started marker, users, restore seeding, disk metric, logs
+  neo4jctl-agent health                 liveness: setup or start-up in progress, or Neo4j answers locally
+  neo4jctl-agent backup [--type=T]      neo4j-admin database backup (T: FULL, DIFF, AUTO), retention, one JSON line
   neo4jctl-agent version                print the agent version
 
 As a Lambda (AWS_LAMBDA_RUNTIME_API set), NEO4JCTL_HANDLER selects dns-sync | operations | cleanup.
@@ -47,10 +48,17 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 	switch args[0] {
 	case "entrypoint":
 		err = Entrypoint(ctx, EntrypointOptions{Env: env, Args: args[1:], Stdout: stdout, Stderr: stderr})
+	case "worker":
+		err = runWorkerCommand(ctx, args[1:], env, stderr)
 	case "health":
 		err = Health(ctx, HealthOptions{Env: env})
 	case "backup":
-		return Backup(ctx, BackupOptions{Env: env, Stdout: stdout, Stderr: stderr})
+		typ, err := backupTypeFlag(args[1:])
+		if err != nil {
+			fmt.Fprintln(stderr, "neo4jctl-agent backup:", err)
+			return 2
+		}
+		return Backup(ctx, BackupOptions{Env: env, Type: typ, Stdout: stdout, Stderr: stderr})
 	case "version":
 		fmt.Fprintln(stdout, Version())
 		return 0
@@ -66,4 +74,21 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 		return 1
 	}
 	return 0
+}
+
+// backupTypeFlag reads --type=T or --type T.
+func backupTypeFlag(args []string) (string, error) {
+	typ := ""
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case strings.HasPrefix(a, "--type="):
+			typ = strings.TrimPrefix(a, "--type=")
+		case a == "--type" && i+1 < len(args):
+			typ = args[i+1]
+			i++
+		default:
+			return "", fmt.Errorf("unknown argument %q (want --type=FULL|DIFF|AUTO)", a)
+		}
+	}
+	return typ, nil
 }

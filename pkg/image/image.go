@@ -87,11 +87,31 @@ func DefaultBase(neo4jVersion string) string {
 	return "docker.io/library/neo4j:" + neo4jVersion + "-enterprise"
 }
 
-// Entrypoint and Cmd of the pushed image.
+// Entrypoint and Cmd of the pushed image. The base image's init (the official image runs
+// `tini -g --` in front of its entrypoint) is kept in front of Entrypoint: see
+// EntrypointFor.
 var (
 	Entrypoint = []string{naming.AgentPath, "entrypoint"}
 	Cmd        = []string{"neo4j"}
 )
+
+// EntrypointFor is the agent's entrypoint behind the base image's init: everything of the
+// base entrypoint before its script (tini -g --, which reaps zombies and forwards SIGTERM
+// to the whole process group, so the worker and Neo4j both stop), then Entrypoint. A base
+// whose entrypoint has no init gets the agent's entrypoint alone.
+func EntrypointFor(base []string) []string {
+	var init []string
+	for i, a := range base {
+		if a == "--" {
+			init = append([]string(nil), base[:i+1]...)
+			break
+		}
+	}
+	if init == nil && len(base) > 0 && strings.HasSuffix(base[0], "tini") {
+		init = append(append([]string(nil), base[0]), "--")
+	}
+	return append(init, Entrypoint...)
+}
 
 // LabelAgentSHA256 carries the agent bundle's SHA-256.
 const LabelAgentSHA256 = "io.neo4jctl.agent.sha256"
@@ -300,7 +320,7 @@ func extendImage(img v1.Image, o Options) (v1.Image, string, error) {
 		return nil, "", fmt.Errorf("image push: adding the agent layer: %w", err)
 	}
 	cfg := *cf.Config.DeepCopy()
-	cfg.Entrypoint = append([]string(nil), Entrypoint...)
+	cfg.Entrypoint = EntrypointFor(cf.Config.Entrypoint)
 	cfg.Cmd = append([]string(nil), Cmd...)
 	if cfg.Labels == nil {
 		cfg.Labels = map[string]string{}

@@ -181,7 +181,7 @@ func checkImage(t *testing.T, img v1.Image, arch string, baseLayers int, mt type
 	if cf.Architecture != arch {
 		t.Errorf("%s: config architecture %s", arch, cf.Architecture)
 	}
-	if strings.Join(cf.Config.Entrypoint, " ") != naming.AgentPath+" entrypoint" || strings.Join(cf.Config.Cmd, " ") != "neo4j" {
+	if strings.Join(cf.Config.Entrypoint, " ") != "tini -g -- "+naming.AgentPath+" entrypoint" || strings.Join(cf.Config.Cmd, " ") != "neo4j" {
 		t.Errorf("%s: entrypoint %q cmd %q", arch, cf.Config.Entrypoint, cf.Config.Cmd)
 	}
 	if !contains(cf.Config.Env, "NEO4J_HOME=/var/lib/neo4j") || !contains(cf.Config.Env, "NEO4J_EDITION=enterprise") {
@@ -306,5 +306,18 @@ func TestAgentLayerReproducible(t *testing.T) {
 	db, _ := b.Digest()
 	if da != db {
 		t.Fatalf("layer digests differ: %s %s", da, db)
+	}
+}
+
+func TestEntrypointFor(t *testing.T) {
+	for _, tt := range []struct{ base, want []string }{
+		{[]string{"tini", "-g", "--", "/startup/docker-entrypoint.sh"}, []string{"tini", "-g", "--", naming.AgentPath, "entrypoint"}},
+		{[]string{"/sbin/tini", "-s", "-g", "--", "/startup/docker-entrypoint.sh"}, []string{"/sbin/tini", "-s", "-g", "--", naming.AgentPath, "entrypoint"}},
+		{[]string{"/startup/docker-entrypoint.sh"}, []string{naming.AgentPath, "entrypoint"}},
+		{nil, []string{naming.AgentPath, "entrypoint"}},
+	} {
+		if got := EntrypointFor(tt.base); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("EntrypointFor(%q) = %q, want %q", tt.base, got, tt.want)
+		}
 	}
 }

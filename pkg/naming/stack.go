@@ -16,7 +16,7 @@ const (
 
 	EnvShipLogs   = "NEO4JCTL_SHIP_LOGS"   // comma-separated Neo4j log files the agent ships: query, debug
 	EnvLogGroup   = "NEO4JCTL_LOG_GROUP"   // CloudWatch Logs group for shipped logs (streams <member>/<log>)
-	EnvBackupType = "NEO4JCTL_BACKUP_TYPE" // FULL | DIFF (scheduled backup task)
+	EnvBackupType = "NEO4JCTL_BACKUP_TYPE" // FULL | DIFF | AUTO (scheduled backup task; AUTO: full when no chain exists yet)
 	EnvCluster    = "NEO4JCTL_CLUSTER"     // neo4jctl cluster name (metrics dimension)
 
 	// MetricNamespace is the CloudWatch namespace of the agent's metrics; each has the
@@ -47,3 +47,34 @@ const (
 	TagRole     = "neo4jctl.io/role"
 	TagRoleData = "data"
 )
+
+// The agent's container helper and backup runner (pkg/agent) beyond the above.
+const (
+	// EnvBackupRetentionDays is backup.retention.days for the scheduled backup task: after a
+	// successful backup the runner deletes whole full+differential chains that are no longer
+	// needed to restore any point within the window. Unset or 0: nothing is deleted.
+	EnvBackupRetentionDays = "NEO4JCTL_BACKUP_RETENTION_DAYS"
+	// RestoreDoneKey is the object in the cluster bucket (EnvBucket) the first core's worker
+	// writes once it has seeded the databases of restore.from ({"from", "databases", ...}):
+	// a cluster is seeded once, across restarts and replaced volumes.
+	RestoreDoneKey = "neo4jctl/restore-done"
+	// EnvRunDir is where the container helper keeps its per-container state (Neo4j's pid,
+	// the setup and started markers read by the health check). Default /run/neo4jctl: it
+	// must NOT be on the data volume, a new container starts with none of it.
+	EnvRunDir = "NEO4JCTL_RUN_DIR"
+	// EnvLogsDir is Neo4j's log directory in the container (default /logs, the official
+	// image's), read by the log shipper.
+	EnvLogsDir = "NEO4JCTL_LOGS_DIR"
+	// SeedProviders is the value the entrypoint gives dbms.databases.seed_from_uri_providers
+	// unless the task definition sets NEO4J_dbms_databases_seed__from__uri__providers:
+	// CloudSeedProvider reads s3:// with the task role (no AWS CLI in the image) and
+	// resolves a differential artifact's chain in the same folder.
+	SeedProviders = "CloudSeedProvider"
+)
+
+// The data volume marker: the core user data writes it at the root of the member's data
+// volume once the volume is mounted at DataMount (content: the EBS volume id), so it is seen
+// in the container at <EnvDataDir, default /data>/VolumeMarker. Its absence means the mount
+// failed and Neo4j would start on an empty directory of the root disk: the agent refuses to
+// start Neo4j without it.
+const VolumeMarker = ".neo4jctl-volume"

@@ -138,7 +138,7 @@ func TestEnterpriseEnsureUsersRoles(t *testing.T) {
 		t.Fatal(first.Error)
 	}
 	app, ro := first.Users[0], first.Users[1]
-	if app.Created || app.PasswordChanged || !slices.Equal(app.RolesGranted, []string{"editor"}) || !slices.Equal(app.RolesRevoked, []string{"reader"}) {
+	if app.Created || app.PasswordChanged || !slices.Equal(app.RolesGranted, []string{"publisher"}) || !slices.Equal(app.RolesRevoked, []string{"reader"}) {
 		t.Errorf("app: %+v", app)
 	}
 	if !ro.Created || !slices.Equal(ro.RolesGranted, []string{"reader"}) || ro.Note != "" {
@@ -187,8 +187,15 @@ func TestEnterpriseServerOps(t *testing.T) {
 		{name: "drop of an unknown server is done", req: Request{Type: ReqDropServer, Server: "gone"}, wantOK: true},
 		{name: "set topology", req: Request{Type: ReqSetTopology, Database: "neo4j", Primaries: 3, Secondaries: 2, WaitSeconds: 60}, wantOK: true,
 			wantStmt: "ALTER DATABASE $db SET TOPOLOGY 3 PRIMARIES 2 SECONDARIES WAIT 60 SECONDS"},
-		{name: "restore", req: Request{Type: ReqRestoreDatabase, Database: "neo4j", SeedURI: "s3://b/backups/neo4j.backup"}, wantOK: true,
-			wantStmt: "CYPHER 5 CREATE OR REPLACE DATABASE $db OPTIONS $options NOWAIT"},
+		{name: "restore on 5.26 drops, then creates (no OR REPLACE with seed options before 2025.01)",
+			req: Request{Type: ReqRestoreDatabase, Database: "neo4j", SeedURI: "s3://b/backups/neo4j.backup"}, wantOK: true,
+			wantStmt: "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options NOWAIT",
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				i := slices.Index(f.statements, "DROP DATABASE $db IF EXISTS WAIT")
+				if i < 0 || i > slices.Index(f.statements, "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options NOWAIT") {
+					t.Errorf("statements %q", f.statements)
+				}
+			}},
 		{name: "restore of system refused", req: Request{Type: ReqRestoreDatabase, Database: "system", SeedURI: "s3://b/x"}, wantCode: CodeInvalidRequest},
 		{name: "unknown type refused", req: Request{Type: "shutdown"}, wantCode: CodeInvalidRequest},
 	}
@@ -230,6 +237,54 @@ func TestDecodeRequest(t *testing.T) {
 			_, err := DecodeRequest([]byte(tt.in))
 			if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSeedDatabase(t *testing.T) {
+	const uri = "s3://b/backups/shop-2025-01-02T03-04-05.backup"
+	tests := []struct {
+		name     string
+		version  string
+		replace  bool
+		want     []string
+		wantCode string
+		db       string
+	}{
+		{name: "new database", version: "5.26.30", db: "shop",
+			want: []string{"CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options WAIT 30 SECONDS"}},
+		{name: "replace on 5.26", version: "5.26.30", db: "neo4j", replace: true,
+			want: []string{"DROP DATABASE $db IF EXISTS WAIT", "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options WAIT 30 SECONDS"}},
+		{name: "replace on 2025", version: "2025.10.1", db: "neo4j", replace: true,
+			want: []string{"CYPHER 5 CREATE OR REPLACE DATABASE $db OPTIONS $options WAIT 30 SECONDS"}},
+		{name: "system refused", version: "5.26.30", db: "system", wantCode: CodeInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := enterprise(t)
+			f.components[0]["versions"] = []any{tt.version}
+			_, err := c.SeedDatabase(context.Background(), tt.db, uri, tt.replace, 30)
+			if tt.wantCode != "" {
+				if !IsCode(err, tt.wantCode) {
+					t.Fatalf("err %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range f.statements {
+				if !strings.HasPrefix(s, "CALL dbms.components") {
+					got = append(got, s)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("statements %q, want %q", got, tt.want)
+			}
+			if opts, _ := f.lastParams["options"].(map[string]any); opts["seedURI"] != uri || opts["existingData"] != "use" {
+				t.Errorf("options %v", f.lastParams)
 			}
 		})
 	}

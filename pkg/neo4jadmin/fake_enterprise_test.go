@@ -28,6 +28,7 @@ type fakeEnterprise struct {
 	users      []Row
 	passwords  map[string]string
 	statements []string
+	lastParams map[string]any
 	failOn     map[string]error // statement prefix -> error
 }
 
@@ -87,6 +88,7 @@ func (f *fakeEnterprise) query(_ context.Context, db string, write bool, cypher 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.statements = append(f.statements, cypher)
+	f.lastParams = p
 	for prefix, err := range f.failOn {
 		if strings.HasPrefix(cypher, prefix) {
 			return nil, err
@@ -140,7 +142,9 @@ func (f *fakeEnterprise) query(_ context.Context, db string, write bool, cypher 
 		f.servers = slices.DeleteFunc(f.servers, func(r Row) bool { return r["name"] == s("server") })
 		return nil, nil
 	case strings.HasPrefix(cypher, "ALTER DATABASE $db SET TOPOLOGY"),
-		strings.HasPrefix(cypher, "CYPHER 5 CREATE OR REPLACE DATABASE $db OPTIONS $options"):
+		strings.HasPrefix(cypher, "CYPHER 5 CREATE OR REPLACE DATABASE $db OPTIONS $options"),
+		strings.HasPrefix(cypher, "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options"),
+		cypher == "DROP DATABASE $db IF EXISTS WAIT":
 		return nil, nil
 	}
 	return nil, &neo4j.Neo4jError{Code: "Neo.ClientError.Statement.SyntaxError", Msg: "fakeEnterprise has no recorded answer for: " + cypher}

@@ -101,17 +101,57 @@ func (c *Client) SetTopology(ctx context.Context, db string, primaries, secondar
 }
 
 // RestoreDatabase replaces a database with the backup at seedURI, online, on every server
-// that hosts it: CREATE OR REPLACE DATABASE x OPTIONS {existingData: 'use', seedURI: ...}.
+// that will host it (see SeedDatabase with replace).
 func (c *Client) RestoreDatabase(ctx context.Context, db, seedURI string, waitSeconds int) (string, error) {
-	if db == "" || db == "system" || seedURI == "" {
-		return "", &Error{Code: CodeInvalidRequest, Message: "restore: a user database and a seedURI are required"}
+	return c.SeedDatabase(ctx, db, seedURI, true, waitSeconds)
+}
+
+// SeedDatabase creates database db from the backup artifact at seedURI (Cypher 5:
+// OPTIONS {existingData: 'use', seedURI: ...}); the servers fetch it themselves through
+// dbms.databases.seed_from_uri_providers. A database that already exists is left alone,
+// unless replace: then on 2025.01 and later CREATE OR REPLACE DATABASE, and on 5.x (which
+// refuses seed options with OR REPLACE) DROP DATABASE ... IF EXISTS WAIT, then CREATE.
+// The system database is never seeded.
+func (c *Client) SeedDatabase(ctx context.Context, db, seedURI string, replace bool, waitSeconds int) (string, error) {
+	if db == "" || strings.EqualFold(db, "system") || seedURI == "" {
+		return "", &Error{Code: CodeInvalidRequest, Message: "seeding: a user database and a seedURI are required"}
 	}
-	cypher := "CYPHER 5 CREATE OR REPLACE DATABASE $db OPTIONS $options " + waitClause(waitSeconds)
 	opts := map[string]any{"existingData": "use", "seedURI": seedURI}
-	if _, err := c.run(ctx, "restoring database "+db+" from "+seedURI, "system", true, cypher, map[string]any{"db": db, "options": opts}); err != nil {
+	params := map[string]any{"db": db, "options": opts}
+	create := "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options " + waitClause(waitSeconds)
+	if replace {
+		_, version, err := c.Edition(ctx)
+		if err != nil {
+			return "", err
+		}
+		if calendarVersion(version) {
+			create = "CYPHER 5 CREATE OR REPLACE DATABASE $db OPTIONS $options " + waitClause(waitSeconds)
+		} else if _, err := c.run(ctx, "dropping database "+db+" before seeding it", "system", true,
+			"DROP DATABASE $db IF EXISTS WAIT", map[string]any{"db": db}); err != nil {
+			return "", err
+		}
+	}
+	if _, err := c.run(ctx, "creating database "+db+" from "+seedURI, "system", true, create, params); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("database %s is being recreated from %s", db, seedURI), nil
+	verb := "created"
+	if replace {
+		verb = "recreated"
+	}
+	return fmt.Sprintf("database %s is being %s from %s", db, verb, seedURI), nil
+}
+
+// calendarVersion reports Neo4j 2025.x and later.
+func calendarVersion(v string) bool {
+	major, _, _ := strings.Cut(v, ".")
+	n := 0
+	for _, ch := range major {
+		if ch < '0' || ch > '9' {
+			return false
+		}
+		n = n*10 + int(ch-'0')
+	}
+	return n >= 2025
 }
 
 func waitClause(seconds int) string {

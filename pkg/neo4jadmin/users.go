@@ -12,13 +12,15 @@ type Access string
 
 const (
 	ReadOnly  Access = "read-only"  // role reader
-	ReadWrite Access = "read-write" // role editor
+	ReadWrite Access = "read-write" // role publisher
 )
 
-// Role is the built-in Enterprise role of an access level.
+// Role is the built-in Enterprise role of an access level. Read-write users get publisher,
+// not editor: editor cannot create new labels, relationship types or property names, which
+// applications writing new kinds of data need.
 func (a Access) Role() string {
 	if a == ReadWrite {
-		return "editor"
+		return "publisher"
 	}
 	return "reader"
 }
