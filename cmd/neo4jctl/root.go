@@ -101,6 +101,7 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 		newUpdateCommand(g),
 		newDeleteCommand(g),
 		newGenerateCommand(g),
+		newImageCommand(g),
 		newUtilsCommand(g),
 		newVersionCommand(g),
 	)
