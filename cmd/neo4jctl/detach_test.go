@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
@@ -48,4 +52,24 @@ func TestGetAndDeleteUnknownCluster(t *testing.T) {
 		t.Fatalf("no region: exit %d\n%s", code, stderr)
 	}
 	mustContain(t, "no region", stderr, "no AWS region: pass --region")
+}
+
+func TestCreateRefusesAStackNameThatIsNotOurs(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
+	_, err := cloudformation.NewFromConfig(a.cfg).CreateStack(context.Background(), &cloudformation.CreateStackInput{
+		StackName:    aws.String("neo4jctl-graph-dev-shared"),
+		TemplateBody: aws.String(`{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := a.cli("", "create", "cluster", "-f", "../../examples/minimal.yaml")
+	if code != exitFailed {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "stderr", stderr, "stack neo4jctl-graph-dev-shared already exists and is not part of neo4jctl cluster graph-dev; choose another metadata.name")
+	if n := len(a.stacks("graph-dev")); n != 0 {
+		t.Fatalf("%d stacks made", n)
+	}
 }

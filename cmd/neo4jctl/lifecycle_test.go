@@ -61,6 +61,16 @@ func newMotoAccount(t *testing.T, region string) *motoAccount {
 	}
 	t.Setenv("NO_COLOR", "1")
 	t.Setenv("CI", "")
+	t.Cleanup(func() {
+		if t.Failed() { // moto's side of the story: its tracebacks
+			logs := m.Logs()
+			if i := strings.LastIndex(logs, "Traceback"); i >= 0 {
+				t.Logf("moto's last traceback:\n%s", logs[i:min(len(logs), i+6000)])
+			} else {
+				t.Logf("moto's log ends:\n%s", logs[max(0, len(logs)-3000):])
+			}
+		}
+	})
 	cfg, account := m.IsolatedConfig(context.Background(), region)
 	a := &motoAccount{t: t, region: region, account: account, cfg: cfg, ctx: context.Background()}
 	a.hooks = hooks{awsConfig: []func(*aws.Config){testbed.WithAccountID(account)}, bundle: fakeBundle}

@@ -103,12 +103,14 @@ func TestLifecycleExistingVPC(t *testing.T) {
 	if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(naming.ECSCluster(name)), Service: aws.String("replicas"), DesiredCount: aws.Int32(4)}); err != nil {
 		t.Fatalf("UpdateService: %v", err)
 	}
-	changed := strings.Replace(readFile(t, file), "retention: {days: 30}", "retention: {days: 45}", 1)
+	changed := strings.Replace(readFile(t, file), "threshold: 500ms", "threshold: 2s", 1)
 	code, stdout, stderr = a.cli("", "update", "cluster", "-f", writeConfig(t, changed), "--yes")
 	if code != 0 {
 		t.Fatalf("update: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-shared: changes", "~ Modify  Bucket (AWS::S3::Bucket)")
+	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-shared: no changes", "neo4jctl-graph-prod-core-2: changes",
+		"~ Modify  TaskDefinition (AWS::ECS::TaskDefinition)", "neo4jctl-graph-prod-replicas: changes")
+	mustContain(t, "update", stderr, "neo4jctl-graph-prod-core-1 UPDATE_COMPLETE", "neo4jctl-graph-prod-replicas UPDATE_COMPLETE", "Cluster graph-prod updated.")
 	if d := desired("replicas"); d != 4 {
 		t.Errorf("update reverted the replicas' desired count to %d, want the scaled 4", d)
 	}

@@ -172,5 +172,9 @@ func (e *Engine) Execute(ctx context.Context, cs *ChangeSet) (*StackInfo, error)
 		op, status = OpCreate, StatusCreateInProgress
 	}
 	e.progress().Stack(cs.Stack, status, "")
-	return e.Wait(ctx, cs.Stack, op, start, mark)
+	info, err := e.Wait(ctx, cs.Stack, op, start, mark)
+	if err == nil && op == OpCreate {
+		err = e.Protect(ctx, cs.Stack)
+	}
+	return info, err
 }

@@ -173,13 +173,14 @@ func (e *Engine) Describe(ctx context.Context, name string) (*StackInfo, error) 
 			return nil, nil
 		}
 		if IsThrottle(err) {
+			e.progress().Note(fmt.Sprintf("AWS is throttling requests; looking at %s again in %s", name, e.interval().Round(time.Second)))
 			if werr := e.sleep(ctx, e.interval()); werr != nil {
 				return nil, werr
 			}
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("describing stack %s: %w", name, err)
+			return nil, fmt.Errorf("describing stack %s: %w", name, explainAPIError(err))
 		}
 		for _, s := range out.Stacks {
 			if string(s.StackStatus) == StatusDeleteComplete {
@@ -270,8 +271,9 @@ func (e *Engine) Delete(ctx context.Context, name string, unprotect bool) error 
 		return fmt.Errorf("deleting stack %s: %w", name, explainAPIError(err))
 	}
 	e.progress().Stack(name, StatusDeleteInProgress, "")
-	// by id: a deleted stack is found by id only
-	_, err = e.waitID(ctx, name, info.ID, OpDelete, start, mark)
+	// By name: once deleted, the stack is no longer found by its name, which ends the wait
+	// (by id AWS would answer DELETE_COMPLETE, and moto sometimes fails to describe it).
+	_, err = e.waitID(ctx, name, name, OpDelete, start, mark)
 	return err
 }
 
@@ -283,6 +285,18 @@ func (e *Engine) Unprotect(ctx context.Context, name string) error {
 	})
 	if err != nil && !IsNotImplemented(err) {
 		return fmt.Errorf("turning off termination protection of %s: %w", name, explainAPIError(err))
+	}
+	return nil
+}
+
+// Protect turns termination protection on (a stack created through a change set does not
+// get it at creation). Emulators without the API are tolerated, as in Unprotect.
+func (e *Engine) Protect(ctx context.Context, name string) error {
+	_, err := e.CFN.UpdateTerminationProtection(ctx, &cfn.UpdateTerminationProtectionInput{
+		StackName: aws.String(name), EnableTerminationProtection: aws.Bool(true),
+	})
+	if err != nil && !IsNotImplemented(err) {
+		return fmt.Errorf("turning on termination protection of %s: %w", name, explainAPIError(err))
 	}
 	return nil
 }

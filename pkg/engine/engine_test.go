@@ -283,3 +283,21 @@ func TestLinesColourOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("colour without a terminal: %q", out.String())
 	}
 }
+
+func TestNewStackThroughChangeSetIsProtected(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateInProgress, nil}, {StatusCreateComplete, nil}}}
+	f.changes["s1"] = []types.Change{{ResourceChange: &types.ResourceChange{Action: types.ChangeActionAdd, LogicalResourceId: aws.String("Service"), ResourceType: aws.String("AWS::ECS::Service")}}}
+	var out bytes.Buffer
+	e, _ := newEngine(f, &out)
+	cs, err := e.Preview(context.Background(), Spec{Name: "s1"}, false)
+	if err != nil || cs.Type != "CREATE" || len(cs.Changes) != 1 {
+		t.Fatalf("preview: %v %+v", err, cs)
+	}
+	if _, err := e.Execute(context.Background(), cs); err != nil {
+		t.Fatal(err)
+	}
+	if !f.stacks["s1"].protected {
+		t.Fatal("a stack created through a change set has no termination protection")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -112,7 +113,7 @@ var ErrNoRegion = errors.New("no AWS region: pass --region, set AWS_REGION or a 
 type ConfigOptions struct {
 	Region  string
 	Profile string
-	// MaxAttempts per call, SDK retries included; 0 keeps AWS_MAX_ATTEMPTS or the SDK's 3.
+	// MaxAttempts per call, SDK retries included; 0 takes AWS_MAX_ATTEMPTS, else the SDK's 3.
 	// Emulators want 1: moto answers a retried CreateStack with AlreadyExists.
 	MaxAttempts int
 	// Customize runs last (tests: emulator headers and middleware).
@@ -131,14 +132,19 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}
+	// A custom retryer makes LoadDefaultConfig ignore AWS_MAX_ATTEMPTS, so read it here.
+	attempts := o.MaxAttempts
+	if attempts <= 0 {
+		attempts, _ = strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS"))
+	}
 	opts = append(opts, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.RateLimiter = ratelimit.None
+			if attempts > 0 {
+				so.MaxAttempts = attempts
+			}
 		})
 	}))
-	if o.MaxAttempts > 0 {
-		opts = append(opts, config.WithRetryMaxAttempts(o.MaxAttempts))
-	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
