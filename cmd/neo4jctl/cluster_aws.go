@@ -61,7 +61,7 @@ func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 		Engine: &engine.Engine{
 			CFN:          clients.CFN,
 			Clock:        clock,
-			Progress:     engine.NewProgress(errw, g.colors, g.quiet, isTerminal(g.err), clock),
+			Progress:     engine.NewProgress(errw, g.colors, g.quiet, terminalFile(g.err), clock),
 			PollInterval: g.hooks.pollInterval,
 			Timeout:      g.hooks.waitTimeout,
 		},
@@ -85,6 +85,14 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// terminalFile is w as a file when it is a terminal, else nil.
+func terminalFile(w any) *os.File {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
 }
 
 func isTerminal(v any) bool {

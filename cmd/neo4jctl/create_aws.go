@@ -66,7 +66,7 @@ func offerRollback(ctx context.Context, g *globals, op *ops.Ops, name string, ce
 		case <-rctx.Done():
 		}
 	}()
-	op.Engine.Progress = engine.NewProgress(g.err, g.colors, g.quiet, isTerminal(g.err), op.Engine.Clock)
+	op.Engine.Progress = engine.NewProgress(g.err, g.colors, g.quiet, terminalFile(g.err), op.Engine.Clock)
 	if _, err := op.Delete(rctx, name, ops.DeleteOptions{Yes: true}); err != nil {
 		return fmt.Errorf("rolling back the create of %s: %w", name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +300,35 @@ func TestNewStackThroughChangeSetIsProtected(t *testing.T) {
 	}
 	if !f.stacks["s1"].protected {
 		t.Fatal("a stack created through a change set has no termination protection")
+	}
+}
+
+// The spinner only spins on a terminal (not in tests); this drives its bookkeeping and the
+// permanent lines it prints above itself.
+func TestSpinnerProgressPrintsPermanentLines(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "tty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p := newSpinner(&out, f, &Lines{W: &out})
+	p.Stack("s1", StatusCreateInProgress, "")
+	p.Stack("s2", StatusCreateInProgress, "")
+	p.Event(Event{Stack: "s1", LogicalID: "Volume", Type: "AWS::EC2::Volume", Status: "CREATE_IN_PROGRESS"})
+	if got := p.active["s1"]; got != "Volume create in progress" {
+		t.Errorf("activity of s1: %q", got)
+	}
+	p.Event(Event{Stack: "s2", LogicalID: "Service", Type: "AWS::ECS::Service", Status: "CREATE_FAILED", Reason: "boom"})
+	p.Print("Uploaded agent bundle")
+	p.Note("AWS is throttling requests")
+	p.Stack("s1", StatusCreateComplete, "")
+	p.Stop()
+	for _, w := range []string{"s2  Service (AWS::ECS::Service) CREATE_FAILED: boom", "Uploaded agent bundle", "AWS is throttling", "s1 CREATE_COMPLETE"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("spinner output lacks %q:\n%s", w, out.String())
+		}
+	}
+	if len(p.order) != 1 || p.order[0] != "s2" {
+		t.Errorf("stacks in flight: %v", p.order)
 	}
 }

@@ -3,11 +3,13 @@ package engine
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/briandowns/spinner"
+	"golang.org/x/term"
 
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
@@ -21,6 +23,8 @@ type Progress interface {
 	Event(Event)
 	// Note is a message such as "AWS is throttling".
 	Note(msg string)
+	// Print writes a line of the command's own (above the spinner, if any).
+	Print(msg string)
 	// Stop ends the display (the spinner); safe to call more than once.
 	Stop()
 }
@@ -31,19 +35,20 @@ type Discard struct{}
 func (Discard) Stack(string, string, string) {}
 func (Discard) Event(Event)                  {}
 func (Discard) Note(string)                  {}
+func (Discard) Print(string)                 {}
 func (Discard) Stop()                        {}
 
-// NewProgress returns a spinner on a terminal and one line per event otherwise (or with
-// quiet, or in CI).
-func NewProgress(w io.Writer, colors printer.Colors, quiet bool, isTTY bool, clock Clock) Progress {
+// NewProgress returns a spinner when tty (the file behind w) is a terminal, and one line per
+// event otherwise, with quiet, or in CI.
+func NewProgress(w io.Writer, colors printer.Colors, quiet bool, tty *os.File, clock Clock) Progress {
 	if clock == nil {
 		clock = RealClock{}
 	}
 	lines := &Lines{W: w, Colors: colors, Clock: clock}
-	if quiet || !isTTY || isCI() {
+	if quiet || tty == nil || !term.IsTerminal(int(tty.Fd())) || isCI() {
 		return lines
 	}
-	return newSpinner(w, lines)
+	return newSpinner(w, tty, lines)
 }
 
 func isCI() bool {
@@ -111,6 +116,12 @@ func (l *Lines) Note(msg string) {
 	fmt.Fprintf(l.W, "%s%s\n", l.stamp(), l.Colors.Faint(msg))
 }
 
+func (l *Lines) Print(msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintln(l.W, msg)
+}
+
 func (l *Lines) Stop() {}
 
 // spinnerProgress keeps one spinner line naming the stacks in progress and their latest
@@ -124,8 +135,9 @@ type spinnerProgress struct {
 	stopped bool
 }
 
-func newSpinner(w io.Writer, lines *Lines) *spinnerProgress {
+func newSpinner(w io.Writer, tty *os.File, lines *Lines) *spinnerProgress {
 	s := spinner.New(spinner.CharSets[14], 120*time.Millisecond, spinner.WithWriter(w))
+	s.WriterFile = tty // the terminal check: WithWriter would look at stdout
 	return &spinnerProgress{s: s, lines: lines, active: map[string]string{}}
 }
 
@@ -198,6 +210,12 @@ func (p *spinnerProgress) Note(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.permanent(func() { p.lines.Note(msg) })
+}
+
+func (p *spinnerProgress) Print(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.permanent(func() { p.lines.Print(msg) })
 }
 
 func (p *spinnerProgress) Stop() {

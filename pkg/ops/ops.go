@@ -25,8 +25,13 @@ type Ops struct {
 	Confirm func(question string) (bool, error)
 }
 
+// logf writes a line for people: through the engine's progress (above its spinner) when
+// there is one, else to Log.
 func (o *Ops) logf(format string, a ...any) {
-	if o.Log != nil {
+	switch {
+	case o.Engine != nil && o.Engine.Progress != nil:
+		o.Engine.Progress.Print(fmt.Sprintf(format, a...))
+	case o.Log != nil:
 		fmt.Fprintf(o.Log, format+"\n", a...)
 	}
 }
