@@ -45,7 +45,7 @@ func addAMIParameter(t *Template, params map[string]string, arch string) {
 
 // launchTemplate is the container instances' launch template: IMDSv2 only, encrypted root,
 // no public address, the instance role, and the user data.
-func (b *builder) launchTemplate(t *Template, rootGiB int, userData string, tags []any) {
+func (b *builder) launchTemplate(t *Template, rootGiB int, userData any, tags []any) {
 	t.Add("LaunchTemplate", "AWS::EC2::LaunchTemplate", M{
 		"LaunchTemplateData": M{
 			"ImageId":            Ref(paramAMI),
@@ -111,32 +111,58 @@ func (b *builder) userDataHead(what string) string {
 }
 
 // coreUserDataBody attaches the member's volume by tag, mounts it (formatting only a blank
-// volume); the attribute that lets the member's task be placed comes after.
+// volume) and marks it; the attribute that lets the member's task be placed comes after.
+// Every AWS call in a retry loop tolerates failures (set -e would end the script on the first
+// throttled call). @VOLUME@ is the stack's own volume id (Ref DataVolume): it picks the volume
+// when leftovers of an earlier cluster of the same name carry the same tags.
 const coreUserDataBody = `CLUSTER='@CLUSTER@'
 MEMBER='@MEMBER@'
 MOUNT='@MOUNT@'
-TOKEN=$(curl -sSf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' http://169.254.169.254/latest/api/token)
-imds() { curl -sSf -H "X-aws-ec2-metadata-token: $TOKEN" "http://169.254.169.254/latest/meta-data/$1"; }
+STACK_VOLUME='@VOLUME@'
+
+# 0. no ECS agent, hence no Neo4j task, without the data volume mounted: Neo4j must never
+#    start on an empty directory of the root disk (the agent checks @MARKER@ as well)
+mkdir -p /etc/systemd/system/ecs.service.d
+cat > /etc/systemd/system/ecs.service.d/neo4jctl-data.conf <<'UNIT'
+[Unit]
+RequiresMountsFor=@MOUNT@
+UNIT
+systemctl daemon-reload
+
+TOKEN=$(curl -sSf --retry 10 --retry-connrefused -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' http://169.254.169.254/latest/api/token)
+imds() { curl -sSf --retry 10 --retry-connrefused -H "X-aws-ec2-metadata-token: $TOKEN" "http://169.254.169.254/latest/meta-data/$1"; }
 INSTANCE=$(imds instance-id)
+AZ=$(imds placement/availability-zone)
 AWS_DEFAULT_REGION=$(imds placement/region)
 export AWS_DEFAULT_REGION
-command -v aws >/dev/null || dnf install -y -q awscli-2
+for _ in $(seq 1 10); do
+  command -v aws >/dev/null && break
+  dnf install -y -q awscli-2 || sleep 15
+done
+command -v aws >/dev/null || { echo "neo4jctl: no aws CLI" >&2; exit 1; }
 
-# 1. the member's volume, found by its tags (exactly one)
+# 1. the member's data volume, found by its tags (the instance's root volume carries the
+#    cluster and member tags too, never the data role) in this instance's AZ
 VOLUMES=''
 for _ in $(seq 1 60); do
-  VOLUMES=$(aws ec2 describe-volumes --filters "Name=tag:@TAGCLUSTER@,Values=$CLUSTER" "Name=tag:@TAGMEMBER@,Values=$MEMBER" --query 'Volumes[].VolumeId' --output text)
+  VOLUMES=$(aws ec2 describe-volumes --filters "Name=tag:@TAGCLUSTER@,Values=$CLUSTER" "Name=tag:@TAGMEMBER@,Values=$MEMBER" "Name=tag:@TAGROLE@,Values=@ROLEDATA@" "Name=availability-zone,Values=$AZ" --query 'Volumes[].VolumeId' --output text) || VOLUMES=''
   [ -n "$VOLUMES" ] && break
   sleep 10
 done
-read -r -a FOUND <<<"$VOLUMES"
-if [ "$(echo "$VOLUMES" | wc -w)" -ne 1 ]; then echo "neo4jctl: want exactly one volume tagged $MEMBER of $CLUSTER, found: '$VOLUMES'" >&2; exit 1; fi
-VOLUME=$FOUND
+VOLUME=''
+for v in $VOLUMES; do
+  if [ "$v" = "$STACK_VOLUME" ]; then VOLUME=$v; fi
+done
+if [ -z "$VOLUME" ]; then
+  if [ "$(echo "$VOLUMES" | wc -w)" -ne 1 ]; then echo "neo4jctl: want one data volume tagged $MEMBER of $CLUSTER in $AZ, found: '$VOLUMES'" >&2; exit 1; fi
+  VOLUME=$(echo "$VOLUMES" | tr -d '[:space:]')
+fi
 
 # 2. wait until it is available (a replaced instance may still hold it), attach it here
 ATTACHED=''
 for _ in $(seq 1 180); do
-  read -r STATE HOLDER <<<"$(aws ec2 describe-volumes --volume-ids "$VOLUME" --query 'Volumes[0].[State,Attachments[0].InstanceId]' --output text)"
+  STATE='' HOLDER=''
+  read -r STATE HOLDER <<<"$(aws ec2 describe-volumes --volume-ids "$VOLUME" --query 'Volumes[0].[State,Attachments[0].InstanceId]' --output text || true)" || true
   if [ "$STATE" = in-use ] && [ "$HOLDER" = "$INSTANCE" ]; then ATTACHED=yes; break; fi
   if [ "$STATE" = available ]; then aws ec2 attach-volume --volume-id "$VOLUME" --instance-id "$INSTANCE" --device /dev/xvdf >/dev/null || true; fi
   sleep 10
@@ -152,22 +178,32 @@ for _ in $(seq 1 60); do
 done
 DEV=$(readlink -f "$DEV")
 
-# 4. format only a blank volume, then mount it
+# 4. format only a blank volume, then mount it (an fstab entry, so that it comes back on
+#    reboot and systemd knows the mount unit ecs.service requires)
 if ! blkid "$DEV" >/dev/null 2>&1; then mkfs.xfs -L neo4j-data "$DEV"; fi
 UUID=$(blkid -s UUID -o value "$DEV")
 mkdir -p "$MOUNT"
 grep -q "UUID=$UUID" /etc/fstab || echo "UUID=$UUID $MOUNT xfs defaults,noatime,nofail 0 2" >> /etc/fstab
+systemctl daemon-reload
 mountpoint -q "$MOUNT" || mount "$MOUNT"
-chown 7474:7474 "$MOUNT"
+mountpoint -q "$MOUNT" || { echo "neo4jctl: $VOLUME is not mounted on $MOUNT" >&2; exit 1; }
 
-# 5. only now may the member's task be placed here
+# 5. mark the volume, so the agent can tell it from an empty directory of the root disk
+echo "$VOLUME" > "$MOUNT/@MARKER@"
+chown 7474:7474 "$MOUNT" "$MOUNT/@MARKER@"
+
+# 6. only now may the member's task be placed here
 `
 
-func (b *builder) coreUserData(m cluster.Member) string {
+// coreUserData is the member instance's user data; it names the stack's own data volume.
+func (b *builder) coreUserData(m cluster.Member) any {
 	r := strings.NewReplacer("@CLUSTER@", b.name, "@MEMBER@", m.Name, "@MOUNT@", naming.DataMount,
-		"@TAGCLUSTER@", naming.TagCluster, "@TAGMEMBER@", naming.TagMember)
-	return b.userDataHead(m.Name+": attach and mount the member volume, then join ECS") +
+		"@TAGCLUSTER@", naming.TagCluster, "@TAGMEMBER@", naming.TagMember,
+		"@TAGROLE@", naming.TagRole, "@ROLEDATA@", naming.TagRoleData, "@MARKER@", naming.VolumeMarker)
+	script := b.userDataHead(m.Name+": attach and mount the member volume, then join ECS") +
 		r.Replace(coreUserDataBody) + ecsAttribute(m.Name)
+	before, after, _ := strings.Cut(script, "@VOLUME@")
+	return Join("", before, Ref("DataVolume"), after)
 }
 
 func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
@@ -190,6 +226,10 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 		az = Ref(paramAZ)
 	}
 	tags := b.resourceTags(naming.TagMember, m.Name, "Name", naming.StackPrefix(b.name)+"-"+m.Name)
+	// only the data volume has the data role: the instance's root volume gets the member
+	// tags from the launch template, and the user data must never take it for the data
+	volumeTags := b.resourceTags(naming.TagMember, m.Name, "Name", naming.StackPrefix(b.name)+"-"+m.Name+"-data",
+		naming.TagRole, naming.TagRoleData)
 
 	// The member's data: retained across stack deletion and replacement.
 	v := cfg.Cores.Volume
@@ -199,7 +239,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 		"VolumeType":       v.Type,
 		"Encrypted":        true,
 		"KmsKeyId":         b.imp(OutputKMSKeyArn),
-		"Tags":             tags,
+		"Tags":             volumeTags,
 	}
 	if v.IOPS > 0 {
 		vol["Iops"] = v.IOPS

@@ -24,6 +24,11 @@ func (b *builder) coreEndpoints() []string {
 	return out
 }
 
+// boltURI is the routing URI of the cluster: the multivalue record of the live cores.
+func (b *builder) boltURI() string {
+	return fmt.Sprintf("neo4j://%s.%s:%d", b.cfg.Network.Subdomains.Cores, b.cfg.Namespace(), naming.PortBolt)
+}
+
 // neo4jSettings are the neo4j.conf settings neo4jctl owns for a role, merged with the
 // user's neo4j.config (validation refuses user settings that collide with these).
 func (b *builder) neo4jSettings(role string, member cluster.Member, mem cluster.Memory) map[string]string {
@@ -95,6 +100,15 @@ func (b *builder) containerEnv(role string, member cluster.Member, mem cluster.M
 		if r := cfg.Restore; r != nil && r.From != "" {
 			env[naming.EnvRestoreFrom] = r.From
 		}
+		// the post-start worker keeps these users (passwords: secrets below)
+		if u := cfg.Users; u != nil {
+			if u.ReadOnly != "" {
+				env[naming.EnvReadOnlyUser] = u.ReadOnly
+			}
+			if u.ReadWrite != "" {
+				env[naming.EnvReadWriteUser] = u.ReadWrite
+			}
+		}
 	}
 	var ship []string
 	if cfg.Monitoring.SlowQueryLog.Enabled {
@@ -112,6 +126,24 @@ func (b *builder) containerEnv(role string, member cluster.Member, mem cluster.M
 	return env
 }
 
+// containerSecrets are the passwords ECS injects from Secrets Manager: the admin's, and on
+// the cores those of the configured users (the post-start worker creates and updates them).
+func (b *builder) containerSecrets(role string) []any {
+	secret := func(env, output string) M {
+		return M{"Name": env, "ValueFrom": Join("", b.imp(output), ":password::")}
+	}
+	out := L{secret(naming.EnvAdminPassword, OutputAdminSecretArn)}
+	if u := b.cfg.Users; u != nil && role == roleCore {
+		if u.ReadOnly != "" {
+			out = append(out, secret(naming.EnvReadOnlyPassword, OutputReadOnlySecretArn))
+		}
+		if u.ReadWrite != "" {
+			out = append(out, secret(naming.EnvReadWritePassword, OutputReadWriteSecretArn))
+		}
+	}
+	return out
+}
+
 // neo4jContainer is the container definition of a core or replica task.
 func (b *builder) neo4jContainer(role string, member cluster.Member, mem cluster.Memory, streamPrefix string, mounts []any) M {
 	c := M{
@@ -122,10 +154,7 @@ func (b *builder) neo4jContainer(role string, member cluster.Member, mem cluster
 		"EntryPoint":  L{naming.AgentPath, "entrypoint"},
 		"Command":     L{"neo4j"},
 		"Environment": envList(b.containerEnv(role, member, mem)),
-		"Secrets": L{M{
-			"Name":      naming.EnvAdminPassword,
-			"ValueFrom": Join("", b.imp(OutputAdminSecretArn), ":password::"),
-		}},
+		"Secrets":     b.containerSecrets(role),
 		"PortMappings": L{
 			M{"ContainerPort": naming.PortBolt, "Protocol": "tcp", "Name": "bolt"},
 			M{"ContainerPort": naming.PortHTTP, "Protocol": "tcp", "Name": "http"},

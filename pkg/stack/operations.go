@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -35,6 +37,7 @@ const (
 	opsDLQ          = "DeadLetterQueue"
 	opsBackupFull   = "BackupFullTask"
 	opsBackupDiff   = "BackupDifferentialTask"
+	opsBackupDLQ    = "BackupDeadLetterQueue"
 	opsTaskStateEvt = "TaskStateRule"
 	opsSyncSchedule = "DNSSyncSchedule"
 )
@@ -109,37 +112,52 @@ func (b *builder) operations() *Template {
 			env[naming.EnvReadWriteARN] = b.imp(OutputReadWriteSecretArn)
 		}
 	}
-	fn := func(id, handler, desc string, timeout, concurrency int) {
+	// Only the operations function speaks Bolt, so only it lives in the VPC; dns-sync and
+	// cleanup call AWS APIs only. No reserved concurrency: reserving any fails in accounts whose
+	// concurrency limit is still the new-account 10 (the unreserved pool must keep 10), and
+	// dns-sync does not need it: every run reconciles the records to the live tasks from
+	// scratch (idempotent), so an overlap at worst leaves a record that the next run (task
+	// event or the 5-minute safety net) corrects.
+	fn := func(id, handler, desc string, timeout int, extra map[string]any, inVPC bool) {
 		vars := M{naming.EnvHandler: handler}
 		for k, v := range env {
 			vars[k] = v
 		}
-		t.Add(id, "AWS::Lambda::Function", M{
-			"FunctionName":                 naming.StackPrefix(b.name) + "-" + handler,
-			"Description":                  "neo4jctl " + b.name + ": " + desc,
-			"Runtime":                      "provided.al2023",
-			"Handler":                      "bootstrap",
-			"Architectures":                L{lambdaArch},
-			"Code":                         M{"S3Bucket": b.imp(OutputBucketName), "S3Key": b.agentKey(arch)},
-			"Role":                         b.imp(OutputLambdaRoleArn),
-			"MemorySize":                   256,
-			"Timeout":                      timeout,
-			"ReservedConcurrentExecutions": concurrency,
-			"Environment":                  M{"Variables": vars},
-			"KmsKeyArn":                    b.imp(OutputKMSKeyArn),
-			"DeadLetterConfig":             M{"TargetArn": GetAtt(opsDLQ, "Arn")},
-			"VpcConfig": M{
+		for k, v := range extra {
+			vars[k] = v
+		}
+		p := M{
+			"FunctionName":     naming.StackPrefix(b.name) + "-" + handler,
+			"Description":      "neo4jctl " + b.name + ": " + desc,
+			"Runtime":          "provided.al2023",
+			"Handler":          "bootstrap",
+			"Architectures":    L{lambdaArch},
+			"Code":             M{"S3Bucket": b.imp(OutputBucketName), "S3Key": b.agentKey(arch)},
+			"Role":             b.imp(OutputLambdaRoleArn),
+			"MemorySize":       256,
+			"Timeout":          timeout,
+			"Environment":      M{"Variables": vars},
+			"KmsKeyArn":        b.imp(OutputKMSKeyArn),
+			"DeadLetterConfig": M{"TargetArn": GetAtt(opsDLQ, "Arn")},
+			"LoggingConfig":    M{"LogGroup": b.imp(OutputLambdaLogGroup), "LogFormat": "JSON"},
+			"Tags":             b.resourceTags(),
+		}
+		if inVPC {
+			p["VpcConfig"] = M{
 				"SubnetIds":        b.privateSubnets(),
 				"SecurityGroupIds": L{b.imp(OutputLambdaSecurityGroup)},
-			},
-			"LoggingConfig": M{"LogGroup": b.imp(OutputLambdaLogGroup), "LogFormat": "JSON"},
-			"Tags":          b.resourceTags(),
-		}, true)
+			}
+		}
+		r := t.Add(id, "AWS::Lambda::Function", p, true)
+		Skip(r, "CKV_AWS_115", "No reserved concurrency on purpose: reserving any fails in new accounts (concurrency limit 10), and the function is invoked by neo4jctl, CloudFormation or a rate-limited EventBridge rule only.")
+		if !inVPC {
+			Skip(r, "CKV_AWS_117", "Calls only AWS APIs (ECS, Cloud Map, Route 53 through Cloud Map), never Neo4j: no VPC attachment needed, none wanted (no ENIs to clean up on deletion). Only the operations function, which speaks Bolt, is in the VPC.")
+		}
 	}
-	// dns-sync runs one at a time: concurrent reconciliations would fight over the records
-	fn(opsDNSSync, naming.HandlerDNSSync, "keeps "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+" equal to the live members", 60, 1)
-	fn(opsOperations, naming.HandlerOperations, "admin Cypher inside the VPC (status, servers, users, restore)", 900, 2)
-	fn(opsCleanup, naming.HandlerCleanup, "empties the Cloud Map services on stack deletion", 300, 1)
+	fn(opsDNSSync, naming.HandlerDNSSync, "keeps "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+" equal to the live members", 60, nil, false)
+	fn(opsOperations, naming.HandlerOperations, "admin Cypher inside the VPC (status, servers, users, restore)", 900,
+		map[string]any{naming.EnvBoltURI: b.boltURI()}, true)
+	fn(opsCleanup, naming.HandlerCleanup, "empties the Cloud Map services on stack deletion", 300, nil, false)
 
 	// Stack deletion: the cleanup custom resource deregisters what the DNS Lambda registered,
 	// so that CloudFormation can delete the Cloud Map services afterwards.
@@ -149,7 +167,9 @@ func (b *builder) operations() *Template {
 		"ServiceIds":     serviceIDs,
 	}, true)
 
-	// DNS sync on every ECS task state change of this cluster, and every 5 minutes.
+	// DNS sync on every ECS task state change of this cluster, and every 5 minutes. The rules
+	// and their permissions depend on Cleanup so that, on stack deletion, they are gone before
+	// Cleanup empties the records: nothing can register a task again afterwards.
 	t.Add(opsTaskStateEvt, "AWS::Events::Rule", M{
 		"Description": "neo4jctl " + b.name + ": ECS task state changes to the DNS sync",
 		"EventPattern": M{
@@ -159,13 +179,13 @@ func (b *builder) operations() *Template {
 		},
 		"State":   "ENABLED",
 		"Targets": L{M{"Arn": GetAtt(opsDNSSync, "Arn"), "Id": "dns-sync", "RetryPolicy": M{"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 300}}},
-	}, true)
+	}, true)["DependsOn"] = L{"Cleanup"}
 	t.Add(opsSyncSchedule, "AWS::Events::Rule", M{
 		"Description":        "neo4jctl " + b.name + ": DNS sync safety net",
 		"ScheduleExpression": "rate(5 minutes)",
 		"State":              "ENABLED",
 		"Targets":            L{M{"Arn": GetAtt(opsDNSSync, "Arn"), "Id": "dns-sync"}},
-	}, false)
+	}, false)["DependsOn"] = L{"Cleanup"}
 	for _, rule := range []string{opsTaskStateEvt, opsSyncSchedule} {
 		t.Add(rule+"Permission", "AWS::Lambda::Permission", M{
 			"FunctionName":  Ref(opsDNSSync),
@@ -173,7 +193,7 @@ func (b *builder) operations() *Template {
 			"Principal":     "events.amazonaws.com",
 			"SourceArn":     GetAtt(rule, "Arn"),
 			"SourceAccount": Ref("AWS::AccountId"),
-		}, false)
+		}, false)["DependsOn"] = L{"Cleanup"}
 	}
 
 	if cfg.BackupsEnabled() {
@@ -219,6 +239,7 @@ func (b *builder) backups(t *Template) {
 			naming.EnvNeo4jVersion:           cfg.Neo4j.Version,
 			naming.EnvBucket:                 b.imp(OutputBucketName),
 			naming.EnvBackupType:             typ,
+			naming.EnvBackupRetentionDays:    fmt.Sprint(cfg.Backup.Retention.Days),
 			naming.EnvBackupDatabases:        strings.Join(cfg.Backup.Databases, ","),
 			naming.EnvBackupFrom:             strings.Join(from, ","),
 			naming.EnvBackupTo:               Join("", "s3://", b.imp(OutputBucketName), "/"+naming.BackupPrefix),
@@ -233,7 +254,7 @@ func (b *builder) backups(t *Template) {
 			"RuntimePlatform":         M{"CpuArchitecture": cpuArch, "OperatingSystemFamily": "LINUX"},
 			"EphemeralStorage":        M{"SizeInGiB": scratch},
 			"ExecutionRoleArn":        b.imp(OutputTaskExecutionRoleArn),
-			"TaskRoleArn":             b.imp(OutputTaskRoleArn),
+			"TaskRoleArn":             b.imp(OutputBackupTaskRoleArn),
 			"ContainerDefinitions": L{M{
 				"Name":        "backup",
 				"Image":       b.image(),
@@ -249,7 +270,7 @@ func (b *builder) backups(t *Template) {
 			"Tags": b.resourceTags(),
 		}, true)
 	}
-	task(opsBackupFull, "FULL", b.backupFamily()+"-full")
+	task(opsBackupFull, "FULL", b.backupFamilyFull())
 	t.Output(OutputBackupTaskDefinition, Ref(opsBackupFull), "Full backup task definition (neo4jctl backup create)", "")
 	schedule := func(id, expr, taskID, what string) {
 		t.Add(id, "AWS::Scheduler::Schedule", M{
@@ -272,13 +293,24 @@ func (b *builder) backups(t *Template) {
 						"AssignPublicIp": "DISABLED",
 					}},
 				},
-				"RetryPolicy": M{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
+				"RetryPolicy":      M{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
+				"DeadLetterConfig": M{"Arn": GetAtt(opsBackupDLQ, "Arn")},
 			},
 		}, true)
 	}
+	// what the scheduler could not start (RunTask refused, no capacity) lands here; the
+	// missing-success alarm says that backups stopped
+	t.Add(opsBackupDLQ, "AWS::SQS::Queue", M{
+		"QueueName":              b.backupDLQName(),
+		"KmsMasterKeyId":         b.imp(OutputKMSKeyArn),
+		"MessageRetentionPeriod": 1209600,
+		"Tags":                   b.resourceTags(),
+	}, false)
 	schedule("FullBackupSchedule", cfg.Backup.Schedule.Full, opsBackupFull, "backup-full")
 	if cfg.Backup.Schedule.Differential != "" {
-		task(opsBackupDiff, "DIFF", b.backupFamily()+"-differential")
+		// AUTO, not DIFF: a differential before the first full backup (a new cluster, a new
+		// database, a pruned chain) must still back up, as a full one
+		task(opsBackupDiff, "AUTO", b.backupFamilyDiff())
 		schedule("DifferentialBackupSchedule", cfg.Backup.Schedule.Differential, opsBackupDiff, "backup-differential")
 	}
 
@@ -291,6 +323,16 @@ func (b *builder) backups(t *Template) {
 			"MetricName":      naming.MetricBackupFailed,
 			"MetricValue":     "1",
 			"DefaultValue":    0,
+		}},
+	}, false)
+	// Backup success, for the alarm on backups that never run (or never finish).
+	t.Add("BackupSucceededMetricFilter", "AWS::Logs::MetricFilter", M{
+		"LogGroupName":  b.imp(OutputLogGroup),
+		"FilterPattern": `{ $.backup = "ok" }`,
+		"MetricTransformations": L{M{
+			"MetricNamespace": b.metricNamespace(),
+			"MetricName":      naming.MetricBackupSucceeded,
+			"MetricValue":     "1",
 		}},
 	}, false)
 }
@@ -348,6 +390,19 @@ func (b *builder) alarms(t *Template, topic any) {
 			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
 			"TreatMissingData":   "notBreaching",
 		})
+		if hours := b.backupAlarmHours(); hours > 0 {
+			b.alarm(t, "BackupMissing", fmt.Sprintf("No backup succeeded in %d hours (schedule %s): backups are not running or not finishing", hours, cfg.Backup.Schedule.Full), M{
+				"Namespace": b.metricNamespace(), "MetricName": naming.MetricBackupSucceeded,
+				"Statistic": "Sum",
+				// hourly sums, all below 1 (or missing) for the whole window
+				"Period":             3600,
+				"EvaluationPeriods":  hours,
+				"DatapointsToAlarm":  hours,
+				"Threshold":          1,
+				"ComparisonOperator": "LessThanThreshold",
+				"TreatMissingData":   "breaching",
+			})
+		}
 	}
 	if cfg.Monitoring.ContainerInsights != nil && !*cfg.Monitoring.ContainerInsights {
 		return // the task-count alarms read Container Insights
@@ -419,7 +474,10 @@ func (b *builder) dashboard(t *Template) {
 		widget(12, 6, "Data volume used %", disk, "Maximum"),
 	}
 	if cfg.BackupsEnabled() {
-		widgets = append(widgets, widget(0, 12, "Backup failures", L{L{b.metricNamespace(), naming.MetricBackupFailed}}, "Sum"))
+		widgets = append(widgets, widget(0, 12, "Backups", L{
+			L{b.metricNamespace(), naming.MetricBackupSucceeded, M{"label": "succeeded"}},
+			L{b.metricNamespace(), naming.MetricBackupFailed, M{"label": "failed"}},
+		}, "Sum"))
 	}
 	body, _ := jsonString(M{"widgets": widgets})
 	t.Add("Dashboard", "AWS::CloudWatch::Dashboard", M{
@@ -428,3 +486,55 @@ func (b *builder) dashboard(t *Template) {
 	}, true)
 	t.Output(OutputDashboard, Ref("Dashboard"), "CloudWatch dashboard", "")
 }
+
+// maxAlarmHours is the longest window an alarm evaluates (Period x EvaluationPeriods is at
+// most 7 days).
+const maxAlarmHours = 7 * 24
+
+// backupAlarmHours is the window of the missing-backup alarm: the full backup interval plus
+// two hours for the backup to run (26 hours for a daily full backup). Any successful backup
+// resets it, differentials included; when the full interval does not fit the 7 days an alarm
+// may evaluate, the differential interval is used, and without one there is no such alarm.
+func (b *builder) backupAlarmHours() int {
+	s := b.cfg.Backup.Schedule
+	for _, expr := range []string{s.Full, s.Differential} {
+		if h := scheduleHours(expr); h > 0 && h+2 <= maxAlarmHours {
+			return h + 2
+		}
+	}
+	return 0
+}
+
+// scheduleHours is the longest gap, in whole hours rounded up, between two runs of an
+// EventBridge Scheduler expression (validated by pkg/cluster); 0 when unknown or too long.
+func scheduleHours(expr string) int {
+	if m := rateExprRe.FindStringSubmatch(expr); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		switch strings.TrimSuffix(m[2], "s") {
+		case "minute":
+			return (n + 59) / 60
+		case "hour":
+			return n
+		case "day":
+			return n * 24
+		}
+		return 0
+	}
+	if !strings.HasPrefix(expr, "cron(") {
+		return 0
+	}
+	f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(expr, "cron("), ")"))
+	if len(f) != 6 {
+		return 0
+	}
+	dom, month, dow, year := f[2], f[3], f[4], f[5]
+	switch {
+	case year != "*" || month != "*" || (dom != "*" && dom != "?"):
+		return 0 // monthly or rarer: longer than an alarm can look back
+	case dow != "*" && dow != "?":
+		return 7 * 24 // some days of the week: at most a week apart
+	}
+	return 24 // every day, at one or more hours
+}
+
+var rateExprRe = regexp.MustCompile(`^rate\((\d+) (minutes?|hours?|days?)\)$`)

@@ -9,25 +9,26 @@ import (
 
 // Logical ids of the shared stack that the tests and the engine may name.
 const (
-	sharedKey           = "Key"
-	sharedBucket        = "Bucket"
-	sharedAdminSecret   = "AdminSecret"
-	sharedROSecret      = "ReadOnlySecret"
-	sharedRWSecret      = "ReadWriteSecret"
-	sharedMembersSG     = "MembersSecurityGroup"
-	sharedInstanceSG    = "InstanceSecurityGroup"
-	sharedBackupSG      = "BackupSecurityGroup"
-	sharedLambdaSG      = "LambdaSecurityGroup"
-	sharedNamespace     = "Namespace"
-	sharedECSCluster    = "Cluster"
-	sharedLogGroup      = "LogGroup"
-	sharedLambdaLogs    = "LambdaLogGroup"
-	sharedTopic         = "AlarmTopic"
-	sharedInstanceRole  = "InstanceRole"
-	sharedTaskExecRole  = "TaskExecutionRole"
-	sharedTaskRole      = "TaskRole"
-	sharedLambdaRole    = "LambdaRole"
-	sharedSchedulerRole = "SchedulerRole"
+	sharedKey            = "Key"
+	sharedBucket         = "Bucket"
+	sharedAdminSecret    = "AdminSecret"
+	sharedROSecret       = "ReadOnlySecret"
+	sharedRWSecret       = "ReadWriteSecret"
+	sharedMembersSG      = "MembersSecurityGroup"
+	sharedInstanceSG     = "InstanceSecurityGroup"
+	sharedBackupSG       = "BackupSecurityGroup"
+	sharedLambdaSG       = "LambdaSecurityGroup"
+	sharedNamespace      = "Namespace"
+	sharedECSCluster     = "Cluster"
+	sharedLogGroup       = "LogGroup"
+	sharedLambdaLogs     = "LambdaLogGroup"
+	sharedTopic          = "AlarmTopic"
+	sharedInstanceRole   = "InstanceRole"
+	sharedTaskExecRole   = "TaskExecutionRole"
+	sharedTaskRole       = "TaskRole" // the Neo4j members' task role
+	sharedBackupTaskRole = "BackupTaskRole"
+	sharedLambdaRole     = "LambdaRole"
+	sharedSchedulerRole  = "SchedulerRole"
 )
 
 func statement(actions []string, resources any, cond M) M {
@@ -67,8 +68,18 @@ func (b *builder) lambdaLogGroupName() string { return "/neo4jctl/" + b.name + "
 // dlqName is the dead-letter queue of the Lambda functions (operations stack).
 func (b *builder) dlqName() string { return naming.StackPrefix(b.name) + "-lambda-dlq" }
 
-// backupFamily is the task definition family of the backup task (operations stack).
-func (b *builder) backupFamily() string { return naming.StackPrefix(b.name) + "-backup" }
+// backupDLQName is the dead-letter queue of the backup schedules (operations stack).
+func (b *builder) backupDLQName() string { return naming.StackPrefix(b.name) + "-backup-dlq" }
+
+// backupFamilyFull and backupFamilyDiff are the task definition families of the backup tasks
+// (operations stack); the scheduler role may run exactly these.
+func (b *builder) backupFamilyFull() string { return naming.StackPrefix(b.name) + "-backup-full" }
+func (b *builder) backupFamilyDiff() string {
+	return naming.StackPrefix(b.name) + "-backup-differential"
+}
+func (b *builder) backupFamilies() []string {
+	return []string{b.backupFamilyFull(), b.backupFamilyDiff()}
+}
 
 // secretRefs are the ARNs of the secrets of this cluster (inside the shared stack).
 func (b *builder) secretRefs() []any {
@@ -177,7 +188,7 @@ func (b *builder) shared() *Template {
 	}
 
 	b.securityGroups(t)
-	b.roles(t, keyArn, bucketArn, logArnPattern)
+	b.roles(t, keyArn, bucketArn)
 
 	// Cloud Map namespace.
 	var nsID any = cfg.Network.NamespaceID
@@ -295,8 +306,12 @@ func (b *builder) securityGroups(t *Template) {
 		what string
 	}{{naming.PortBolt, "Bolt"}, {naming.PortHTTP, "HTTP"}, {naming.PortHTTPS, "HTTPS"}}
 	for _, cidr := range cfg.Network.ClientAccess.CIDRs {
+		src := M{"CidrIp": cidr}
+		if strings.Contains(cidr, ":") { // validation accepts IPv6 networks too
+			src = M{"CidrIpv6": cidr}
+		}
 		for _, p := range clientPorts {
-			ingress(p.port, M{"CidrIp": cidr}, fmt.Sprintf("Neo4j %s from client network %s", p.what, cidr))
+			ingress(p.port, src, fmt.Sprintf("Neo4j %s from client network %s", p.what, cidr))
 		}
 	}
 	for _, g := range cfg.Network.ClientAccess.SecurityGroups {
@@ -312,14 +327,16 @@ func (b *builder) securityGroups(t *Template) {
 
 // IAM -------------------------------------------------------------------------------------
 
-func (b *builder) roles(t *Template, keyArn, bucketArn, logArnPattern any) {
+func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 	exp := func(out string, v any, desc string) { t.Output(out, v, desc, naming.Export(b.name, out)) }
 	tagCond := M{"StringEquals": M{"aws:ResourceTag/" + naming.TagCluster: b.name}}
 	account := M{"StringEquals": M{"aws:SourceAccount": Sub("${AWS::AccountId}")}}
 	clusterArn := GetAtt(sharedECSCluster, "Arn")
 	kmsUse := statement([]string{"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}, keyArn, nil)
+	arn := func(rest string) M { return Sub("arn:${AWS::Partition}:" + rest) }
 
-	// Container instances: the ECS agent, SSM Session Manager, and attaching this cluster's volumes.
+	// Container instances: the ECS agent, SSM Session Manager, and attaching this cluster's
+	// data volumes (the data role tag: never a root volume of another instance).
 	t.Add(sharedInstanceRole, "AWS::IAM::Role", M{
 		"Description":              "neo4jctl " + b.name + ": ECS container instances",
 		"AssumeRolePolicyDocument": assumeRole("ec2.amazonaws.com", nil),
@@ -329,8 +346,9 @@ func (b *builder) roles(t *Template, keyArn, bucketArn, logArnPattern any) {
 		},
 		"Policies": L{M{"PolicyName": "attach-member-volume", "PolicyDocument": policyDoc(
 			statement([]string{"ec2:DescribeVolumes"}, "*", nil),
-			statement([]string{"ec2:AttachVolume"}, Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*"), tagCond),
-			statement([]string{"ec2:AttachVolume"}, Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"), tagCond),
+			statement([]string{"ec2:AttachVolume"}, arn("ec2:${AWS::Region}:${AWS::AccountId}:volume/*"),
+				M{"StringEquals": M{"aws:ResourceTag/" + naming.TagCluster: b.name, "aws:ResourceTag/" + naming.TagRole: naming.TagRoleData}}),
+			statement([]string{"ec2:AttachVolume"}, arn("ec2:${AWS::Region}:${AWS::AccountId}:instance/*"), tagCond),
 			statement([]string{"kms:CreateGrant"}, keyArn, M{"Bool": M{"kms:GrantIsForAWSResource": "true"}}),
 			statement([]string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}, keyArn, nil),
 		)}},
@@ -353,44 +371,73 @@ func (b *builder) roles(t *Template, keyArn, bucketArn, logArnPattern any) {
 	}, true)
 	exp(OutputTaskExecutionRoleArn, GetAtt(sharedTaskExecRole, "Arn"), "ECS task execution role")
 
-	// Task: Neo4j and the backup runner; the bucket, the restore source, log shipping.
-	s3objects := []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
-	taskStmts := []any{
+	// Neo4j members (cores and replicas) only read backups: an online restore seeds from
+	// backups/ (seedURI), a new cluster from restore.from. The core's post-start worker
+	// publishes the disk metric, ships query/debug logs to the cluster log group and writes
+	// the restore-done record (naming.RestoreDoneKey), its only write to the bucket.
+	// ListBucket is not narrowed with s3:prefix: HeadBucket, which S3 clients use to check a
+	// bucket, needs it without a prefix. Objects are scoped.
+	backups := Join("", bucketArn, "/"+naming.BackupPrefix+"*")
+	memberStmts := []any{
 		statement([]string{"s3:ListBucket", "s3:GetBucketLocation"}, bucketArn, nil),
-		statement(s3objects, Join("", bucketArn, "/*"), nil),
+		statement([]string{"s3:GetObject"}, backups, nil),
+		// the first core's worker records what it seeded from restore.from, once per cluster
+		statement([]string{"s3:GetObject", "s3:PutObject"}, Join("", bucketArn, "/"+naming.RestoreDoneKey), nil),
 		kmsUse,
-		statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, logArnPattern, nil),
+		statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, GetAtt(sharedLogGroup, "Arn"), nil),
+		// PutMetricData has no resource; the namespace condition scopes it
+		statement([]string{"cloudwatch:PutMetricData"}, "*", M{"StringEquals": M{"cloudwatch:namespace": naming.MetricNamespace}}),
 	}
-	if r := b.cfg.Restore; r != nil && strings.HasPrefix(r.From, "s3://") {
-		bkt, path, _ := strings.Cut(strings.TrimPrefix(r.From, "s3://"), "/")
-		taskStmts = append(taskStmts,
-			statement([]string{"s3:ListBucket", "s3:GetBucketLocation"}, Sub("arn:${AWS::Partition}:s3:::"+bkt), nil),
-			statement([]string{"s3:GetObject"}, Sub("arn:${AWS::Partition}:s3:::"+bkt+"/"+path+"*"), nil),
+	if bkt, path, ok := b.restoreSource(); ok {
+		memberStmts = append(memberStmts,
+			statement([]string{"s3:ListBucket", "s3:GetBucketLocation"}, arn("s3:::"+bkt), nil),
+			statement([]string{"s3:GetObject"}, arn("s3:::"+bkt+"/"+path+"*"), nil),
 		)
 	}
 	t.Add(sharedTaskRole, "AWS::IAM::Role", M{
-		"Description":              "neo4jctl " + b.name + ": Neo4j and backup tasks",
+		"Description":              "neo4jctl " + b.name + ": Neo4j members (read backups and the restore source, metrics, log shipping)",
 		"AssumeRolePolicyDocument": assumeRole("ecs-tasks.amazonaws.com", account),
-		"Policies":                 L{M{"PolicyName": "cluster-bucket", "PolicyDocument": policyDoc(taskStmts...)}},
+		"Policies":                 L{M{"PolicyName": "neo4j-member", "PolicyDocument": policyDoc(memberStmts...)}},
 		"Tags":                     b.resourceTags(),
 	}, true)
-	exp(OutputTaskRoleArn, GetAtt(sharedTaskRole, "Arn"), "ECS task role")
+	exp(OutputTaskRoleArn, GetAtt(sharedTaskRole, "Arn"), "ECS task role of the Neo4j members (read-only on backups)")
 
-	// Lambdas: Cloud Map records, ECS reads, the secrets, the DLQ.
+	// The backup task alone writes and prunes backups/ (chain-aware retention in the agent).
+	t.Add(sharedBackupTaskRole, "AWS::IAM::Role", M{
+		"Description":              "neo4jctl " + b.name + ": backup task (writes and prunes backups/)",
+		"AssumeRolePolicyDocument": assumeRole("ecs-tasks.amazonaws.com", account),
+		"Policies": L{M{"PolicyName": "write-backups", "PolicyDocument": policyDoc(
+			statement([]string{"s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}, bucketArn, nil),
+			statement([]string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, backups, nil),
+			kmsUse,
+		)}},
+		"Tags": b.resourceTags(),
+	}, true)
+	exp(OutputBackupTaskRoleArn, GetAtt(sharedBackupTaskRole, "Arn"), "ECS task role of the backup task")
+
+	// Lambdas: Cloud Map records (and the Route 53 calls Cloud Map makes as the caller when it
+	// registers an instance in a DNS namespace), ECS reads, the secrets, the DLQ.
+	hostedZone := arn("route53:::hostedzone/*")
+	if b.cfg.Network.NamespaceID == "" {
+		hostedZone = Join("", Sub("arn:${AWS::Partition}:route53:::hostedzone/"), GetAtt(sharedNamespace, "HostedZoneId"))
+	}
 	t.Add(sharedLambdaRole, "AWS::IAM::Role", M{
 		"Description":              "neo4jctl " + b.name + ": DNS sync, operations and cleanup functions",
 		"AssumeRolePolicyDocument": assumeRole("lambda.amazonaws.com", account),
 		"ManagedPolicyArns":        L{managed("service-role/AWSLambdaVPCAccessExecutionRole")},
 		"Policies": L{M{"PolicyName": "cluster-operations", "PolicyDocument": policyDoc(
 			statement([]string{"servicediscovery:RegisterInstance", "servicediscovery:DeregisterInstance", "servicediscovery:ListInstances", "servicediscovery:GetInstance", "servicediscovery:GetService"},
-				Sub("arn:${AWS::Partition}:servicediscovery:${AWS::Region}:${AWS::AccountId}:service/*"), tagCond),
-			statement([]string{"servicediscovery:GetOperation", "servicediscovery:DiscoverInstances", "servicediscovery:GetNamespace"}, "*", nil),
-			statement([]string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets"}, Sub("arn:${AWS::Partition}:route53:::hostedzone/*"), nil),
+				arn("servicediscovery:${AWS::Region}:${AWS::AccountId}:service/*"), tagCond),
+			statement([]string{"servicediscovery:GetOperation", "servicediscovery:DiscoverInstances", "servicediscovery:GetNamespace", "servicediscovery:ListServices"}, "*", nil),
+			// Cloud Map's RegisterInstance/DeregisterInstance act on Route 53 as the caller;
+			// ListHostedZonesByName takes no resource. No health checks: the services have none.
+			statement([]string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets"}, hostedZone, nil),
+			statement([]string{"route53:ListHostedZonesByName"}, "*", nil),
 			statement([]string{"ecs:ListTasks", "ecs:DescribeTasks", "ecs:DescribeServices", "ecs:ListServices", "ecs:DescribeContainerInstances", "ecs:ListContainerInstances"}, "*",
 				M{"ArnEquals": M{"ecs:cluster": clusterArn}}),
 			statement([]string{"secretsmanager:GetSecretValue"}, b.secretRefs(), nil),
 			kmsUse,
-			statement([]string{"sqs:SendMessage"}, Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"+b.dlqName()), nil),
+			statement([]string{"sqs:SendMessage"}, arn("sqs:${AWS::Region}:${AWS::AccountId}:"+b.dlqName()), nil),
 			statement([]string{"s3:ListBucket"}, bucketArn, nil),
 			statement([]string{"s3:GetObject"}, Join("", bucketArn, "/*"), nil),
 		)}},
@@ -398,17 +445,34 @@ func (b *builder) roles(t *Template, keyArn, bucketArn, logArnPattern any) {
 	}, true)
 	exp(OutputLambdaRoleArn, GetAtt(sharedLambdaRole, "Arn"), "Role of the Lambda functions")
 
-	// EventBridge Scheduler: run the backup task.
+	// EventBridge Scheduler: run the backup tasks (both families, exactly), and dead-letter
+	// what it could not start into the (cluster-key encrypted) backup DLQ.
+	var families []any
+	for _, f := range b.backupFamilies() {
+		families = append(families, arn("ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"+f+":*"))
+	}
 	t.Add(sharedSchedulerRole, "AWS::IAM::Role", M{
 		"Description":              "neo4jctl " + b.name + ": EventBridge Scheduler runs the backup task",
 		"AssumeRolePolicyDocument": assumeRole("scheduler.amazonaws.com", account),
 		"Policies": L{M{"PolicyName": "run-backup-task", "PolicyDocument": policyDoc(
-			statement([]string{"ecs:RunTask"}, Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"+b.backupFamily()+":*"),
-				M{"ArnEquals": M{"ecs:cluster": clusterArn}}),
-			statement([]string{"iam:PassRole"}, L{GetAtt(sharedTaskExecRole, "Arn"), GetAtt(sharedTaskRole, "Arn")},
+			statement([]string{"ecs:RunTask"}, families, M{"ArnEquals": M{"ecs:cluster": clusterArn}}),
+			statement([]string{"iam:PassRole"}, L{GetAtt(sharedTaskExecRole, "Arn"), GetAtt(sharedBackupTaskRole, "Arn")},
 				M{"StringEquals": M{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+			statement([]string{"sqs:SendMessage"}, arn("sqs:${AWS::Region}:${AWS::AccountId}:"+b.backupDLQName()), nil),
+			statement([]string{"kms:Decrypt", "kms:GenerateDataKey"}, keyArn, nil),
 		)}},
 		"Tags": b.resourceTags(),
 	}, true)
 	exp(OutputSchedulerRoleArn, GetAtt(sharedSchedulerRole, "Arn"), "Role of the backup schedules")
+}
+
+// restoreSource is the bucket and key prefix of restore.from (s3://bucket/path), which may be
+// a bucket of another cluster or account.
+func (b *builder) restoreSource() (bucket, prefix string, ok bool) {
+	r := b.cfg.Restore
+	if r == nil || !strings.HasPrefix(r.From, "s3://") {
+		return "", "", false
+	}
+	bucket, prefix, _ = strings.Cut(strings.TrimPrefix(r.From, "s3://"), "/")
+	return bucket, prefix, bucket != ""
 }

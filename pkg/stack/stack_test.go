@@ -71,7 +71,7 @@ cores: {count: 5}
 replicas: {count: 2}`},
 	{"existing-7cores-3subnets-spot", `
 neo4j: {acceptLicense: "yes", version: "2025.01"}
-network: {vpcID: vpc-0123456789abcdef0, subnets: [subnet-0123456789abcdef1, subnet-0123456789abcdef2, subnet-0123456789abcdef3], clientAccess: {cidrs: [10.1.0.0/16, 192.168.0.0/24]}}
+network: {vpcID: vpc-0123456789abcdef0, subnets: [subnet-0123456789abcdef1, subnet-0123456789abcdef2, subnet-0123456789abcdef3], clientAccess: {cidrs: [10.1.0.0/16, 192.168.0.0/24, "2001:db8:1234::/48"]}}
 cores: {count: 7, instanceType: m7g.2xlarge, volume: {type: io2, iops: 10000, sizeGiB: 300}}
 replicas: {count: 3, instanceTypes: [m7g.xlarge, m6g.xlarge], spot: true}`},
 	{"replicas-amd64-single", `
@@ -490,7 +490,8 @@ func TestCrossReferences(t *testing.T) {
 
 var (
 	port5000Re             = regexp.MustCompile(`[:"]5000\b`)
-	allowedPasswordStrings = map[string]bool{"password": true, ":password::": true, naming.EnvAdminPassword: true}
+	allowedPasswordStrings = map[string]bool{"password": true, ":password::": true, naming.EnvAdminPassword: true,
+		naming.EnvReadOnlyPassword: true, naming.EnvReadWritePassword: true}
 )
 
 func resourcesOf(doc M, typ string) map[string]M {
@@ -572,7 +573,7 @@ func TestTemplateAssertions(t *testing.T) {
 					for _, tg := range p["Tags"].([]any) {
 						tags[tg.(M)["Key"].(string)] = tg.(M)["Value"]
 					}
-					if tags[naming.TagCluster] != cfg.Metadata.Name || tags[naming.TagMember] != naming.CoreService(s.Member) {
+					if tags[naming.TagCluster] != cfg.Metadata.Name || tags[naming.TagMember] != naming.CoreService(s.Member) || tags[naming.TagRole] != naming.TagRoleData {
 						t.Errorf("%s: volume tags %v", s.Name, tags)
 					}
 				}

@@ -80,7 +80,8 @@ const (
 	OutputInstanceProfile       = "InstanceProfile"
 	OutputInstanceRoleArn       = "InstanceRoleArn"
 	OutputTaskExecutionRoleArn  = "TaskExecutionRoleArn"
-	OutputTaskRoleArn           = "TaskRoleArn"
+	OutputTaskRoleArn           = "TaskRoleArn" // Neo4j members: read-only on backups
+	OutputBackupTaskRoleArn     = "BackupTaskRoleArn"
 	OutputLambdaRoleArn         = "LambdaRoleArn"
 	OutputSchedulerRoleArn      = "SchedulerRoleArn"
 	OutputNamespaceID           = "NamespaceID"

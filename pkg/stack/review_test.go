@@ -1,0 +1,552 @@
+package stack
+
+// Assertions for the review findings on the templates: each test would have caught one.
+
+import (
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+)
+
+// resolve renders a template value as a string: pseudo parameters get fixed test values,
+// other intrinsics a readable placeholder (<Ref X>, <GetAtt X.Y>, <Import name>).
+func resolve(v any) string {
+	pseudoValues := strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::Region}", "eu-west-1",
+		"${AWS::AccountId}", "123456789012", "${AWS::URLSuffix}", "amazonaws.com")
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return fmt.Sprint(x)
+	case M:
+		switch {
+		case x["Fn::Sub"] != nil:
+			str, _ := x["Fn::Sub"].(string)
+			return pseudoValues.Replace(str)
+		case x["Fn::Join"] != nil:
+			j := x["Fn::Join"].([]any)
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, resolve(p))
+			}
+			return strings.Join(parts, j[0].(string))
+		case x["Ref"] != nil:
+			return "<Ref " + x["Ref"].(string) + ">"
+		case x["Fn::GetAtt"] != nil:
+			ga := x["Fn::GetAtt"].([]any)
+			return fmt.Sprintf("<GetAtt %v.%v>", ga[0], ga[1])
+		case x["Fn::ImportValue"] != nil:
+			return "<Import " + resolve(x["Fn::ImportValue"]) + ">"
+		}
+	}
+	return fmt.Sprintf("%v", v)
+}
+
+// iamMatch tells whether an IAM resource pattern (* and ? wildcards) matches an ARN.
+func iamMatch(pattern, arn string) bool {
+	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
+	return regexp.MustCompile(re).MatchString(arn)
+}
+
+// stmt is one Allow statement of a role, with its actions and resources resolved.
+type stmt struct {
+	actions   []string
+	resources []string
+	cond      M
+}
+
+func roleStatements(t *testing.T, doc M, role string) []stmt {
+	t.Helper()
+	r, ok := section(doc, "Resources")[role].(M)
+	if !ok {
+		t.Fatalf("no role %s", role)
+	}
+	var out []stmt
+	for _, p := range props(r)["Policies"].([]any) {
+		for _, s := range p.(M)["PolicyDocument"].(M)["Statement"].([]any) {
+			sm := s.(M)
+			var st stmt
+			for _, a := range asList(sm["Action"]) {
+				st.actions = append(st.actions, a.(string))
+			}
+			for _, r := range asList(sm["Resource"]) {
+				st.resources = append(st.resources, resolve(r))
+			}
+			st.cond, _ = sm["Condition"].(M)
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// allows tells whether some statement allows action on resource.
+func allows(stmts []stmt, action, resource string) bool {
+	for _, s := range stmts {
+		for _, a := range s.actions {
+			if iamMatch(a, action) {
+				for _, r := range s.resources {
+					if iamMatch(r, resource) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// stacksByKind indexes the parsed templates of a case.
+func stacksByKind(t *testing.T, tc testCase) (map[string]M, []Stack) {
+	t.Helper()
+	stacks := build(t, tc)
+	docs := map[string]M{}
+	for _, s := range stacks {
+		key := s.Kind
+		if s.Kind == naming.KindCore {
+			key = fmt.Sprintf("core-%d", s.Member)
+		}
+		docs[key] = parse(t, s)
+	}
+	return docs, stacks
+}
+
+func tagMap(tags any) map[string]string {
+	out := map[string]string{}
+	for _, tg := range asList(tags) {
+		out[tg.(M)["Key"].(string)] = resolve(tg.(M)["Value"])
+	}
+	return out
+}
+
+var (
+	filterRe   = regexp.MustCompile(`"Name=([^,"]+),Values=([^"]+)"`)
+	assignRe   = regexp.MustCompile(`(?m)^([A-Z_]+)='([^']*)'$`)
+	describeRe = regexp.MustCompile(`(?m)^.*aws ec2 describe-volumes.*$`)
+)
+
+// TestCoreUserDataFindsOnlyTheDataVolume: the root volume carries the member tags too (launch
+// template tag specification), so the user data's lookup must match the data volume alone.
+func TestCoreUserDataFindsOnlyTheDataVolume(t *testing.T) {
+	for _, tc := range allCases(t) {
+		for _, s := range build(t, tc) {
+			if s.Kind != naming.KindCore {
+				continue
+			}
+			doc := parse(t, s)
+			res := section(doc, "Resources")
+			volumes := map[string]map[string]string{"DataVolume": tagMap(props(res["DataVolume"].(M))["Tags"])}
+			data := props(res["LaunchTemplate"].(M))["LaunchTemplateData"].(M)
+			for _, spec := range data["TagSpecifications"].([]any) {
+				if spec.(M)["ResourceType"] == "volume" {
+					volumes["root volume"] = tagMap(spec.(M)["Tags"])
+				}
+			}
+			script := resolve(data["UserData"].(M)["Fn::Base64"])
+			if !strings.Contains(script, "STACK_VOLUME='<Ref DataVolume>'") {
+				t.Errorf("%s: user data does not name the stack's own volume", s.Name)
+			}
+			vars := map[string]string{"AZ": "eu-west-1a"}
+			for _, m := range assignRe.FindAllStringSubmatch(script, -1) {
+				vars[m[1]] = m[2]
+			}
+			lines := describeRe.FindAllString(script, -1)
+			if len(lines) == 0 {
+				t.Fatalf("%s: no describe-volumes in the user data", s.Name)
+			}
+			var matched []string
+			filters := filterRe.FindAllStringSubmatch(lines[0], -1)
+			hasAZ := false
+			for id, tags := range volumes {
+				ok := true
+				for _, f := range filters {
+					want := vars[strings.TrimPrefix(f[2], "$")]
+					if !strings.HasPrefix(f[2], "$") {
+						want = f[2]
+					}
+					switch {
+					case f[1] == "availability-zone":
+						hasAZ = true
+					case strings.HasPrefix(f[1], "tag:"):
+						if tags[strings.TrimPrefix(f[1], "tag:")] != want {
+							ok = false
+						}
+					}
+				}
+				if ok {
+					matched = append(matched, id)
+				}
+			}
+			if len(matched) != 1 || matched[0] != "DataVolume" {
+				t.Errorf("%s: the user data's volume lookup matches %v, want only DataVolume", s.Name, matched)
+			}
+			if !hasAZ {
+				t.Errorf("%s: the volume lookup does not filter on the availability zone", s.Name)
+			}
+			// a throttled or failing call must not end the script under set -e
+			for _, l := range lines {
+				if !strings.Contains(l, "||") {
+					t.Errorf("%s: describe-volumes in a retry loop without a failure fallback: %s", s.Name, strings.TrimSpace(l))
+				}
+			}
+			for _, want := range []string{"RequiresMountsFor=" + naming.DataMount, "ecs.service.d", naming.DataMount + "/" + naming.VolumeMarker, `mountpoint -q "$MOUNT" || {`} {
+				want = strings.ReplaceAll(want, naming.DataMount+"/", "$MOUNT/")
+				if !strings.Contains(script, want) {
+					t.Errorf("%s: user data lacks %q", s.Name, want)
+				}
+			}
+			cmd := exec.Command("bash", "-n")
+			cmd.Stdin = strings.NewReader(script)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s: user data is not valid bash: %v\n%s", s.Name, err, out)
+			}
+		}
+	}
+}
+
+// TestBackupSchedulesCanRun: the scheduler role must be allowed to run exactly the backup
+// task families, pass the backup task role and dead-letter into the backup DLQ; the
+// differential runs --type=AUTO; a missing success raises an alarm.
+func TestBackupSchedulesCanRun(t *testing.T) {
+	for _, tc := range allCases(t) {
+		if !tc.cfg.BackupsEnabled() {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			docs, _ := stacksByKind(t, tc)
+			shared, ops := docs[naming.KindShared], docs[naming.KindOperations]
+			sched := roleStatements(t, shared, sharedSchedulerRole)
+			wantType := map[string]string{opsBackupFull: "FULL", opsBackupDiff: "AUTO"}
+			tasks := resourcesOf(ops, "AWS::ECS::TaskDefinition")
+			if len(tasks) == 0 {
+				t.Fatal("no backup task definitions")
+			}
+			for id, td := range tasks {
+				family := props(td)["Family"].(string)
+				arn := "arn:aws:ecs:eu-west-1:123456789012:task-definition/" + family + ":7"
+				if !allows(sched, "ecs:RunTask", arn) {
+					t.Errorf("scheduler role may not run %s", arn)
+				}
+				e := env(t, ops, id)
+				if got := e[naming.EnvBackupType]; got != wantType[id] {
+					t.Errorf("%s: %s=%q, want %q", id, naming.EnvBackupType, got, wantType[id])
+				}
+				if got := e[naming.EnvBackupRetentionDays]; got != fmt.Sprint(tc.cfg.Backup.Retention.Days) {
+					t.Errorf("%s: %s=%q, want backup.retention.days %d", id, naming.EnvBackupRetentionDays, got, tc.cfg.Backup.Retention.Days)
+				}
+				if got := resolve(props(td)["TaskRoleArn"]); got != "<Import "+naming.Export(tc.cfg.Metadata.Name, OutputBackupTaskRoleArn)+">" {
+					t.Errorf("%s: task role %s, want the backup task role", id, got)
+				}
+			}
+			if allows(sched, "ecs:RunTask", "arn:aws:ecs:eu-west-1:123456789012:task-definition/"+naming.StackPrefix(tc.cfg.Metadata.Name)+"-core-1:1") {
+				t.Error("scheduler role may run a member's task definition")
+			}
+			if !allows(sched, "iam:PassRole", "<GetAtt "+sharedBackupTaskRole+".Arn>") || allows(sched, "iam:PassRole", "<GetAtt "+sharedTaskRole+".Arn>") {
+				t.Error("scheduler role must pass the backup task role, not the members' role")
+			}
+			for id, sc := range resourcesOf(ops, "AWS::Scheduler::Schedule") {
+				dlq, _ := props(sc)["Target"].(M)["DeadLetterConfig"].(M)
+				if dlq == nil {
+					t.Errorf("%s: no dead-letter queue", id)
+					continue
+				}
+				q := props(section(ops, "Resources")[strings.TrimSuffix(strings.TrimPrefix(resolve(dlq["Arn"]), "<GetAtt "), ".Arn>")].(M))
+				if !allows(sched, "sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:"+q["QueueName"].(string)) {
+					t.Errorf("%s: scheduler role may not send to its DLQ %v", id, q["QueueName"])
+				}
+			}
+			var okFilter bool
+			for _, f := range resourcesOf(ops, "AWS::Logs::MetricFilter") {
+				p := props(f)
+				mt := p["MetricTransformations"].([]any)[0].(M)
+				if strings.Contains(p["FilterPattern"].(string), `$.backup = "ok"`) && mt["MetricName"] == naming.MetricBackupSucceeded {
+					okFilter = true
+				}
+			}
+			if !okFilter {
+				t.Error("no metric filter counting successful backups")
+			}
+			alarm, ok := section(ops, "Resources")["BackupMissingAlarm"].(M)
+			if !ok {
+				t.Fatal("no alarm on missing backups")
+			}
+			p := props(alarm)
+			window := p["Period"].(float64) * p["EvaluationPeriods"].(float64)
+			if p["MetricName"] != naming.MetricBackupSucceeded || p["Statistic"] != "Sum" || p["ComparisonOperator"] != "LessThanThreshold" ||
+				p["Threshold"] != float64(1) || p["TreatMissingData"] != "breaching" || p["DatapointsToAlarm"] != p["EvaluationPeriods"] {
+				t.Errorf("missing-backup alarm: %v", p)
+			}
+			if need := float64(scheduleHours(tc.cfg.Backup.Schedule.Full) * 3600); window <= need || window > 7*24*3600 {
+				t.Errorf("missing-backup alarm looks back %vs, want more than the full interval %vs and at most 7 days", window, need)
+			}
+		})
+	}
+}
+
+func TestScheduleHours(t *testing.T) {
+	for expr, want := range map[string]int{
+		cluster.DefaultFullBackup:    24,
+		cluster.DefaultDiffBackup:    1,
+		"rate(12 hours)":             12,
+		"rate(1 day)":                24,
+		"rate(3 days)":               72,
+		"rate(90 minutes)":           2,
+		"cron(0 */6 * * ? *)":        24,
+		"cron(0 2 ? * SUN *)":        168,
+		"cron(0 2 1 * ? *)":          0,
+		"cron(0 2 ? * MON-FRI *)":    168,
+		"cron(0 2 * * ? 2030)":       0,
+		"something else entirely":    0,
+		"rate(1 minute)":             1,
+		"cron(15 10 ? * 6L 2022)":    0,
+		"cron(0 3 ? * SAT,SUN *)":    168,
+		"cron(30 1,13 * * ? *)":      24,
+		"cron(0 2 L * ? *)":          0,
+		"cron(0/30 * ? * MON *)":     168,
+		"rate(7 days)":               168,
+		"rate(2 hours)":              2,
+		"rate(15 minutes)":           1,
+		"cron(0 2 * * ? *) extra":    0,
+		"cron(0 2 * * ?)":            0,
+		"rate(10 days)":              240,
+		"cron(0 0 * * ? *)":          24,
+		"cron(0 12 * JAN ? *)":       0,
+		"cron(0 12 ? * 2#1 *)":       168,
+		"cron(5 4 ? * * *)":          24,
+		"cron(0 8-17 ? * MON-FRI *)": 168,
+	} {
+		if got := scheduleHours(expr); got != want {
+			t.Errorf("scheduleHours(%q) = %d, want %d", expr, got, want)
+		}
+	}
+	// the window of the alarm: full interval + 2h, else the differential's, else none
+	for _, c := range []struct {
+		full, diff string
+		want       int
+	}{
+		{cluster.DefaultFullBackup, cluster.DefaultDiffBackup, 26},
+		{"rate(12 hours)", "", 14},
+		{"cron(0 2 ? * SUN *)", "rate(1 hour)", 3},
+		{"cron(0 2 1 * ? *)", "", 0},
+		{"rate(6 days)", "", 146},
+	} {
+		b := &builder{cfg: &cluster.ClusterConfig{}}
+		b.cfg.Backup.Schedule.Full, b.cfg.Backup.Schedule.Differential = c.full, c.diff
+		if got := b.backupAlarmHours(); got != c.want {
+			t.Errorf("backupAlarmHours(%s, %s) = %d, want %d", c.full, c.diff, got, c.want)
+		}
+	}
+}
+
+// TestLambdaRoleCoversCloudMapRegistration: RegisterInstance in a DNS namespace calls
+// Route 53 as the caller (the AWSCloudMapRegisterInstanceAccess actions).
+func TestLambdaRoleCoversCloudMapRegistration(t *testing.T) {
+	for _, tc := range allCases(t) {
+		docs, _ := stacksByKind(t, tc)
+		st := roleStatements(t, docs[naming.KindShared], sharedLambdaRole)
+		zone := "arn:aws:route53:::hostedzone/<GetAtt Namespace.HostedZoneId>"
+		if tc.cfg.Network.NamespaceID != "" {
+			zone = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"
+		}
+		service := "arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abcdefgh12345678"
+		for action, resource := range map[string]string{
+			"route53:ListHostedZonesByName":       "*",
+			"route53:GetHostedZone":               zone,
+			"route53:ChangeResourceRecordSets":    zone,
+			"servicediscovery:RegisterInstance":   service,
+			"servicediscovery:DeregisterInstance": service,
+			"servicediscovery:ListInstances":      service,
+			"servicediscovery:ListServices":       "*",
+			"ecs:ListTasks":                       "*",
+			"ecs:DescribeTasks":                   "*",
+		} {
+			if !allows(st, action, resource) {
+				t.Errorf("%s: Lambda role lacks %s on %s", tc.name, action, resource)
+			}
+		}
+	}
+}
+
+// TestLambdas: only the operations function is in the VPC, none reserves concurrency, the
+// operations function gets the cluster's routing URI, and the DNS sync triggers go before
+// the cleanup on deletion.
+func TestLambdas(t *testing.T) {
+	for _, tc := range allCases(t) {
+		docs, _ := stacksByKind(t, tc)
+		ops := docs[naming.KindOperations]
+		for id, fn := range resourcesOf(ops, "AWS::Lambda::Function") {
+			p := props(fn)
+			if _, ok := p["ReservedConcurrentExecutions"]; ok {
+				t.Errorf("%s: %s reserves concurrency (fails in accounts with a limit of 10)", tc.name, id)
+			}
+			if _, inVPC := p["VpcConfig"]; inVPC != (id == opsOperations) {
+				t.Errorf("%s: %s VPC-attached=%v; only the operations function speaks Bolt", tc.name, id, inVPC)
+			}
+			vars := p["Environment"].(M)["Variables"].(M)
+			if id == opsOperations {
+				want := fmt.Sprintf("neo4j://%s.%s:7687", tc.cfg.Network.Subdomains.Cores, tc.cfg.Namespace())
+				if vars[naming.EnvBoltURI] != want {
+					t.Errorf("%s: operations %s=%v, want %s", tc.name, naming.EnvBoltURI, vars[naming.EnvBoltURI], want)
+				}
+			}
+		}
+		for _, id := range []string{opsTaskStateEvt, opsSyncSchedule, opsTaskStateEvt + "Permission", opsSyncSchedule + "Permission"} {
+			r := section(ops, "Resources")[id].(M)
+			deps := asList(r["DependsOn"])
+			found := false
+			for _, d := range deps {
+				found = found || d == "Cleanup"
+			}
+			if !found {
+				t.Errorf("%s: %s does not depend on Cleanup (would re-register records after it on deletion)", tc.name, id)
+			}
+		}
+	}
+}
+
+// TestMemberTasks: core tasks get the configured users and their passwords (as secrets), run
+// with the members' role, which reads backups and the restore source but never writes or
+// deletes them; the disk alarm watches the metric the agent publishes.
+func TestMemberTasks(t *testing.T) {
+	for _, tc := range allCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			name := cfg.Metadata.Name
+			docs, _ := stacksByKind(t, tc)
+			member := roleStatements(t, docs[naming.KindShared], sharedTaskRole)
+			backup := roleStatements(t, docs[naming.KindShared], sharedBackupTaskRole)
+			obj := "<GetAtt Bucket.Arn>/" + naming.BackupPrefix + "full-2025/neo4j.backup"
+			for _, a := range []string{"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} {
+				if allows(member, a, obj) {
+					t.Errorf("members' task role allows %s on backups", a)
+				}
+				if a != "s3:DeleteObjectVersion" && !allows(backup, a, obj) {
+					t.Errorf("backup task role lacks %s on backups", a)
+				}
+			}
+			if allows(backup, "s3:DeleteObject", "<GetAtt Bucket.Arn>/neo4jctl/agent/arm64/x.zip") {
+				t.Error("backup task role may delete outside backups/")
+			}
+			if !allows(member, "s3:GetObject", obj) {
+				t.Error("members' task role cannot read backups (online restore seeds)")
+			}
+			done := "<GetAtt Bucket.Arn>/" + naming.RestoreDoneKey
+			if !allows(member, "s3:GetObject", done) || !allows(member, "s3:PutObject", done) || !allows(member, "kms:GenerateDataKey", "<GetAtt Key.Arn>") {
+				t.Error("members' task role cannot keep the restore-done record")
+			}
+			if !allows(member, "logs:PutLogEvents", "<GetAtt LogGroup.Arn>") || !allows(member, "logs:CreateLogStream", "<GetAtt LogGroup.Arn>") {
+				t.Error("members' task role cannot ship logs to the cluster log group")
+			}
+			var metrics bool
+			for _, s := range member {
+				if len(s.actions) == 1 && s.actions[0] == "cloudwatch:PutMetricData" {
+					metrics = s.cond["StringEquals"].(M)["cloudwatch:namespace"] == naming.MetricNamespace
+				}
+			}
+			if !metrics {
+				t.Errorf("members' task role: no cloudwatch:PutMetricData scoped to namespace %s", naming.MetricNamespace)
+			}
+			if r := cfg.Restore; r != nil {
+				bkt, path, _ := strings.Cut(strings.TrimPrefix(r.From, "s3://"), "/")
+				if !allows(member, "s3:GetObject", "arn:aws:s3:::"+bkt+"/"+path+"neo4j-2025.backup") || !allows(member, "s3:ListBucket", "arn:aws:s3:::"+bkt) {
+					t.Errorf("members' task role cannot read restore.from %s", r.From)
+				}
+			}
+			imp := func(out string) string { return "<Import " + naming.Export(name, out) + ">" }
+			for _, m := range cfg.Members() {
+				doc := docs[fmt.Sprintf("core-%d", m.Index)]
+				td := props(section(doc, "Resources")["TaskDefinition"].(M))
+				if got := resolve(td["TaskRoleArn"]); got != imp(OutputTaskRoleArn) {
+					t.Errorf("%s: task role %s", m.Name, got)
+				}
+				e := env(t, doc, "TaskDefinition")
+				secrets := map[string]string{}
+				for _, s := range td["ContainerDefinitions"].([]any)[0].(M)["Secrets"].([]any) {
+					secrets[s.(M)["Name"].(string)] = resolve(s.(M)["ValueFrom"])
+				}
+				want := map[string]string{naming.EnvAdminPassword: imp(OutputAdminSecretArn) + ":password::"}
+				for _, u := range []struct{ user, userEnv, pwEnv, out string }{
+					{userName(cfg, true), naming.EnvReadOnlyUser, naming.EnvReadOnlyPassword, OutputReadOnlySecretArn},
+					{userName(cfg, false), naming.EnvReadWriteUser, naming.EnvReadWritePassword, OutputReadWriteSecretArn},
+				} {
+					if e[u.userEnv] != u.user {
+						t.Errorf("%s: %s=%q, want %q", m.Name, u.userEnv, e[u.userEnv], u.user)
+					}
+					if u.user != "" {
+						want[u.pwEnv] = imp(u.out) + ":password::"
+					}
+				}
+				if fmt.Sprint(secrets) != fmt.Sprint(want) {
+					t.Errorf("%s: secrets %v, want %v", m.Name, secrets, want)
+				}
+				if e[naming.EnvMember] != m.Name || e[naming.EnvCluster] != name {
+					t.Errorf("%s: member/cluster env %q/%q", m.Name, e[naming.EnvMember], e[naming.EnvCluster])
+				}
+				// the disk alarm reads what the agent publishes from those
+				a := props(section(docs[naming.KindOperations], "Resources")[fmt.Sprintf("DiskMember%dAlarm", m.Index)].(M))
+				dims := map[string]string{}
+				for _, d := range a["Dimensions"].([]any) {
+					dims[d.(M)["Name"].(string)] = d.(M)["Value"].(string)
+				}
+				if a["Namespace"] != naming.MetricNamespace || a["MetricName"] != naming.MetricDiskUsed || len(dims) != 2 ||
+					dims["Cluster"] != e[naming.EnvCluster] || dims["Member"] != e[naming.EnvMember] {
+					t.Errorf("%s: disk alarm %v %v %v", m.Name, a["Namespace"], a["MetricName"], dims)
+				}
+			}
+			if rep, ok := docs[naming.KindReplicas]; ok {
+				secrets := props(section(rep, "Resources")["TaskDefinition"].(M))["ContainerDefinitions"].([]any)[0].(M)["Secrets"].([]any)
+				if len(secrets) != 1 {
+					t.Errorf("replicas get %d secrets, want the admin password only", len(secrets))
+				}
+			}
+		})
+	}
+}
+
+func userName(cfg *cluster.ClusterConfig, readOnly bool) string {
+	if cfg.Users == nil {
+		return ""
+	}
+	if readOnly {
+		return cfg.Users.ReadOnly
+	}
+	return cfg.Users.ReadWrite
+}
+
+// TestClientCIDRs: IPv6 client networks (accepted by validation) become CidrIpv6 rules.
+func TestClientCIDRs(t *testing.T) {
+	seen6 := false
+	for _, tc := range allCases(t) {
+		docs, _ := stacksByKind(t, tc)
+		rules := resourcesOf(docs[naming.KindShared], "AWS::EC2::SecurityGroupIngress")
+		for _, cidr := range tc.cfg.Network.ClientAccess.CIDRs {
+			key := "CidrIp"
+			if strings.Contains(cidr, ":") {
+				key, seen6 = "CidrIpv6", true
+			}
+			n := 0
+			for _, r := range rules {
+				if props(r)[key] == cidr {
+					n++
+				}
+			}
+			if n != 3 {
+				t.Errorf("%s: %d %s rules for %s, want 3 (Bolt, HTTP, HTTPS)", tc.name, n, key, cidr)
+			}
+		}
+	}
+	if !seen6 {
+		t.Error("no test config with an IPv6 client network")
+	}
+}
