@@ -314,6 +314,7 @@ func (e *Engine) waitID(ctx context.Context, name, id string, op Op, since time.
 	seen := map[string]bool{}
 	var events []Event // this operation's events, oldest first
 	var last *StackInfo
+	failures := 0
 	for first := true; ; first = false {
 		if !first {
 			if clk.Now().After(deadline) {
@@ -334,9 +335,15 @@ func (e *Engine) waitID(ctx context.Context, name, id string, op Op, since time.
 		case IsNotFound(err) && op == OpDelete:
 			e.progress().Stack(name, StatusDeleteComplete, "")
 			return &StackInfo{Name: name, Status: StatusDeleteComplete}, nil
+		case err != nil && transient(err) && failures < maxTransient:
+			// a dropped connection or a 5xx during a long wait is not the stack's failure
+			failures++
+			e.progress().Note(fmt.Sprintf("looking at %s failed (%v); trying again", name, err))
+			continue
 		case err != nil:
 			return last, fmt.Errorf("waiting for stack %s: %w", name, explainAPIError(err))
 		}
+		failures = 0
 		interval = max(e.interval(), interval/2) // recover from throttling gradually
 		if len(out.Stacks) == 0 {
 			if op == OpDelete {
@@ -539,6 +546,19 @@ func (e *InterruptedError) Error() string {
 func IsInterrupted(err error) bool {
 	var ie *InterruptedError
 	return errors.As(err, &ie) || errors.Is(err, context.Canceled)
+}
+
+// maxTransient is how many failed looks in a row a wait tolerates.
+const maxTransient = 5
+
+// transient is an error that says nothing about the stack: the network, or AWS's own 5xx.
+func transient(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
+		return true
+	}
+	var ae smithy.APIError
+	return !errors.As(err, &ae) // no answer from AWS at all
 }
 
 // IsNotFound is CloudFormation's "Stack with id X does not exist".

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
@@ -330,5 +331,36 @@ func TestSpinnerProgressPrintsPermanentLines(t *testing.T) {
 	}
 	if len(p.order) != 1 || p.order[0] != "s2" {
 		t.Errorf("stacks in flight: %v", p.order)
+	}
+}
+
+// flakyCFN drops the connection on some looks.
+type flakyCFN struct {
+	*fakeCloudFormation
+	drops int
+}
+
+func (f *flakyCFN) DescribeStacks(ctx context.Context, in *cfn.DescribeStacksInput, o ...func(*cfn.Options)) (*cfn.DescribeStacksOutput, error) {
+	if aws.ToString(in.StackName) != "" && f.drops > 0 {
+		f.drops--
+		return nil, errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: use of closed network connection")
+	}
+	return f.fakeCloudFormation.DescribeStacks(ctx, in, o...)
+}
+
+func TestWaitRidesOutTransientErrors(t *testing.T) {
+	for _, tc := range []struct {
+		drops   int
+		wantErr string
+	}{{drops: 3}, {drops: 9, wantErr: "waiting for stack s1: read tcp"}} {
+		f := newFake()
+		f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateInProgress, nil}, {StatusCreateComplete, nil}}}
+		var out bytes.Buffer
+		clk := NewFakeClock(t0, true)
+		e := &Engine{CFN: &flakyCFN{f, tc.drops}, Clock: clk, Progress: &Lines{W: &out}}
+		_, err := e.Create(context.Background(), Spec{Name: "s1"}, false)
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("drops %d: %v\n%s", tc.drops, err, out.String())
+		}
 	}
 }
