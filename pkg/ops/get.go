@@ -21,7 +21,7 @@ import (
 type Cluster struct {
 	Name      string        `json:"name"`
 	Region    string        `json:"region"`
-	Status    string        `json:"status"` // ready | creating | updating | deleting | failed | incomplete
+	Status    string        `json:"status"` // ready | degraded | stopped | creating | updating | deleting | failed | incomplete
 	Endpoint  string        `json:"endpoint,omitempty"`
 	Namespace string        `json:"namespace,omitempty"`
 	Bucket    string        `json:"bucket,omitempty"`
@@ -180,7 +180,37 @@ func (o *Ops) Get(ctx context.Context, name string) (*Cluster, error) {
 			c.Replicas = r
 		}
 	}
+	c.Status = withTasks(c.Status, c.Members)
+	for _, m := range c.Members {
+		if m.Desired > 0 && m.Running < m.Desired {
+			c.Problems = append(c.Problems, fmt.Sprintf("%s: %d of %d tasks running (task: %s)", m.Name, m.Running, m.Desired, m.Task))
+		}
+	}
 	return c, nil
+}
+
+// withTasks refines "ready" stacks by what runs on them: complete stacks with a member
+// down are not a ready cluster, and members stopped on purpose are "stopped".
+func withTasks(status string, members []Member) string {
+	if status != "ready" || len(members) == 0 {
+		return status
+	}
+	stopped, down := 0, 0
+	for _, m := range members {
+		switch {
+		case m.Desired == 0:
+			stopped++
+		case m.Running < m.Desired:
+			down++
+		}
+	}
+	switch {
+	case stopped == len(members):
+		return "stopped"
+	case stopped+down > 0:
+		return "degraded"
+	}
+	return status
 }
 
 func memberIndex(name string) int {
