@@ -48,7 +48,7 @@ build: agent
 
 ## demo: create, show and delete a cluster against a local moto (scripts/demo.sh)
 demo:
-	scripts/demo.sh
+	@scripts/demo.sh
 
 clean:
 	rm -rf bin dist test/neo4j/target

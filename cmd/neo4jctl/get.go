@@ -103,9 +103,16 @@ func clusterTable(w *tabwriter.Writer, c *ops.Cluster) {
 	}
 	if c.Replicas != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "REPLICAS\t%d/%d running\t%s\n", c.Replicas.Running, c.Replicas.Desired, strings.Join(c.Replicas.Tasks, ", "))
+		fmt.Fprintf(w, "REPLICAS\t%d/%d running", c.Replicas.Running, c.Replicas.Desired)
+		if len(c.Replicas.Tasks) > 0 {
+			fmt.Fprintf(w, "\t%s", strings.Join(c.Replicas.Tasks, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(c.Problems) > 0 {
+		fmt.Fprintln(w)
 	}
 	for _, p := range c.Problems {
-		fmt.Fprintf(w, "\nPROBLEM\t%s\n", p)
+		fmt.Fprintf(w, "PROBLEM\t%s\n", p)
 	}
 }

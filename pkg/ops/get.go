@@ -186,6 +186,9 @@ func (o *Ops) Get(ctx context.Context, name string) (*Cluster, error) {
 			c.Problems = append(c.Problems, fmt.Sprintf("%s: %d of %d tasks running (task: %s)", m.Name, m.Running, m.Desired, m.Task))
 		}
 	}
+	if r := c.Replicas; r != nil && r.Running < r.Desired {
+		c.Problems = append(c.Problems, fmt.Sprintf("replicas: %d of %d tasks running", r.Running, r.Desired))
+	}
 	return c, nil
 }
 
