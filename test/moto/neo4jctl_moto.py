@@ -29,17 +29,29 @@ from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.moto_api._internal import mock_random
+from moto.utilities.utils import get_partition
 
 # Importing the backends also imports their models, so moto's own types are registered
-# before ours: ours come last in __subclasses__ and win where a type clashes, which only
-# AWS::ECS::Service and AWS::EC2::Volume do, on purpose (see those classes).
+# before ours: ours come last in __subclasses__ and win where a type clashes, which
+# AWS::ECS::Service, AWS::EC2::Volume and the EC2 networking types do, on purpose (see those
+# classes).
 from moto.cloudwatch.models import MetricDataQuery, MetricStat, Metric, Dimension, cloudwatch_backends
+from moto.ec2.exceptions import DependencyViolationError
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_block_store import Volume as MotoVolume
+from moto.ec2.models.elastic_ip_addresses import ElasticAddress as MotoElasticAddress
+from moto.ec2.models.internet_gateways import InternetGateway as MotoInternetGateway
+from moto.ec2.models.nat_gateways import NatGateway as MotoNatGateway
+from moto.ec2.models.route_tables import Route as MotoRoute
+from moto.ec2.models.route_tables import RouteTable as MotoRouteTable
+from moto.ec2.models.vpcs import VPC as MotoVPC
+from moto.ec2.models.vpcs import VPCEndPoint as MotoVPCEndPoint
+from moto.ec2.models.vpn_gateway import VPCGatewayAttachment as MotoVPCGatewayAttachment
 from moto.ecs.models import Service as MotoECSService
 from moto.ecs.models import ecs_backends
 from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
+from moto.route53.models import route53_backends
 from moto.s3.models import s3_backends
 from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import secretsmanager_backends
@@ -173,9 +185,19 @@ class PrivateDnsNamespace(_Resource, CloudFormationModel):
         return True
 
     def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        # With its services (moto's DeleteNamespace orphans them; AWS refuses while any is
+        # left, which neo4jctl's delete order never meets) and the private hosted zone moto
+        # made for it (AWS deletes that zone with the namespace; moto's DeleteNamespace
+        # keeps it).
         backend = servicediscovery_backends[account_id][region]
+        for srv in [s for s in backend.services.values() if s.namespace_id == self.handle.id]:
+            backend.delete_service(srv.id)
         if self.handle.id in backend.namespaces:
             backend.delete_namespace(self.handle.id)
+        zone_id = self.handle.dns_properties.get("HostedZoneId")
+        route53 = route53_backends[account_id][get_partition(region)]
+        if zone_id and zone_id.replace("/hostedzone/", "") in route53.zones:
+            route53.delete_hosted_zone(zone_id)
 
 
 class ServiceDiscoveryService(_Resource, CloudFormationModel):
@@ -787,6 +809,198 @@ class EC2Volume(CloudFormationModel):
         return True
 
 
+# ----------------------------------------------------------------------------------------
+# EC2 networking: what moto's stack delete leaves behind
+# ----------------------------------------------------------------------------------------
+#
+# moto 5.2 gives AWS::EC2::RouteTable, Route, NatGateway, EIP, InternetGateway,
+# VPCGatewayAttachment and VPCEndpoint no delete at all (its stack delete skips them without
+# a word), and its SubnetRouteTableAssociation never associates anything. So a stack with a
+# VPC cannot be deleted: DeleteVpc refuses while route tables other than the main one exist
+# (DependencyViolation), and the rest would be left behind anyway. Each class below is moto's
+# own model plus the missing delete (upstream, the method would go on moto's class); the
+# stack delete calls it with the physical id. moto deletes a stack's resources in passes,
+# retrying what failed while the number left goes down, so a delete that AWS would refuse
+# (DependencyViolation) is simply retried after the resources it waits for are gone.
+
+
+def _ec2(account_id: str, region: str) -> Any:
+    return ec2_backends[account_id][region]
+
+
+class EC2RouteTable(MotoRouteTable, CloudFormationModel):
+    """AWS::EC2::RouteTable: deleted with the stack (DependencyViolation while associated)."""
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        if resource_name in backend.route_tables:
+            backend.delete_route_table(resource_name)
+
+
+class EC2Route(MotoRoute, CloudFormationModel):
+    """AWS::EC2::Route: deleted with the stack. Physical id: moto's "<rtb-id>~<destination>"."""
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        table_id, destination = resource_name.split("~", 1)
+        table = backend.route_tables.get(table_id)
+        if table is not None and resource_name in table._routes:  # else it went with its table
+            backend.delete_route(table_id, destination)
+
+
+class SubnetRouteTableAssociation(_Resource, CloudFormationModel):
+    """AWS::EC2::SubnetRouteTableAssociation, via moto's EC2 AssociateRouteTable.
+
+    moto's own model only records the pair where no API reads it (DescribeRouteTables shows
+    no association) and gives the route table id as physical id. This associates for real
+    (Ref and Id: the rtbassoc- id) and disassociates on delete. A new route table for the
+    same subnet is ReplaceRouteTableAssociation, as in AWS.
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+    TYPE = "AWS::EC2::SubnetRouteTableAssociation"
+    ATTRS = ("Id",)
+
+    @classmethod
+    def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
+        assoc = _ec2(account_id, region).associate_route_table(props["RouteTableId"], subnet_id=props["SubnetId"])
+        return assoc, {"Id": assoc}, assoc
+
+    def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
+        if props.get("SubnetId") != self.props.get("SubnetId"):
+            return False
+        if props.get("RouteTableId") != self.props.get("RouteTableId"):
+            self.handle = _ec2(account_id, region).replace_route_table_association(self.handle, props["RouteTableId"])
+            self._physical_id, self._attrs = self.handle, {"Id": self.handle}
+        return True
+
+    def _delete(self, account_id, region):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region)
+        if any(self.handle in t._associations for t in backend.route_tables.values()):
+            backend.disassociate_route_table(self.handle)
+
+
+class EC2NatGateway(MotoNatGateway, CloudFormationModel):
+    """AWS::EC2::NatGateway: deleted with the stack, as moto's DeleteNatGateway does.
+
+    Like AWS, the gateway stays listed in state "deleted"; its network interface goes and its
+    Elastic IP is disassociated (moto's DeleteNatGateway only sets the state).
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        nat = backend.nat_gateways.get(resource_name)
+        if nat is None or nat.state == "deleted":
+            return
+        backend.delete_nat_gateway(resource_name)
+        for eip in backend.addresses:
+            if eip.eni is not None and eip.eni.id == nat._eni.id:
+                backend.disassociate_address(address=eip.public_ip)
+        backend.enis.pop(nat._eni.id, None)
+
+
+class EC2EIP(MotoElasticAddress, CloudFormationModel):
+    """AWS::EC2::EIP: released with the stack (physical id: the public IP).
+
+    Like AWS, not while a NAT gateway holds it (the delete is retried after the gateway's).
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        eips = backend.address_by_ip([resource_name], fail_if_not_found=False)
+        if not eips:
+            return
+        for nat in backend.nat_gateways.values():
+            if nat.state != "deleted" and any(a.get("allocationId") == eips[0].allocation_id for a in nat.address_set):
+                raise DependencyViolationError(f"The address {resource_name} is in use by {nat.id}")
+        backend.release_address(address=resource_name)
+
+
+class EC2InternetGateway(MotoInternetGateway, CloudFormationModel):
+    """AWS::EC2::InternetGateway: deleted with the stack (DependencyViolation while attached)."""
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        if resource_name in backend.internet_gateways:
+            backend.delete_internet_gateway(resource_name)
+
+
+class EC2VPCGatewayAttachment(MotoVPCGatewayAttachment, CloudFormationModel):
+    """AWS::EC2::VPCGatewayAttachment: detached with the stack.
+
+    moto's physical id is the VPC id; the gateway is the internet (or VPN) gateway attached
+    to it (a VPC has at most one of each, and the delete gets no resolved properties).
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        for igw in list(backend.internet_gateways.values()):
+            if igw.vpc is not None and igw.vpc.id == resource_name:
+                backend.detach_internet_gateway(igw.id, resource_name)
+        for vgw in backend.vpn_gateways.values():
+            attachment = vgw.attachments.get(resource_name)
+            if attachment is not None and attachment.state == "attached":
+                backend.detach_vpn_gateway(vgw.id, resource_name)
+
+
+class EC2VPCEndpoint(MotoVPCEndPoint, CloudFormationModel):
+    """AWS::EC2::VPCEndpoint: deleted with the stack, as moto's DeleteVpcEndpoints does.
+
+    Like AWS, the endpoint stays listed in state "deleted". A gateway endpoint's routes are
+    removed from the route tables still there (moto's DeleteVpcEndpoints fails on a route
+    table that is already gone, and the stack delete does not order the two).
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        vpce = backend.vpc_end_points.get(resource_name)
+        if vpce is None or vpce.state == "deleted":
+            return
+        vpce.route_table_ids = [t for t in (vpce.route_table_ids or []) if t in backend.route_tables]
+        backend.delete_vpc_endpoints([resource_name])
+
+
+class EC2VPC(MotoVPC, CloudFormationModel):
+    """AWS::EC2::VPC: moto's delete, but like AWS not while an internet gateway is attached.
+
+    (moto's DeleteVpc has that check as a TODO; without it the VPC could go first and the
+    gateway's detach would then name a VPC that no longer exists.)
+    """
+
+    __module__ = "moto.ec2.neo4jctl"
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        backend = _ec2(account_id, region_name)
+        if resource_name not in backend.vpcs:
+            return
+        for igw in backend.internet_gateways.values():
+            if igw.vpc is not None and igw.vpc.id == resource_name:
+                raise DependencyViolationError(f"The vpc {resource_name} has dependencies and cannot be deleted.")
+        backend.delete_vpc(resource_name)
+
+
 class KMSKey(CloudFormationModel):
     """AWS::KMS::Key: moto's own key, created so that moto's model does not fail.
 
@@ -927,6 +1141,81 @@ def _install_custom_resources_without_docker() -> None:
 
 
 _install_custom_resources_without_docker()
+
+
+def _install_launch_interfaces_go_with_instance() -> None:
+    """Network interfaces an instance launch creates are deleted when it terminates.
+
+    AWS defaults DeleteOnTermination to true for an interface created at launch (the primary
+    one always is); moto 5.2 sets it only when the request says so, so every instance an
+    Auto Scaling group ever ran leaves its primary interface in the subnet (and the VPC)
+    after the group is deleted. An explicit DeleteOnTermination, and interfaces attached by
+    id, keep moto's behaviour.
+    """
+    from moto.ec2.models.instances import Instance
+
+    prep_nics = Instance.prep_nics
+
+    def prep(self, nic_spec, *args, **kwargs):  # type: ignore[no-untyped-def]
+        given = {n.get("NetworkInterfaceId") for n in nic_spec} - {None}
+        explicit = {int(n["DeviceIndex"]) for n in nic_spec if "DeleteOnTermination" in n}
+        prep_nics(self, nic_spec, *args, **kwargs)
+        for index, nic in self.nics.items():
+            if nic.id not in given and index not in explicit:
+                nic.delete_on_termination = True
+
+    Instance.prep_nics = prep  # type: ignore[method-assign]
+
+
+_install_launch_interfaces_go_with_instance()
+
+
+def _install_deleted_stacks_stay_deleted() -> None:
+    """A deleted stack's resources are not created again by reading the stack.
+
+    moto's ResourceMap creates a resource on first lookup, and its stack delete forgets each
+    resource it deletes. Reading a deleted stack by id then creates them again: DescribeStacks
+    resolves the outputs and export values (every resource an output refers to, e.g. the VPC
+    and its subnets), ListStackResources and DescribeStackResources walk every resource.
+    After its delete, a map answers with what is left (resources kept by DeletionPolicy
+    Retain) and creates nothing, and a deleted stack has no outputs or exports (they would
+    name resources that are gone).
+    """
+    from moto.cloudformation import models, parsing
+
+    rm = parsing.ResourceMap
+    delete, getitem = rm.delete, rm.__getitem__
+
+    def deleted(self) -> None:  # type: ignore[no-untyped-def]
+        try:
+            delete(self)
+        finally:
+            self._neo4jctl_deleted = True
+
+    def lookup(self, key):  # type: ignore[no-untyped-def]
+        if getattr(self, "_neo4jctl_deleted", False) and key not in self._parsed_resources:
+            if key not in self._resource_json_map:
+                raise KeyError(key)
+            return None
+        return getitem(self, key)
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "_neo4jctl_deleted", False):
+            return iter([k for k in self.resources if k in self._parsed_resources])
+        return iter(self.resources)
+
+    rm.delete = deleted  # type: ignore[method-assign]
+    rm.__getitem__ = lookup  # type: ignore[method-assign]
+    rm.__iter__ = keys  # type: ignore[method-assign]
+    rm.__len__ = lambda self: sum(1 for _ in keys(self))  # type: ignore[method-assign]
+
+    stack = models.Stack
+    outputs, exports = stack.outputs, stack.exports
+    stack.outputs = property(lambda self: None if self.status == "DELETE_COMPLETE" else outputs.fget(self))  # type: ignore[method-assign,assignment]
+    stack.exports = property(lambda self: [] if self.status == "DELETE_COMPLETE" else exports.fget(self))  # type: ignore[method-assign,assignment]
+
+
+_install_deleted_stacks_stay_deleted()
 
 
 if __name__ == "__main__":
