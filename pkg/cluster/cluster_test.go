@@ -101,7 +101,12 @@ func TestInvalidConfigs(t *testing.T) {
 		{"cron range and garbage", minimal + "backup:\n  schedule:\n    full: cron(0 25 * * ? *)\n    differential: every hour\n", []problem{
 			{"backup.schedule.full", 10, "outside 0-23"}, {"backup.schedule.differential", 11, "not a schedule expression"},
 		}},
-		{"retention", minimal + "backup: {retention: {days: 0}}\n", nil}, // 0 means default: valid
+		{"explicit zeros are not defaults", minimal + "backup: {retention: {days: 0}}\ncores: {count: 0, volume: {sizeGiB: 0}}\nreplicas: {count: 0}\n", []problem{
+			{"backup.retention.days", 8, "0 is not a valid value"}, {"cores.count", 9, "0 is not a valid value"}, {"cores.volume.sizeGiB", 9, "remove the key to get the default"},
+		}},
+		{"secrets in tags and values", strings.Replace(minimal, "  region: eu-west-1\n", "  region: eu-west-1\n  tags: {db_password: x, owner: AKIAIOSFODNN7EXAMPLE}\n", 1), []problem{
+			{"metadata.tags.db_password", 6, "Secrets Manager"}, {"metadata.tags.owner", 6, "an AWS access key id"},
+		}},
 		{"retention too long", minimal + "backup: {retention: {days: 5000}}\n", []problem{{"backup.retention.days", 8, "1 to 3650"}}},
 		{"volume limits", minimal + "cores:\n  volume: {sizeGiB: 5, iops: 20000, throughputMiBps: 2000}\n", []problem{
 			{"cores.volume.sizeGiB", 9, "too small"}, {"cores.volume.iops", 9, "3000-16000"}, {"cores.volume.throughputMiBps", 9, "125-1000"},
@@ -121,7 +126,9 @@ func TestInvalidConfigs(t *testing.T) {
 			{"monitoring.slowQueryLog.threshold", 11, "not a duration"}, {"monitoring.logRetentionDays", 12, "not a CloudWatch Logs retention"},
 		}},
 		{"users", minimal + "users: {readOnly: neo4j, readWrite: 9app}\n", []problem{{"users.readOnly", 8, "admin user"}, {"users.readWrite", 8, "not a Neo4j user name"}}},
-		{"unknown instance type without memory", minimal + "cores: {instanceType: x9z.large}\n", []problem{{"neo4j.memory", 6, "does not know the memory"}}},
+		{"unknown instance type without memory", minimal + "cores: {instanceType: x9z.large}\n", []problem{{"cores.instanceType", 8, "does not know the memory"}}},
+		{"unknown region", strings.Replace(minimal, "eu-west-1", "eu-wset-1", 1), []problem{{"metadata.region", 5, "did you mean eu-west-1?"}}},
+		{"made-up region", strings.Replace(minimal, "eu-west-1", "eu-moon-1", 1), []problem{{"metadata.region", 5, "not a region neo4jctl knows"}}},
 		{"wrong apiVersion and kind", strings.NewReplacer("v1alpha1", "v1", "kind: ClusterConfig", "kind: Cluster").Replace(minimal), []problem{
 			{"apiVersion", 1, "not supported"}, {"kind", 2, "not supported"},
 		}},

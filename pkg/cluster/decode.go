@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ type File struct {
 	Path   string
 	Config *ClusterConfig
 	lines  map[string]int
+	zeros  []string // int fields written as an explicit 0
 }
 
 // Line is the line where path (e.g. "cores.volume.iops") was written, or of its nearest
@@ -89,6 +91,7 @@ func Decode(data []byte) (*File, error) {
 	}
 	d := &decoder{lines: f.lines}
 	d.decode(docs[0], reflect.ValueOf(f.Config).Elem(), "")
+	f.zeros = d.zeros
 	if len(d.errs) > 0 {
 		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
 		return f, d.errs
@@ -98,6 +101,7 @@ func Decode(data []byte) (*File, error) {
 
 type decoder struct {
 	lines map[string]int
+	zeros []string // int fields written as 0
 	errs  ErrorList
 }
 
@@ -167,6 +171,10 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 			d.fail(n, path, "must be a single value, not a list or mapping", "")
 			return
 		}
+		if what := secretShape(s); what != "" {
+			d.fail(n, path, "looks like "+what+"; secret values are not allowed in cluster.yaml", "keep credentials out of the file (neo4jctl generates its passwords in AWS Secrets Manager)")
+			return
+		}
 		v.SetString(s)
 	case reflect.Int:
 		s, _ := scalarText(n)
@@ -174,6 +182,10 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		if _, isInt := n.(*ast.IntegerNode); !isInt || err != nil {
 			d.fail(n, path, fmt.Sprintf("must be a whole number, got %q", s), "")
 			return
+		}
+		if i == 0 {
+			// 0 means "not set" to the defaulting pass; remember that the user wrote it
+			d.zeros = append(d.zeros, path)
 		}
 		v.SetInt(int64(i))
 	case reflect.Bool:
@@ -232,6 +244,10 @@ func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string) {
 		key, _ := scalarText(kv.Key)
 		child := joinPath(path, key)
 		d.lines[child] = line(kv.Key)
+		if looksSecret(key) {
+			d.fail(kv.Key, child, "secret values are not allowed in cluster.yaml", "neo4jctl keeps passwords in AWS Secrets Manager; remove this key")
+			continue
+		}
 		if v.MapIndex(reflect.ValueOf(key)).IsValid() {
 			d.fail(kv.Key, child, "is set twice", "keep one")
 			continue
@@ -355,6 +371,22 @@ func looksSecret(key string) bool {
 		}
 	}
 	return false
+}
+
+var (
+	awsKeyIDRe = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
+	privKeyRe  = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+)
+
+// secretShape names the kind of credential a value looks like, or "".
+func secretShape(s string) string {
+	switch {
+	case awsKeyIDRe.MatchString(s):
+		return "an AWS access key id"
+	case privKeyRe.MatchString(s):
+		return "a private key"
+	}
+	return ""
 }
 
 func oneLine(s string) string {

@@ -43,6 +43,20 @@ func Load(path string, o Overrides) (*File, error) {
 	return f, nil
 }
 
+// zeroMeaningful are the int fields where a written 0 means something; elsewhere 0 would be
+// silently replaced by the default, so it is refused instead.
+var zeroMeaningful = map[string]bool{"replicas.count": true}
+
+func explicitZeros(f *File) ErrorList {
+	var out ErrorList
+	for _, p := range f.zeros {
+		if !zeroMeaningful[p] {
+			out = append(out, FieldError{Path: p, Line: f.Line(p), Message: "0 is not a valid value", Fix: "remove the key to get the default, or give a positive number"})
+		}
+	}
+	return out
+}
+
 // Member is one core member: its ordinal, DNS name and the subnet slot it lives in.
 type Member struct {
 	Index       int    `json:"index"`       // 1-based, stable for the member's life

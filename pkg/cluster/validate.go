@@ -31,6 +31,34 @@ var (
 	maxNameSize = 24
 )
 
+// knownRegions are the AWS regions as of late 2026. A region missing here is refused with a
+// suggestion rather than sent to AWS; add new regions as they open.
+var knownRegions = map[string]bool{}
+
+func init() {
+	for _, r := range strings.Fields(`us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2
+		ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5
+		ap-southeast-6 ap-southeast-7 ap-northeast-1 ap-northeast-2 ap-northeast-3 ca-central-1 ca-west-1
+		eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3 eu-south-1 eu-south-2 eu-north-1
+		il-central-1 me-south-1 me-central-1 mx-central-1 sa-east-1 us-gov-east-1 us-gov-west-1
+		cn-north-1 cn-northwest-1`) {
+		knownRegions[r] = true
+	}
+}
+
+func suggestRegion(r string) string {
+	best, dist := "", 1<<30
+	for k := range knownRegions {
+		if d := editDistance(r, k); d < dist || d == dist && k < best {
+			best, dist = k, d
+		}
+	}
+	if dist <= 3 {
+		return fmt.Sprintf("did you mean %s?", best)
+	}
+	return "use a region code such as eu-west-1"
+}
+
 // logRetentionValues are the retention periods CloudWatch Logs accepts.
 var logRetentionValues = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
@@ -47,6 +75,9 @@ func Validate(c *ClusterConfig, f *File) error {
 	v.restore(c)
 	v.users(c)
 	v.monitoring(c)
+	if f != nil {
+		v.errs = append(v.errs, explicitZeros(f)...)
+	}
 	if len(v.errs) == 0 {
 		return nil
 	}
@@ -86,6 +117,8 @@ func (v *validator) metadata(c *ClusterConfig) {
 		v.add("metadata.region", "is required", "set metadata.region, pass --region or set AWS_REGION")
 	case !regionRe.MatchString(m.Region):
 		v.add("metadata.region", fmt.Sprintf("%q is not an AWS region", m.Region), "use a region code such as eu-west-1")
+	case !knownRegions[m.Region]:
+		v.add("metadata.region", fmt.Sprintf("%q is not a region neo4jctl knows", m.Region), suggestRegion(m.Region))
 	}
 	for _, k := range sortedKeys(m.Tags) {
 		p := joinPath("metadata.tags", k)
@@ -168,8 +201,8 @@ func (v *validator) neo4j(c *ClusterConfig) {
 	}
 	m := n.Memory
 	if m.ContainerMiB == 0 || m.Heap == "" || m.PageCache == "" {
-		if _, known := LookupInstanceType(c.Cores.InstanceType); !known {
-			v.add("neo4j.memory", fmt.Sprintf("neo4jctl does not know the memory of %s", c.Cores.InstanceType), "set neo4j.memory.containerMiB, heap and pageCache")
+		if _, known := LookupInstanceType(c.Cores.InstanceType); !known && instTypeRe.MatchString(c.Cores.InstanceType) {
+			v.add("cores.instanceType", fmt.Sprintf("neo4jctl does not know the memory of %s", c.Cores.InstanceType), "use a known type (r7g.large, r6i.xlarge, m7g.2xlarge, ...) or set neo4j.memory.containerMiB, heap and pageCache")
 		}
 		return
 	}

@@ -63,7 +63,7 @@ func IsTerminal(w io.Writer) bool {
 
 // ColorEnabled is true only on a terminal and never with NO_COLOR set (https://no-color.org).
 func ColorEnabled(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if os.Getenv("NO_COLOR") != "" { // the convention: any non-empty value
 		return false
 	}
 	if os.Getenv("TERM") == "dumb" {
