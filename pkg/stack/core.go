@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -32,6 +33,34 @@ func addDesiredCountParameter(t *Template, params map[string]string, count int) 
 		"Description": "ECS desired count; neo4jctl passes the live value on update so stop and scale stick",
 	}
 	params[ParamDesiredCount] = fmt.Sprint(count)
+	t.Metadata[MetadataKey] = M{metadataConfiguredCount: count}
+}
+
+// MetadataKey is the top-level template Metadata entry where neo4jctl notes what it
+// configured: {"neo4jctl": {"configuredDesiredCount": N}} on member and replicas stacks.
+const (
+	MetadataKey             = "neo4jctl"
+	metadataConfiguredCount = "configuredDesiredCount"
+)
+
+// ConfiguredDesiredCount reads the desired count the config asked for when the template was
+// built (cores.count is 1 per member, replicas.count for the replicas). The live count may
+// differ (scale, stop, start); update compares the previous template's value with the new one
+// to tell a config change (which wins) from an imperative one (which is kept).
+func ConfiguredDesiredCount(template []byte) (int, bool) {
+	var t struct {
+		Metadata map[string]struct {
+			ConfiguredDesiredCount *int `json:"configuredDesiredCount"`
+		}
+	}
+	if json.Unmarshal(template, &t) != nil {
+		return 0, false
+	}
+	n := t.Metadata[MetadataKey].ConfiguredDesiredCount
+	if n == nil {
+		return 0, false
+	}
+	return *n, true
 }
 
 func addAMIParameter(t *Template, params map[string]string, arch string) {

@@ -319,12 +319,15 @@ type Template struct {
 	Conditions  M
 	Resources   M
 	Outputs     M
-	key         []string // key resources for the plan, in insertion order
+	// Metadata is the template's top-level Metadata (neo4jctl's own notes, e.g. the
+	// configured desired count under MetadataKey).
+	Metadata M
+	key      []string // key resources for the plan, in insertion order
 }
 
 // NewTemplate starts a template.
 func NewTemplate(description string) *Template {
-	return &Template{Description: description, Parameters: M{}, Conditions: M{}, Resources: M{}, Outputs: M{}}
+	return &Template{Description: description, Parameters: M{}, Conditions: M{}, Resources: M{}, Outputs: M{}, Metadata: M{}}
 }
 
 // Add puts a resource in the template; key resources are listed in the dry-run plan.
@@ -388,6 +391,9 @@ func (t *Template) JSON() ([]byte, error) {
 	}
 	if len(t.Outputs) > 0 {
 		doc["Outputs"] = t.Outputs
+	}
+	if len(t.Metadata) > 0 {
+		doc["Metadata"] = t.Metadata
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
