@@ -64,6 +64,7 @@ func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 			Progress:     engine.NewProgress(errw, g.colors, g.quiet, terminalFile(g.err), clock),
 			PollInterval: g.hooks.pollInterval,
 			Timeout:      g.hooks.waitTimeout,
+			Emulator:     ops.EndpointOverride(cfg, "CLOUDFORMATION"),
 		},
 		Log:     errw,
 		Colors:  g.colors,

@@ -26,6 +26,7 @@ type CloudFormation interface {
 	DescribeChangeSet(context.Context, *cfn.DescribeChangeSetInput, ...func(*cfn.Options)) (*cfn.DescribeChangeSetOutput, error)
 	ExecuteChangeSet(context.Context, *cfn.ExecuteChangeSetInput, ...func(*cfn.Options)) (*cfn.ExecuteChangeSetOutput, error)
 	DeleteChangeSet(context.Context, *cfn.DeleteChangeSetInput, ...func(*cfn.Options)) (*cfn.DeleteChangeSetOutput, error)
+	GetTemplate(context.Context, *cfn.GetTemplateInput, ...func(*cfn.Options)) (*cfn.GetTemplateOutput, error)
 }
 
 // Engine creates, updates and deletes stacks and waits for them.
@@ -41,6 +42,10 @@ type Engine struct {
 	Timeout time.Duration
 	// Jitter returns a number in [0,1); default math/rand.
 	Jitter func() float64
+	// Emulator: CloudFormation is an endpoint override (moto, a local emulator), which may
+	// lack UpdateTerminationProtection. Only then is "not implemented" tolerated; against
+	// AWS a failure to set the protection is retried, then reported.
+	Emulator bool
 }
 
 func (e *Engine) clock() Clock {
@@ -205,7 +210,7 @@ func (e *Engine) List(ctx context.Context, match map[string]string) ([]*StackInf
 			continue // the paginator retries the same token
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listing stacks: %w", err)
+			return nil, fmt.Errorf("listing stacks: %w", explainAPIError(err))
 		}
 		for _, s := range page.Stacks {
 			if string(s.StackStatus) == StatusDeleteComplete {
@@ -277,28 +282,57 @@ func (e *Engine) Delete(ctx context.Context, name string, unprotect bool) error 
 	return err
 }
 
-// Unprotect turns termination protection off. Emulators without the API (moto) answer
-// "not implemented"; they do not enforce the protection either, so that is not an error.
+// Unprotect turns termination protection off.
 func (e *Engine) Unprotect(ctx context.Context, name string) error {
-	_, err := e.CFN.UpdateTerminationProtection(ctx, &cfn.UpdateTerminationProtectionInput{
-		StackName: aws.String(name), EnableTerminationProtection: aws.Bool(false),
-	})
-	if err != nil && !IsNotImplemented(err) {
-		return fmt.Errorf("turning off termination protection of %s: %w", name, explainAPIError(err))
-	}
-	return nil
+	return e.setProtection(ctx, name, false)
 }
 
 // Protect turns termination protection on (a stack created through a change set does not
-// get it at creation). Emulators without the API are tolerated, as in Unprotect.
+// get it at creation).
 func (e *Engine) Protect(ctx context.Context, name string) error {
-	_, err := e.CFN.UpdateTerminationProtection(ctx, &cfn.UpdateTerminationProtectionInput{
-		StackName: aws.String(name), EnableTerminationProtection: aws.Bool(true),
-	})
-	if err != nil && !IsNotImplemented(err) {
-		return fmt.Errorf("turning on termination protection of %s: %w", name, explainAPIError(err))
+	return e.setProtection(ctx, name, true)
+}
+
+// protectionAttempts is how often a failed (5xx, dropped, throttled) protection change is tried.
+const protectionAttempts = 4
+
+// setProtection turns termination protection on or off. An emulator without the API (moto
+// answers 500 "not implemented") does not enforce the protection either, so there that is
+// not an error; against AWS a 5xx or a dropped connection is retried, then reported with
+// AWS's reason.
+func (e *Engine) setProtection(ctx context.Context, name string, on bool) error {
+	in := &cfn.UpdateTerminationProtectionInput{StackName: aws.String(name), EnableTerminationProtection: aws.Bool(on)}
+	var err error
+	for attempt := 1; ; attempt++ {
+		_, err = e.CFN.UpdateTerminationProtection(ctx, in)
+		if err == nil || (e.Emulator && IsNotImplemented(err)) {
+			return nil
+		}
+		if attempt == protectionAttempts || !(transient(err) || IsThrottle(err)) || ctx.Err() != nil {
+			break
+		}
+		if werr := e.sleep(ctx, e.jittered(e.interval()*time.Duration(attempt))); werr != nil {
+			break
+		}
 	}
-	return nil
+	verb := "off"
+	if on {
+		verb = "on"
+	}
+	return fmt.Errorf("turning %s termination protection of %s: %w", verb, name, explainAPIError(err))
+}
+
+// Template returns the template a stack runs now (GetTemplate, Original stage), or nil when
+// the stack does not exist.
+func (e *Engine) Template(ctx context.Context, name string) ([]byte, error) {
+	out, err := e.CFN.GetTemplate(ctx, &cfn.GetTemplateInput{StackName: aws.String(name)})
+	if IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the template of stack %s: %w", name, explainAPIError(err))
+	}
+	return []byte(aws.ToString(out.TemplateBody)), nil
 }
 
 // Wait polls a stack until op ends. since and mark bound the events shown: events older
@@ -602,11 +636,52 @@ func IsNoChanges(reason string) bool {
 // explainAPIError keeps AWS's code and message but drops the SDK's request plumbing
 // (operation name, request id, HTTP status); errors.As still finds the original.
 func explainAPIError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ae smithy.APIError
+	msg := err.Error()
 	if errors.As(err, &ae) {
-		return apiError{err: err, msg: ae.ErrorCode() + ": " + ae.ErrorMessage()}
+		msg = ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	if IsCredentialsError(err) {
+		return apiError{err: err, msg: "no usable AWS credentials (" + msg + "); " + CredentialsHint}
+	}
+	if ae != nil {
+		return apiError{err: err, msg: msg}
 	}
 	return err
+}
+
+// CredentialsHint says how to give neo4jctl AWS credentials; every command that meets a
+// credentials error ends its message with it.
+const CredentialsHint = "configure credentials: `aws configure` (access keys), `aws sso login --profile NAME` (IAM Identity Center), " +
+	"then name the profile with AWS_PROFILE or --profile; or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+
+// IsCredentialsError reports an error that comes from missing, expired or rejected
+// credentials rather than from the request itself.
+func IsCredentialsError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+			"InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthFailure", "MissingAuthenticationToken",
+			"InvalidGrantException", "UnauthorizedException":
+			return true
+		}
+		return false
+	}
+	s := err.Error()
+	for _, m := range []string{"failed to retrieve credentials", "get credentials", "no EC2 IMDS role found",
+		"failed to refresh cached credentials", "SSO session", "the SSO token", "anonymous credentials", "static credentials are empty"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
 }
 
 type apiError struct {

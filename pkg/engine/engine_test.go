@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
@@ -362,5 +366,45 @@ func TestWaitRidesOutTransientErrors(t *testing.T) {
 		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 			t.Errorf("drops %d: %v\n%s", tc.drops, err, out.String())
 		}
+	}
+}
+
+func TestProtectionNotImplementedToleratedOnlyOnAnEmulator(t *testing.T) {
+	notImpl := &smithy.GenericAPIError{Code: "InternalFailure", Message: "The UpdateTerminationProtection action has not been implemented"}
+	for _, emulator := range []bool{true, false} {
+		f := newFake()
+		f.stacks["s1"] = &fakeStack{}
+		f.protErr = &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 500}}, Err: notImpl}}
+		var out bytes.Buffer
+		e, _ := newEngine(f, &out)
+		e.Emulator = emulator
+		err := e.Unprotect(context.Background(), "s1")
+		if emulator {
+			if err != nil || f.protN != 1 {
+				t.Fatalf("emulator: %v after %d calls", err, f.protN)
+			}
+			continue
+		}
+		if err == nil || f.protN != protectionAttempts {
+			t.Fatalf("AWS: %v after %d calls, want an error after %d", err, f.protN, protectionAttempts)
+		}
+		if want := "turning off termination protection of s1: InternalFailure: The UpdateTerminationProtection action has not been implemented"; err.Error() != want {
+			t.Fatalf("AWS error %q, want %q", err, want)
+		}
+	}
+}
+
+func TestCredentialsErrorsCarryTheHint(t *testing.T) {
+	raw := errors.New("operation error CloudFormation: DescribeStacks, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found")
+	if got := explainAPIError(raw).Error(); !strings.Contains(got, "no usable AWS credentials (") || !strings.Contains(got, "aws sso login") || !strings.Contains(got, "--profile") {
+		t.Fatalf("missing credentials: %s", got)
+	}
+	expired := &smithy.GenericAPIError{Code: "ExpiredToken", Message: "The security token included in the request is expired"}
+	if got := explainAPIError(expired).Error(); !strings.HasPrefix(got, "no usable AWS credentials (ExpiredToken: The security token") {
+		t.Fatalf("expired: %s", got)
+	}
+	other := &smithy.GenericAPIError{Code: "ValidationError", Message: "bad"}
+	if got := explainAPIError(other).Error(); got != "ValidationError: bad" {
+		t.Fatalf("other: %s", got)
 	}
 }

@@ -25,6 +25,8 @@ type fakeCloudFormation struct {
 	changes  map[string][]types.Change // CreateChangeSet answers, by stack
 	csReason map[string]string         // FAILED change sets, by stack
 	executed []string
+	protErr  error // UpdateTerminationProtection answers this
+	protN    int   // UpdateTerminationProtection calls
 }
 
 type fakeStep struct {
@@ -165,6 +167,10 @@ func (f *fakeCloudFormation) DeleteStack(_ context.Context, in *cfn.DeleteStackI
 func (f *fakeCloudFormation) UpdateTerminationProtection(_ context.Context, in *cfn.UpdateTerminationProtectionInput, _ ...func(*cfn.Options)) (*cfn.UpdateTerminationProtectionOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.protN++
+	if f.protErr != nil {
+		return nil, f.protErr
+	}
 	name := aws.ToString(in.StackName)
 	f.stacks[name].protected = aws.ToBool(in.EnableTerminationProtection)
 	f.unprot = append(f.unprot, name)
@@ -200,4 +206,8 @@ func (f *fakeCloudFormation) ExecuteChangeSet(_ context.Context, in *cfn.Execute
 
 func (f *fakeCloudFormation) DeleteChangeSet(context.Context, *cfn.DeleteChangeSetInput, ...func(*cfn.Options)) (*cfn.DeleteChangeSetOutput, error) {
 	return &cfn.DeleteChangeSetOutput{}, nil
+}
+
+func (f *fakeCloudFormation) GetTemplate(_ context.Context, in *cfn.GetTemplateInput, _ ...func(*cfn.Options)) (*cfn.GetTemplateOutput, error) {
+	return &cfn.GetTemplateOutput{TemplateBody: aws.String("{}")}, nil
 }

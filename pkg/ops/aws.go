@@ -106,6 +106,13 @@ func NewAWS(cfg aws.Config) *AWS {
 	}
 }
 
+// EndpointOverride reports whether the service's calls go to a configured endpoint (an
+// emulator such as moto, or a proxy) instead of AWS: AWS_ENDPOINT_URL (the config's base
+// endpoint) or AWS_ENDPOINT_URL_<SERVICE>, e.g. service "CLOUDFORMATION".
+func EndpointOverride(cfg aws.Config, service string) bool {
+	return (cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "") || os.Getenv("AWS_ENDPOINT_URL_"+service) != ""
+}
+
 // ErrNoRegion: neither the config, the flags, the environment nor the profile names a region.
 var ErrNoRegion = errors.New("no AWS region: pass --region, set AWS_REGION or a region in the profile")
 

@@ -43,7 +43,10 @@ func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig, agentSHA
 	env := &Environment{SubnetAZs: map[string]string{}}
 	id, err := o.AWS.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w; configure credentials (aws configure, AWS_PROFILE or --profile)", engine.APIError(err))
+		if engine.IsCredentialsError(err) {
+			return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w", engine.APIError(err))
+		}
+		return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w; %s", engine.APIError(err), engine.CredentialsHint)
 	}
 	env.Account = aws.ToString(id.Account)
 	o.logf("Using account %s in %s", env.Account, cfg.Metadata.Region)
