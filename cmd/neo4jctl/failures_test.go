@@ -40,11 +40,26 @@ type fakeCFN struct {
 	// changeSets records every CreateChangeSet.
 	changeSets []*cloudformation.CreateChangeSetInput
 	looks      map[string]int
+	// slowUpdate: after ExecuteChangeSet a stack reports UPDATE_IN_PROGRESS for this many
+	// looks (moto completes at once), so overlapping updates are visible.
+	slowUpdate int
+	updating   map[string]int
+	// executed lists ExecuteChangeSet calls in order; overlaps names the core stacks whose
+	// update started while another core stack was still updating.
+	executed []string
+	overlaps []string
+	// updateFails: once its change set is executed, the stack reports UPDATE_IN_PROGRESS,
+	// UPDATE_ROLLBACK_IN_PROGRESS, then UPDATE_ROLLBACK_COMPLETE, with these events.
+	updateFails map[string][]cfntypes.StackEvent
+	failing     map[string][]cfntypes.StackEvent
+	// stuckOnExecute: once executed, the stack reports this status forever.
+	stuckOnExecute map[string]string
 }
 
 func newFakeCFN(real engine.CloudFormation) *fakeCFN {
 	return &fakeCFN{CloudFormation: real, rollback: map[string][]cfntypes.StackEvent{}, stuck: map[string]string{},
-		changes: map[string][]cfntypes.Change{}, looks: map[string]int{}}
+		changes: map[string][]cfntypes.Change{}, looks: map[string]int{}, updating: map[string]int{},
+		updateFails: map[string][]cfntypes.StackEvent{}, failing: map[string][]cfntypes.StackEvent{}, stuckOnExecute: map[string]string{}}
 }
 
 func failedEvent(stack, id, typ, reason string, sec int) cfntypes.StackEvent {
@@ -79,6 +94,23 @@ func (f *fakeCFN) DescribeStacks(ctx context.Context, in *cloudformation.Describ
 			out.Stacks[i].StackStatus = status
 			out.Stacks[i].StackStatusReason = aws.String("The following resource(s) failed to create: [DataVolume].")
 		}
+		if n := f.updating[name]; n > 0 {
+			out.Stacks[i].StackStatus = cfntypes.StackStatusUpdateInProgress
+			if aws.ToString(in.StackName) != "" {
+				f.updating[name] = n - 1
+			}
+		}
+		if _, ok := f.failing[name]; ok {
+			f.looks[name]++
+			status := cfntypes.StackStatusUpdateRollbackComplete
+			switch f.looks[name] {
+			case 1:
+				status = cfntypes.StackStatusUpdateInProgress
+			case 2:
+				status = cfntypes.StackStatusUpdateRollbackInProgress
+			}
+			out.Stacks[i].StackStatus = status
+		}
 		if st, ok := f.stuck[name]; ok {
 			out.Stacks[i].StackStatus = cfntypes.StackStatus(st)
 			if aws.ToString(in.StackName) != "" {
@@ -101,7 +133,11 @@ func (f *fakeCFN) DescribeStackEvents(ctx context.Context, in *cloudformation.De
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if evs, ok := f.rollback[aws.ToString(in.StackName)]; ok {
+	evs, ok := f.rollback[aws.ToString(in.StackName)]
+	if !ok {
+		evs, ok = f.failing[aws.ToString(in.StackName)]
+	}
+	if ok {
 		// newest first, before moto's own stack events
 		fake := make([]cfntypes.StackEvent, 0, len(evs))
 		for i := len(evs) - 1; i >= 0; i-- {
@@ -158,6 +194,32 @@ func (f *fakeCFN) DescribeChangeSet(ctx context.Context, in *cloudformation.Desc
 		out.StatusReason = nil
 	}
 	return out, nil
+}
+
+func (f *fakeCFN) ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, opts ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
+	out, err := f.CloudFormation.ExecuteChangeSet(ctx, in, opts...)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := aws.ToString(in.StackName)
+	f.executed = append(f.executed, name)
+	if strings.Contains(name, "-core-") {
+		for other, n := range f.updating {
+			if n > 0 && other != name && strings.Contains(other, "-core-") {
+				f.overlaps = append(f.overlaps, name+" while "+other+" was updating")
+			}
+		}
+	}
+	if f.slowUpdate > 0 {
+		f.updating[name] = f.slowUpdate
+	}
+	if evs, ok := f.updateFails[name]; ok {
+		f.failing[name] = evs
+		f.looks[name] = 0
+	}
+	if st, ok := f.stuckOnExecute[name]; ok {
+		f.stuck[name] = st
+	}
+	return out, err
 }
 
 // withFake puts a fakeCFN in front of moto for this account's CLI runs, and a fake clock

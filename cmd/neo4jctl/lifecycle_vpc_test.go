@@ -99,24 +99,58 @@ func TestLifecycleExistingVPC(t *testing.T) {
 		t.Fatalf("get: %+v", got)
 	}
 
-	// an imperative scale (neo4jctl scale replicas) survives the next update
-	if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(naming.ECSCluster(name)), Service: aws.String("replicas"), DesiredCount: aws.Int32(4)}); err != nil {
-		t.Fatalf("UpdateService: %v", err)
-	}
-	changed := strings.Replace(readFile(t, file), "threshold: 500ms", "threshold: 2s", 1)
-	code, stdout, stderr = a.cli("", "update", "cluster", "-f", writeConfig(t, changed), "--yes")
+	// replicas.count 2 -> 4 in cluster.yaml: the config wins over the live count. (--force:
+	// the core task definitions carry initial.dbms.default_secondaries_count, so the cores
+	// restart too, one at a time.)
+	scaledUp := strings.Replace(readFile(t, file), "  count: 2", "  count: 4", 1)
+	code, stdout, stderr = a.cli("", "update", "cluster", "-f", writeConfig(t, scaledUp), "--yes", "--force")
 	if code != 0 {
-		t.Fatalf("update: exit %d\n%s\n%s", code, stdout, stderr)
+		t.Fatalf("update replicas.count: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-replicas: changes", "  ~ replicas desired 2 → 4")
+	if d := desired("replicas"); d != 4 {
+		t.Errorf("replicas.count 2 → 4: ECS desired %d, want 4", d)
+	}
+
+	// imperative counts (neo4jctl scale replicas, stop of a member) survive an unrelated update
+	for svc, n := range map[string]int32{"replicas": 3, "core-2": 0} {
+		if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(naming.ECSCluster(name)), Service: aws.String(svc), DesiredCount: aws.Int32(n)}); err != nil {
+			t.Fatalf("UpdateService: %v", err)
+		}
+	}
+	changed := strings.Replace(scaledUp, "threshold: 500ms", "threshold: 2s", 1)
+	changedFile := writeConfig(t, changed)
+	// a new task definition restarts every running member: refused without --force
+	code, stdout, stderr = a.cli("", "update", "cluster", "-f", changedFile, "--yes")
+	if code != exitFailed {
+		t.Fatalf("update restarting running members: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-shared: no changes", "neo4jctl-graph-prod-core-2: changes",
 		"~ Modify  TaskDefinition (AWS::ECS::TaskDefinition)", "neo4jctl-graph-prod-replicas: changes")
-	mustContain(t, "update", stderr, "neo4jctl-graph-prod-core-1 UPDATE_COMPLETE", "neo4jctl-graph-prod-replicas UPDATE_COMPLETE", "Cluster graph-prod updated.")
-	if d := desired("replicas"); d != 4 {
-		t.Errorf("update reverted the replicas' desired count to %d, want the scaled 4", d)
+	mustContain(t, "refusal", stderr, "update refused:", "core-1 is running and would restart: Modify TaskDefinition (new task definition: the service stops the task and starts a new one)",
+		"core-3 is running and would restart", "Pass --force to apply it member by member")
+	if strings.Contains(stderr, "core-2 is running") {
+		t.Errorf("stopped core-2 called running:\n%s", stderr)
+	}
+	code, stdout, stderr = a.cli("", "update", "cluster", "-f", changedFile, "--yes", "--force")
+	if code != 0 {
+		t.Fatalf("update --force: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	mustContain(t, "update", stderr, "Updating core member stacks one at a time (neo4jctl-graph-prod-core-1, then neo4jctl-graph-prod-core-2, then neo4jctl-graph-prod-core-3)",
+		"neo4jctl-graph-prod-core-1 UPDATE_COMPLETE", "neo4jctl-graph-prod-replicas UPDATE_COMPLETE", "Cluster graph-prod updated.")
+	if strings.Contains(stdout, "desired") {
+		t.Errorf("an unrelated update shows a desired count change:\n%s", stdout)
+	}
+	if d := desired("replicas"); d != 3 {
+		t.Errorf("update reverted the replicas' desired count to %d, want the scaled 3", d)
+	}
+	if d := desired("core-2"); d != 0 {
+		t.Errorf("update restarted the stopped core-2: desired %d", d)
 	}
 	// moto applies a parameter change without showing it, so check what update asked for
-	for _, cs := range rec.changeSets {
-		want := map[string]string{"neo4jctl-graph-prod-replicas": "4", "neo4jctl-graph-prod-core-1": "1"}[aws.ToString(cs.StackName)]
+	n := len(rec.changeSets)
+	for _, cs := range rec.changeSets[n-6:] {
+		want := map[string]string{"neo4jctl-graph-prod-replicas": "3", "neo4jctl-graph-prod-core-1": "1", "neo4jctl-graph-prod-core-2": "0"}[aws.ToString(cs.StackName)]
 		if want == "" {
 			continue
 		}

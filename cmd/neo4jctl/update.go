@@ -19,8 +19,15 @@ func newUpdateClusterCommand(g *globals) *cobra.Command {
 		Long: `Make a CloudFormation change set for every stack, print the differences (+ add, ~ modify,
 - remove; replacements called out) and apply them once confirmed. Nothing changes until then.
 
-Replacing a member's data volume, or the instance or service of a running member, is refused
-without --force. The desired counts set by scale, stop and start are kept.`,
+Replacing a member's data volume is refused without --force. So is any change that restarts a
+running core member: its launch template or Auto Scaling group (the rolling update replaces
+the instance, e.g. a new cores.instanceType), its task definition (neo4j.config, memory,
+image) or its service. With --force the core member stacks are updated one at a time, each
+waiting until CloudFormation reports it complete (its instance and ECS service stable)
+before the next starts, so never two cores are down at once.
+
+The desired counts set by scale, stop and start are kept, unless replicas.count itself changed
+in cluster.yaml since the last update: then the config wins and the diff shows it.`,
 		Example: `  neo4jctl update cluster -f cluster.yaml
   neo4jctl update cluster -f cluster.yaml --yes`,
 		Args: noArgs,
@@ -37,7 +44,7 @@ without --force. The desired counts set by scale, stop and start are kept.`,
 		},
 	}
 	c.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml of the cluster")
-	c.Flags().BoolVar(&force, "force", false, "allow replacing a member's volume or a running member's instance")
+	c.Flags().BoolVar(&force, "force", false, "allow replacing a member's volume, and restart running core members one at a time")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	return c
 }
