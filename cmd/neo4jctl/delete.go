@@ -20,11 +20,14 @@ func newDeleteClusterCommand(g *globals) *cobra.Command {
 		Long: `Delete the cluster's stacks (found by their neo4jctl.io/cluster tag) in reverse order and
 wait for them: operations, then members and replicas, then shared and the VPC. Termination
 protection is turned off on these stacks only; Cloud Map instances registered outside
-CloudFormation are removed first.
+CloudFormation (the DNS sync Lambda's records) are removed right before the operations and
+shared stacks, once nothing can register them again.
 
-Member volumes, the bucket with the backups and the KMS key are kept. --purge-data deletes
-the volumes and the bucket too, naming each. Anything left over is listed and the exit code
-is 1.`,
+Member volumes, the bucket with the backups and the KMS key are kept, and named. --purge-data
+deletes them too, naming each: the volumes, the bucket with every version of every object,
+and the KMS key (scheduled for deletion after 7 days, the minimum KMS allows). It finds them
+by their neo4jctl.io/cluster tag, so it also works after a plain delete removed the stacks.
+Anything left over is listed and the exit code is 1.`,
 		Example: `  neo4jctl delete cluster graph-dev
   neo4jctl delete cluster graph-dev --purge-data --yes`,
 		Args: exactArgs(1),
@@ -46,7 +49,7 @@ is 1.`,
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&purge, "purge-data", false, "also delete the member volumes and the bucket with every backup")
+	c.Flags().BoolVar(&purge, "purge-data", false, "also delete the member volumes, the bucket with every backup and the KMS key")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
 	return c
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -53,6 +54,9 @@ type S3 interface {
 	ListObjectVersions(context.Context, *s3.ListObjectVersionsInput, ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error)
 	DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
 	DeleteBucket(context.Context, *s3.DeleteBucketInput, ...func(*s3.Options)) (*s3.DeleteBucketOutput, error)
+	ListBuckets(context.Context, *s3.ListBucketsInput, ...func(*s3.Options)) (*s3.ListBucketsOutput, error)
+	GetBucketLocation(context.Context, *s3.GetBucketLocationInput, ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error)
+	GetBucketTagging(context.Context, *s3.GetBucketTaggingInput, ...func(*s3.Options)) (*s3.GetBucketTaggingOutput, error)
 }
 
 // ECS shows services and tasks.
@@ -85,6 +89,7 @@ type AWS struct {
 	ECS      ECS
 	CloudMap CloudMap
 	ASG      AutoScaling
+	KMS      KMS
 }
 
 // NewAWS makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
@@ -103,6 +108,7 @@ func NewAWS(cfg aws.Config) *AWS {
 		ECS:      ecs.NewFromConfig(cfg),
 		CloudMap: servicediscovery.NewFromConfig(cfg),
 		ASG:      autoscaling.NewFromConfig(cfg),
+		KMS:      kms.NewFromConfig(cfg),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -58,20 +59,25 @@ func (e *LeftoversError) Error() string {
 type volume struct{ id, member string }
 
 // Delete removes a cluster's stacks in reverse order. Member volumes, the bucket and the KMS
-// key are kept unless PurgeData.
+// key are kept unless PurgeData; with PurgeData they are found by the cluster tag too, so a
+// purge after a plain delete still finds them.
 func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*DeleteReport, error) {
 	stacks, err := o.clusterStacks(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	volumes, err := o.clusterVolumes(ctx, name, stacks)
+	data, err := o.findData(ctx, name, stacks)
 	if err != nil {
 		return nil, err
 	}
-	if len(stacks) == 0 && (!opt.PurgeData || len(volumes) == 0) {
-		return nil, &ErrNotFound{Name: name, Region: o.AWS.Region}
+	if len(stacks) == 0 && (!opt.PurgeData || data.empty()) {
+		nf := &ErrNotFound{Name: name, Region: o.AWS.Region}
+		if !data.empty() {
+			return nil, fmt.Errorf("%w\nKept from an earlier delete: %s; `neo4jctl delete cluster %s --purge-data` deletes them", nf, strings.Join(data.names(), ", "), name)
+		}
+		return nil, nf
 	}
-	var bucket, nsID string
+	var nsID string
 	var names []string
 	deps := map[string][]string{}
 	kinds := map[string]string{}
@@ -79,7 +85,6 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 		names = append(names, s.Name)
 		kinds[s.Name] = s.Tags[naming.TagStackKind]
 		if kinds[s.Name] == naming.KindShared {
-			bucket = s.Outputs[stack.OutputBucketName]
 			nsID = s.Outputs[stack.OutputNamespaceID]
 		}
 	}
@@ -94,17 +99,24 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 
 	// say what goes and what stays, and ask
 	var q strings.Builder
-	fmt.Fprintf(&q, "Delete cluster %s in %s: %d stacks (%s).", name, o.AWS.Region, len(names), strings.Join(names, ", "))
+	if len(names) == 0 {
+		fmt.Fprintf(&q, "Cluster %s in %s has no stacks left (deleted before).", name, o.AWS.Region)
+	} else {
+		fmt.Fprintf(&q, "Delete cluster %s in %s: %d stacks (%s).", name, o.AWS.Region, len(names), strings.Join(names, ", "))
+	}
 	if opt.PurgeData {
 		fmt.Fprintf(&q, "\n--purge-data also deletes, for good:")
-		for _, v := range volumes {
+		for _, v := range data.volumes {
 			fmt.Fprintf(&q, "\n  volume %s (%s data)", v.id, v.member)
 		}
-		if bucket != "" {
-			fmt.Fprintf(&q, "\n  bucket %s (every backup in it)", bucket)
+		if data.bucket != "" {
+			fmt.Fprintf(&q, "\n  bucket %s (every backup in it)", data.bucket)
+		}
+		if data.key != "" {
+			fmt.Fprintf(&q, "\n  KMS key %s (scheduled for deletion in %d days, the minimum; nothing it encrypted can be read after that)", data.key, KeyDeletionDays)
 		}
 	} else {
-		fmt.Fprintf(&q, "\nMember volumes and backups are kept.")
+		fmt.Fprintf(&q, "\nMember volumes, backups and the KMS key are kept.")
 	}
 	o.logf("%s", q.String())
 	ok, err := o.confirm("Delete? [y/N] ", "delete cluster "+name, "--yes", opt.Yes)
@@ -117,17 +129,34 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 
 	rep := &DeleteReport{}
 	var causes []error
-	if nsID != "" {
-		n, err := o.deregisterInstances(ctx, nsID)
+	var mu sync.Mutex
+	deregister := func(ctx context.Context) {
+		cnt, err := o.deregisterInstances(ctx, nsID)
 		if err != nil {
+			mu.Lock()
 			causes = append(causes, err)
-		} else if n > 0 {
-			o.logf("Deregistered %d Cloud Map instances registered outside CloudFormation", n)
+			mu.Unlock()
+		} else if cnt > 0 {
+			o.logf("Deregistered %d Cloud Map instances registered outside CloudFormation", cnt)
 		}
 	}
 	errs := engine.InOrder(ctx, names, engine.Reverse(names, deps), func(ctx context.Context, n string) error {
+		// A Cloud Map service with instances cannot be deleted: the operations stack owns the
+		// core/replica records the DNS sync Lambda registers, the shared stack the namespace.
+		// Deregister right before each of them, when nothing that deleted first (members,
+		// the Lambda) can register again; if the Lambda still did during the delete, once more.
+		cleans := nsID != "" && (kinds[n] == naming.KindOperations || kinds[n] == naming.KindShared)
+		if cleans {
+			deregister(ctx)
+		}
 		// only stacks found by this cluster's tags get their protection turned off
-		return o.Engine.Delete(ctx, n, true)
+		err := o.Engine.Delete(ctx, n, true)
+		var se *engine.StackError
+		if cleans && errors.As(err, &se) && se.Status == engine.StatusDeleteFailed {
+			deregister(ctx)
+			err = o.Engine.Delete(ctx, n, true)
+		}
+		return err
 	})
 	o.Engine.Progress.Stop()
 	for _, n := range names {
@@ -142,7 +171,7 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 	}
 
 	if opt.PurgeData && len(causes) == 0 {
-		for _, v := range volumes {
+		for _, v := range data.volumes {
 			if _, err := o.AWS.EC2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(v.id)}); err != nil {
 				causes = append(causes, fmt.Errorf("deleting volume %s (%s): %w", v.id, v.member, engine.APIError(err)))
 				continue
@@ -150,21 +179,24 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 			o.logf("Deleted volume %s (%s)", v.id, v.member)
 			rep.Deleted = append(rep.Deleted, "volume "+v.id+" ("+v.member+")")
 		}
-		if bucket != "" {
-			if err := o.deleteBucket(ctx, bucket); err != nil {
+		if data.bucket != "" {
+			if err := o.deleteBucket(ctx, data.bucket); err != nil {
 				causes = append(causes, err)
 			} else {
-				o.logf("Deleted bucket %s", bucket)
-				rep.Deleted = append(rep.Deleted, "bucket "+bucket)
+				o.logf("Deleted bucket %s", data.bucket)
+				rep.Deleted = append(rep.Deleted, "bucket "+data.bucket)
+			}
+		}
+		if data.key != "" {
+			if err := o.scheduleKeyDeletion(ctx, data.key); err != nil {
+				causes = append(causes, err)
+			} else {
+				o.logf("Scheduled KMS key %s for deletion in %d days (`aws kms cancel-key-deletion --key-id %s` until then keeps it)", data.key, KeyDeletionDays, data.key)
+				rep.Deleted = append(rep.Deleted, "KMS key "+data.key+" (scheduled)")
 			}
 		}
 	} else if !opt.PurgeData {
-		for _, v := range volumes {
-			rep.Kept = append(rep.Kept, "volume "+v.id+" ("+v.member+")")
-		}
-		if bucket != "" {
-			rep.Kept = append(rep.Kept, "bucket "+bucket+" (backups)")
-		}
+		rep.Kept = data.names()
 	}
 
 	// what is left
@@ -176,10 +208,11 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 		rep.Leftovers = append(rep.Leftovers, fmt.Sprintf("stack %s (%s)", s.Name, s.Status))
 	}
 	if opt.PurgeData {
-		vols, _ := o.clusterVolumes(context.WithoutCancel(ctx), name, nil)
-		for _, v := range vols {
-			rep.Leftovers = append(rep.Leftovers, "volume "+v.id+" ("+v.member+")")
+		rest, err := o.findData(context.WithoutCancel(ctx), name, left)
+		if err != nil {
+			causes = append(causes, err)
 		}
+		rep.Leftovers = append(rep.Leftovers, rest.names()...)
 	}
 	if len(rep.Leftovers) > 0 || len(causes) > 0 {
 		return rep, &LeftoversError{Cluster: name, Leftovers: rep.Leftovers, Causes: causes}
