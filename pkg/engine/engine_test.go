@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -406,5 +407,24 @@ func TestCredentialsErrorsCarryTheHint(t *testing.T) {
 	other := &smithy.GenericAPIError{Code: "ValidationError", Message: "bad"}
 	if got := explainAPIError(other).Error(); got != "ValidationError: bad" {
 		t.Fatalf("other: %s", got)
+	}
+}
+
+func TestSpinnerHasNoColourWhenColoursAreOff(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "tty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, on := range []bool{false, true} {
+		var out bytes.Buffer
+		p := newSpinner(&out, f, &Lines{W: &out, Colors: printer.Colors{On: on}})
+		fmt.Fprint(p.s.Writer, "\r\x1b[K\x1b[37m⠋\x1b[0m s1")
+		want := "\r\x1b[K⠋ s1"
+		if on {
+			want = "\r\x1b[K\x1b[37m⠋\x1b[0m s1"
+		}
+		if out.String() != want {
+			t.Errorf("colours %v: spinner wrote %q, want %q", on, out.String(), want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -136,6 +137,11 @@ type spinnerProgress struct {
 }
 
 func newSpinner(w io.Writer, tty *os.File, lines *Lines) *spinnerProgress {
+	if !lines.Colors.On {
+		// the spinner paints its character (fatih/color, which looks at stdout, not at
+		// NO_COLOR-or-not-our-terminal): take the colour out, keep the line erasing
+		w = noColor{w}
+	}
 	s := spinner.New(spinner.CharSets[14], 120*time.Millisecond, spinner.WithWriter(w))
 	s.WriterFile = tty // the terminal check: WithWriter would look at stdout
 	return &spinnerProgress{s: s, lines: lines, active: map[string]string{}}
@@ -223,4 +229,18 @@ func (p *spinnerProgress) Stop() {
 	defer p.mu.Unlock()
 	p.stopped = true
 	p.s.Stop()
+}
+
+// sgr is an ANSI "select graphic rendition" (colour, bold) sequence.
+var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// noColor drops colour sequences from what goes through it; other control sequences (the
+// spinner's carriage return and erase-line) pass.
+type noColor struct{ w io.Writer }
+
+func (n noColor) Write(p []byte) (int, error) {
+	if _, err := n.w.Write(sgr.ReplaceAll(p, nil)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
