@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -24,6 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 )
@@ -165,8 +169,55 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 	if cfg.Region == "" {
 		return aws.Config{}, ErrNoRegion
 	}
+	if attempts > 0 && attempts < readAttempts {
+		cfg.APIOptions = append(cfg.APIOptions, retryReadsOnConnectionErrors)
+	}
+	cfg.Logger = sdkLogger()
 	for _, c := range o.Customize {
 		c(&cfg)
 	}
 	return cfg, nil
+}
+
+// readAttempts is how often a read-only call is tried when the connection drops.
+const readAttempts = 3
+
+// readOnly reports whether an operation only looks (and so is safe to send again).
+func readOnly(op string) bool {
+	for _, p := range []string{"Describe", "Get", "List", "Head"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// retryReadsOnConnectionErrors retries read-only calls whose connection failed (dropped,
+// reset, "use of closed network connection") even when retries are turned down with
+// AWS_MAX_ATTEMPTS (as against moto): such a call never reached AWS or changed nothing.
+// Calls that change something (CreateStack, ...) keep the configured attempts: a retried
+// CreateStack that did reach the emulator comes back as AlreadyExists.
+func retryReadsOnConnectionErrors(st *middleware.Stack) error {
+	if !readOnly(st.ID()) {
+		return nil
+	}
+	if _, ok := st.Finalize.Get("Retry"); !ok {
+		return nil
+	}
+	r := retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = readAttempts
+		so.RateLimiter = ratelimit.None
+		so.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+	})
+	_, err := st.Finalize.Swap("Retry", retry.NewAttemptMiddleware(r, smithyhttp.RequestCloner))
+	return err
+}
+
+// sdkLogger keeps the SDK's own log lines (e.g. "WARN failed to discard remaining HTTP
+// response body") off neo4jctl's output; NEO4JCTL_DEBUG=1 shows them on stderr.
+func sdkLogger() logging.Logger {
+	if os.Getenv("NEO4JCTL_DEBUG") == "" {
+		return logging.Nop{}
+	}
+	return logging.NewStandardLogger(os.Stderr)
 }
