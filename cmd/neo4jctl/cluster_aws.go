@@ -10,9 +10,11 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/term"
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
@@ -37,8 +39,12 @@ type hooks struct {
 // progress to stderr.
 func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 	cfg, err := ops.LoadConfig(ctx, ops.ConfigOptions{Region: region, Profile: g.profile, Customize: g.hooks.awsConfig})
-	if errors.Is(err, ops.ErrNoRegion) {
+	var noProfile config.SharedConfigProfileNotExistError
+	switch {
+	case errors.Is(err, ops.ErrNoRegion):
 		return nil, usageError{err}
+	case errors.As(err, &noProfile):
+		return nil, usagef("--profile/AWS_PROFILE %q is not in the AWS config files (~/.aws/config, ~/.aws/credentials); list them with `aws configure list-profiles`", noProfile.Profile)
 	}
 	if err != nil {
 		return nil, err
@@ -130,6 +136,6 @@ func (g *globals) interrupts() (<-chan os.Signal, func()) {
 		return g.hooks.signals, func() {}
 	}
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	return ch, func() { signal.Stop(ch) }
 }
