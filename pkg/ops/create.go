@@ -231,6 +231,21 @@ func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt Create
 			healthy++
 		}
 	}
+	if len(live) == 0 {
+		// A fresh create. Data kept by an earlier delete of a cluster of this name is not
+		// reused (yet): say so, so nobody expects the old databases. A warning, not a
+		// refusal: nothing is lost, the old data stays where it is.
+		old, err := o.findData(ctx, name, nil)
+		if err != nil {
+			return err
+		}
+		if !old.empty() {
+			o.logf("Warning: data of an earlier cluster %s is still in %s: %s.\n"+
+				"neo4jctl does not reattach old volumes yet: this cluster starts with new, empty volumes and a new bucket, and the old data stays as it is. "+
+				"To remove it for good: `neo4jctl delete cluster %s --purge-data` (which would then also delete this cluster's data).",
+				name, o.AWS.Region, strings.Join(old.names(), ", "), name)
+		}
+	}
 	switch {
 	case healthy == len(stacks):
 		return fmt.Errorf("cluster %s already exists (%d stacks); change it with `neo4jctl update cluster -f %s`", name, len(stacks), opt.File)

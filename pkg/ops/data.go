@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,6 +62,12 @@ func (o *Ops) findData(ctx context.Context, name string, stacks []*engine.StackI
 	if d.volumes, err = o.clusterVolumes(ctx, name, stacks); err != nil {
 		return d, err
 	}
+	sort.SliceStable(d.volumes, func(i, j int) bool {
+		if a, b := memberIndex(d.volumes[i].member), memberIndex(d.volumes[j].member); a != b {
+			return a < b
+		}
+		return d.volumes[i].id < d.volumes[j].id
+	})
 	for _, s := range stacks {
 		if s.Tags[naming.TagStackKind] == naming.KindShared {
 			d.bucket = s.Outputs[stack.OutputBucketName]
