@@ -5,7 +5,8 @@
 # money. Everything runs from this checkout; moto stops when the script ends.
 #
 # Needs what the tests need (scripts/test-deps.sh installs the rest into .venv).
-# DEMO_KEEP=1 leaves moto running at the end (the script prints its AWS_ENDPOINT_URL).
+# DEMO_KEEP=1 leaves moto running at the end, detached from this shell (setsid), and keeps
+# the work directory (moto's log, the cluster.yaml used); the script prints both.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,14 +26,20 @@ NEO4JCTL="$ROOT/bin/neo4jctl"
 WORK="$(mktemp -d)"
 MOTO_PID=""
 cleanup() {
-  if [[ -n "$MOTO_PID" && -z "${DEMO_KEEP:-}" ]]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
+  if [[ -n "${DEMO_KEEP:-}" ]]; then return; fi
+  if [[ -n "$MOTO_PID" ]]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 step "Starting moto on 127.0.0.1"
 PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$PY" test/moto/neo4jctl_moto.py -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+if [[ -n "${DEMO_KEEP:-}" ]]; then
+  # its own session: Ctrl-C or the end of this script does not reach it
+  setsid "$PY" test/moto/neo4jctl_moto.py -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 </dev/null &
+else
+  "$PY" test/moto/neo4jctl_moto.py -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+fi
 MOTO_PID=$!
 ENDPOINT="http://127.0.0.1:$PORT"
 "$PY" - "$ENDPOINT" <<'PYEOF' || { cat "$WORK/moto.log" >&2; exit 1; }
@@ -102,5 +109,6 @@ run "$NEO4JCTL" delete cluster graph-prod --yes
 run "$NEO4JCTL" get cluster
 
 if [[ -n "${DEMO_KEEP:-}" ]]; then
-  step "moto keeps running (pid $MOTO_PID): export AWS_ENDPOINT_URL=$ENDPOINT AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=eu-west-1"
+  step "moto keeps running (pid $MOTO_PID; stop it with: kill $MOTO_PID): export AWS_ENDPOINT_URL=$ENDPOINT AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=eu-west-1 AWS_MAX_ATTEMPTS=1"
+  echo "Kept $WORK (moto.log, cluster.yaml)" >&2
 fi
