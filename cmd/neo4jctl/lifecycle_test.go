@@ -234,7 +234,7 @@ func TestLifecycleMinimal(t *testing.T) {
 	changed := strings.Replace(readFile(t, file), `acceptLicense: "eval"`, "acceptLicense: \"eval\"\nmonitoring: {logRetentionDays: 90}", 1)
 	cfgFile := writeConfig(t, changed)
 	code, stdout, stderr = a.cli("", "update", "cluster", "-f", cfgFile)
-	if code != exitFailed {
+	if code != exitUsage {
 		t.Fatalf("update without --yes: exit %d\n%s", code, stderr)
 	}
 	mustContain(t, "diff", stdout, "neo4jctl-graph-dev-shared: changes", "~ Modify  LogGroup (AWS::Logs::LogGroup)")
@@ -247,7 +247,7 @@ func TestLifecycleMinimal(t *testing.T) {
 
 	// delete: refused without --yes, then everything goes but the data
 	code, _, stderr = a.cli("", "delete", "cluster", name)
-	if code != exitFailed || len(a.stacks(name)) != 6 {
+	if code != exitUsage || len(a.stacks(name)) != 6 {
 		t.Fatalf("delete without --yes: exit %d\n%s", code, stderr)
 	}
 	code, stdout, stderr = a.cli("", "delete", "cluster", name, "--yes")

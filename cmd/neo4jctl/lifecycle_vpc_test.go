@@ -185,7 +185,7 @@ func TestLifecycleExistingVPC(t *testing.T) {
 		t.Fatalf("RegisterInstance: %v", err)
 	}
 	code, _, stderr = a.cli("", "delete", "cluster", name, "--purge-data")
-	if code != exitFailed {
+	if code != exitUsage {
 		t.Fatalf("delete --purge-data without a terminal: exit %d", code)
 	}
 	mustContain(t, "purge", stderr, "--purge-data also deletes, for good:", "(core-1 data)", "(every backup in it)", "pass --yes")

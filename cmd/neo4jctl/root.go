@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
@@ -63,7 +64,8 @@ func runWith(ctx context.Context, args []string, s streams, h hooks) int {
 	fmt.Fprintln(s.err, g.colors.Red("Error:"), err)
 	var ue usageError
 	switch {
-	case errors.As(err, &ue), cluster.IsConfigError(err):
+	case errors.As(err, &ue), cluster.IsConfigError(err), errors.As(err, new(*ops.NeedsConfirmation)):
+		// a refused confirmation is the invocation's fault too: nothing was changed
 		return exitUsage
 	}
 	return exitFailed
