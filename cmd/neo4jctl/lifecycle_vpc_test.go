@@ -99,15 +99,25 @@ func TestLifecycleExistingVPC(t *testing.T) {
 		t.Fatalf("get: %+v", got)
 	}
 
-	// replicas.count 2 -> 4 in cluster.yaml: the config wins over the live count. (--force:
-	// the core task definitions carry initial.dbms.default_secondaries_count, so the cores
-	// restart too, one at a time.)
+	// replicas.count 2 -> 4 in cluster.yaml: the config wins over the live count. No --force:
+	// nothing in a core stack follows replicas.count (the first core's worker moves the
+	// secondaries topology after the replicas service), so no core stack is updated.
 	scaledUp := strings.Replace(readFile(t, file), "  count: 2", "  count: 4", 1)
-	code, stdout, stderr = a.cli("", "update", "cluster", "-f", writeConfig(t, scaledUp), "--yes", "--force")
+	executedBefore := len(rec.executed)
+	code, stdout, stderr = a.cli("", "update", "cluster", "-f", writeConfig(t, scaledUp), "--yes")
 	if code != 0 {
 		t.Fatalf("update replicas.count: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-replicas: changes", "  ~ replicas desired 2 → 4")
+	mustContain(t, "diff", stdout, "neo4jctl-graph-prod-replicas: changes", "  ~ replicas desired 2 → 4",
+		"neo4jctl-graph-prod-core-1: no changes", "neo4jctl-graph-prod-core-2: no changes", "neo4jctl-graph-prod-core-3: no changes")
+	for _, s := range rec.executed[executedBefore:] {
+		if strings.Contains(s, "-core-") {
+			t.Errorf("a replicas.count change updated core stack %s", s)
+		}
+	}
+	if strings.Contains(stderr, "Updating core member stacks") {
+		t.Errorf("a replicas.count change rolled the cores:\n%s", stderr)
+	}
 	if d := desired("replicas"); d != 4 {
 		t.Errorf("replicas.count 2 → 4: ECS desired %d, want 4", d)
 	}

@@ -31,6 +31,13 @@ func (b *builder) boltURI() string {
 
 // neo4jSettings are the neo4j.conf settings neo4jctl owns for a role, merged with the
 // user's neo4j.config (validation refuses user settings that collide with these).
+//
+// Nothing here may depend on replicas.count: Neo4j reads initial.* settings only at the first
+// DBMS start, and a value in the core task definitions would make every replicas.count change
+// a new task definition, so a restart, of every core. initial.dbms.default_primaries_count is
+// the core count, fixed for the cluster's life. The default and per-database secondaries
+// follow the replicas service instead: the first core's worker reconciles them
+// (dbms.setDefaultAllocationNumbers, ALTER DATABASE ... SET TOPOLOGY) from its desired count.
 func (b *builder) neo4jSettings(role string, member cluster.Member, mem cluster.Memory) map[string]string {
 	cfg := b.cfg
 	n := cfg.Cores.Count
@@ -49,9 +56,6 @@ func (b *builder) neo4jSettings(role string, member cluster.Member, mem cluster.
 		"server.memory.pagecache.size":                        mem.PageCache,
 		"server.backup.enabled":                               "true",
 		"server.backup.listen_address":                        fmt.Sprintf("0.0.0.0:%d", naming.PortBackup),
-	}
-	if r := cfg.ReplicaCount(); r > 0 {
-		s["initial.dbms.default_secondaries_count"] = fmt.Sprint(r)
 	}
 	if cfg.ParsedVersion().Calendar() {
 		s["dbms.cluster.endpoints"] = strings.Join(discovery, ",")
@@ -97,6 +101,8 @@ func (b *builder) containerEnv(role string, member cluster.Member, mem cluster.M
 	}
 	if role == roleCore {
 		env[naming.EnvMember] = member.Name
+		// the first core's worker reads the replicas service's desired count here
+		env[naming.EnvECSCluster] = b.imp(OutputECSCluster)
 		if r := cfg.Restore; r != nil && r.From != "" {
 			env[naming.EnvRestoreFrom] = r.From
 		}

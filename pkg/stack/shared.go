@@ -387,6 +387,10 @@ func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 		statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, GetAtt(sharedLogGroup, "Arn"), nil),
 		// PutMetricData has no resource; the namespace condition scopes it
 		statement([]string{"cloudwatch:PutMetricData"}, "*", M{"StringEquals": M{"cloudwatch:namespace": naming.MetricNamespace}}),
+		// the first core's worker follows the replicas service's desired count (secondaries
+		// topology); only that one service of this cluster, read-only
+		statement([]string{"ecs:DescribeServices"},
+			arn("ecs:${AWS::Region}:${AWS::AccountId}:service/"+naming.ECSCluster(b.name)+"/"+naming.ReplicasService), nil),
 	}
 	if bkt, path, ok := b.restoreSource(); ok {
 		memberStmts = append(memberStmts,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -669,6 +670,7 @@ func TestNeo4jSettings(t *testing.T) {
 					want["NEO4J_server_default__advertised__address"] = m.DNSName
 					want[naming.EnvMember] = m.Name
 					want[naming.EnvRole] = "core"
+					want[naming.EnvECSCluster] = "" // an import: the worker reads the replicas service
 					if cfg.Restore != nil {
 						want[naming.EnvRestoreFrom] = cfg.Restore.From
 					}
@@ -681,6 +683,9 @@ func TestNeo4jSettings(t *testing.T) {
 					if !ok || (v != "" && got != v) {
 						t.Errorf("%s: %s=%q, want %q", s.Name, k, got, v)
 					}
+				}
+				if v, ok := e[settingEnv("initial.dbms.default_secondaries_count")]; ok {
+					t.Errorf("%s: initial.dbms.default_secondaries_count=%s in the task definition (a replicas.count change would restart it)", s.Name, v)
 				}
 				for k := range cfg.Neo4j.Config {
 					if _, ok := e[settingEnv(k)]; !ok {
@@ -740,4 +745,77 @@ func sortedStrings(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestReplicasCountLeavesCoresAlone: replicas.count (and adding or removing replicas) never
+// changes a core stack's template or parameters, nor the shared stack, nor the replicas' task
+// definition, so `neo4jctl update` of a replicas.count restarts no core. The secondaries
+// follow the replicas service through the first core's worker instead of
+// initial.dbms.default_secondaries_count, which Neo4j reads only at the first start.
+func TestReplicasCountLeavesCoresAlone(t *testing.T) {
+	render := func(replicas string) map[string]Stack {
+		t.Helper()
+		doc := "apiVersion: neo4jctl.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: t-replicas, region: eu-west-1}\n" +
+			"neo4j: {acceptLicense: \"yes\"}\n" + replicas
+		f, err := cluster.Decode([]byte(doc))
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		cluster.SetDefaults(f.Config)
+		if err := cluster.Validate(f.Config, f); err != nil {
+			t.Fatalf("invalid test config: %v", err)
+		}
+		out := map[string]Stack{}
+		for _, s := range build(t, testCase{"replicas", f.Config}) {
+			out[s.Name] = s
+		}
+		return out
+	}
+	two := render("replicas: {count: 2}\n")
+	for _, other := range []struct{ name, yaml string }{
+		{"count 4", "replicas: {count: 4}\n"},
+		{"count 1", "replicas: {count: 1}\n"},
+		{"no replicas", ""},
+	} {
+		t.Run(other.name, func(t *testing.T) {
+			got := render(other.yaml)
+			cores := 0
+			for name, s := range two {
+				if s.Kind != naming.KindCore && s.Kind != naming.KindShared {
+					continue
+				}
+				o, ok := got[name]
+				if !ok {
+					t.Fatalf("%s missing with %s", name, other.name)
+				}
+				if !bytes.Equal(s.Template, o.Template) {
+					t.Errorf("%s: template differs between replicas count 2 and %s", name, other.name)
+				}
+				if !reflect.DeepEqual(s.Parameters, o.Parameters) {
+					t.Errorf("%s: parameters differ between replicas count 2 and %s: %v vs %v", name, other.name, s.Parameters, o.Parameters)
+				}
+				if s.Kind == naming.KindCore {
+					cores++
+				}
+			}
+			if cores != 3 {
+				t.Fatalf("compared %d core stacks, want 3", cores)
+			}
+			// the replicas' own task definition does not follow the count either (only the
+			// service's desired count does): no replica restarts for a count change
+			r2, r := two["neo4jctl-t-replicas-replicas"], got["neo4jctl-t-replicas-replicas"]
+			if r.Name != "" {
+				td2, _ := json.Marshal(resourcesOf(parse(t, r2), "AWS::ECS::TaskDefinition"))
+				td, _ := json.Marshal(resourcesOf(parse(t, r), "AWS::ECS::TaskDefinition"))
+				if !bytes.Equal(td2, td) {
+					t.Errorf("replicas task definition differs between count 2 and %s", other.name)
+				}
+			}
+		})
+	}
+	for name, s := range two {
+		if bytes.Contains(s.Template, []byte("secondaries__count")) {
+			t.Errorf("%s sets initial.dbms.default_secondaries_count", name)
+		}
+	}
 }
