@@ -17,12 +17,14 @@ const (
 	ReqDeallocateServer  RequestType = "deallocate-server"   // DEALLOCATE DATABASES FROM SERVER
 	ReqDropServer        RequestType = "drop-server"         // DROP SERVER
 	ReqSetTopology       RequestType = "set-topology"        // ALTER DATABASE ... SET TOPOLOGY
-	ReqRestoreDatabase   RequestType = "restore-database"    // CREATE OR REPLACE DATABASE ... seedURI
+	// dbms.setDefaultAllocationNumbers: the topology of databases created without TOPOLOGY
+	ReqSetDefaultAllocation RequestType = "set-default-allocation"
+	ReqRestoreDatabase      RequestType = "restore-database" // CREATE OR REPLACE DATABASE ... seedURI
 )
 
 // RequestTypes lists every accepted request type.
 var RequestTypes = []RequestType{ReqStatus, ReqHealth, ReqEnsureUsers, ReqEnableFreeServers,
-	ReqDeallocateServer, ReqDropServer, ReqSetTopology, ReqRestoreDatabase}
+	ReqDeallocateServer, ReqDropServer, ReqSetTopology, ReqSetDefaultAllocation, ReqRestoreDatabase}
 
 // Request is what neo4jctl sends to the operations Lambda (as JSON) or hands to Execute on a
 // --bolt-uri run. Only the fields of its Type are read. It never carries a password: users'
@@ -38,7 +40,7 @@ type Request struct {
 
 	// set-topology, restore-database: the database.
 	Database string `json:"database,omitempty"`
-	// set-topology: wanted primaries (>= 1) and secondaries (>= 0).
+	// set-topology, set-default-allocation: wanted primaries (>= 1) and secondaries (>= 0).
 	Primaries   int `json:"primaries,omitempty"`
 	Secondaries int `json:"secondaries,omitempty"`
 	// restore-database: where the backup is, e.g. s3://bucket/backups/neo4j-2025-01-01.backup
@@ -117,6 +119,10 @@ func (r Request) Validate() error {
 		if r.Database == "" {
 			return bad("database is required")
 		}
+		if r.Primaries < 1 || r.Secondaries < 0 {
+			return bad("need primaries >= 1 and secondaries >= 0, got %d and %d", r.Primaries, r.Secondaries)
+		}
+	case ReqSetDefaultAllocation:
 		if r.Primaries < 1 || r.Secondaries < 0 {
 			return bad("need primaries >= 1 and secondaries >= 0, got %d and %d", r.Primaries, r.Secondaries)
 		}

@@ -170,3 +170,16 @@ func TestBoltUnsupportedOnCommunity(t *testing.T) {
 		t.Fatal("set-topology on community should fail")
 	}
 }
+
+// The default topology is Enterprise only: Community answers "unsupported", never a crash.
+func TestBoltDefaultAllocationUnsupportedOnCommunity(t *testing.T) {
+	c := realClient(t)
+	if _, err := c.TopologyDefaults(ctxT(t)); !IsCode(err, CodeUnsupported) {
+		t.Errorf("TopologyDefaults on community: %v, want %s", err, CodeUnsupported)
+	}
+	resp := Execute(ctxT(t), c, Request{Type: ReqSetDefaultAllocation, Primaries: 3, Secondaries: 1}, nil)
+	t.Logf("set-default-allocation on community: %+v", resp.Error)
+	if resp.OK || resp.Error.Code != CodeUnsupported {
+		t.Fatalf("set-default-allocation on community: %+v, want %s", resp.Error, CodeUnsupported)
+	}
+}

@@ -187,6 +187,20 @@ func TestEnterpriseServerOps(t *testing.T) {
 		{name: "drop of an unknown server is done", req: Request{Type: ReqDropServer, Server: "gone"}, wantOK: true},
 		{name: "set topology", req: Request{Type: ReqSetTopology, Database: "neo4j", Primaries: 3, Secondaries: 2, WaitSeconds: 60}, wantOK: true,
 			wantStmt: "ALTER DATABASE $db SET TOPOLOGY 3 PRIMARIES 2 SECONDARIES WAIT 60 SECONDS"},
+		{name: "set default allocation", req: Request{Type: ReqSetDefaultAllocation, Primaries: 3, Secondaries: 2}, wantOK: true,
+			wantStmt: "CALL dbms.setDefaultAllocationNumbers($primaries, $secondaries)",
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if f.lastParams["primaries"] != int64(3) || f.lastParams["secondaries"] != int64(2) || r.Message != "default topology 3 primaries, 2 secondaries (was 3, 1)" {
+					t.Errorf("params %v, message %q", f.lastParams, r.Message)
+				}
+			}},
+		{name: "set default allocation already equal writes nothing", req: Request{Type: ReqSetDefaultAllocation, Primaries: 3, Secondaries: 1}, wantOK: true,
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if slices.ContainsFunc(f.statements, func(s string) bool { return strings.Contains(s, "setDefaultAllocationNumbers") }) {
+					t.Errorf("statements %q", f.statements)
+				}
+			}},
+		{name: "set default allocation refuses 0 primaries", req: Request{Type: ReqSetDefaultAllocation, Primaries: 0, Secondaries: 1}, wantCode: CodeInvalidRequest},
 		{name: "restore on 5.26 drops, then creates (no OR REPLACE with seed options before 2025.01)",
 			req: Request{Type: ReqRestoreDatabase, Database: "neo4j", SeedURI: "s3://b/backups/neo4j.backup"}, wantOK: true,
 			wantStmt: "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options NOWAIT",
@@ -287,5 +301,34 @@ func TestSeedDatabase(t *testing.T) {
 				t.Errorf("options %v", f.lastParams)
 			}
 		})
+	}
+}
+
+func TestTopologyDefaults(t *testing.T) {
+	ctx := context.Background()
+	f, c := enterprise(t)
+	d, err := c.TopologyDefaults(ctx)
+	if err != nil || d != (Defaults{Primaries: 3, Secondaries: 1}) {
+		t.Fatalf("defaults %+v %v", d, err)
+	}
+	if _, err := c.SetDefaultAllocation(ctx, 3, 4); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.TopologyDefaults(ctx); d != (Defaults{Primaries: 3, Secondaries: 4}) {
+		t.Errorf("after set: %+v", d)
+	}
+	// a version without dbms.showTopologyGraphConfig: the procedure is called anyway
+	f, c = enterprise(t)
+	f.failOn["CALL dbms.showTopologyGraphConfig()"] = &neo4j.Neo4jError{Code: "Neo.ClientError.Procedure.ProcedureNotFound",
+		Msg: "There is no procedure with the name `dbms.showTopologyGraphConfig` registered for this database instance."}
+	msg, err := c.SetDefaultAllocation(ctx, 3, 1)
+	if err != nil || !slices.Contains(f.statements, "CALL dbms.setDefaultAllocationNumbers($primaries, $secondaries)") {
+		t.Fatalf("%q %v %q", msg, err, f.statements)
+	}
+	// Neo4j unreachable while reading: an error, nothing written
+	f, c = enterprise(t)
+	f.failOn["CALL dbms.showTopologyGraphConfig()"] = &neo4j.ConnectivityError{}
+	if _, err := c.SetDefaultAllocation(ctx, 3, 2); !IsCode(err, CodeUnavailable) || len(f.statements) != 1 {
+		t.Fatalf("%v %q", err, f.statements)
 	}
 }

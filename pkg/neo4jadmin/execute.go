@@ -47,6 +47,8 @@ func Execute(ctx context.Context, c *Client, req Request, users UserSource) Resp
 		resp.Message, err = c.DropServer(ctx, req.Server)
 	case ReqSetTopology:
 		resp.Message, err = c.SetTopology(ctx, req.Database, req.Primaries, req.Secondaries, req.WaitSeconds)
+	case ReqSetDefaultAllocation:
+		resp.Message, err = c.SetDefaultAllocation(ctx, req.Primaries, req.Secondaries)
 	case ReqRestoreDatabase:
 		resp.Message, err = c.RestoreDatabase(ctx, req.Database, req.SeedURI, req.WaitSeconds)
 	}

@@ -26,6 +26,7 @@ type fakeEnterprise struct {
 	databases  []Row
 	statusChk  []Row
 	users      []Row
+	defaults   Row // dbms.showTopologyGraphConfig's counts
 	passwords  map[string]string
 	statements []string
 	lastParams map[string]any
@@ -59,6 +60,8 @@ func newFakeEnterprise(path string) (*fakeEnterprise, error) {
 	return &fakeEnterprise{
 		components: conv(rec.Components), servers: conv(rec.Servers), databases: conv(rec.Databases),
 		statusChk: conv(rec.StatusCheck), users: conv(rec.Users), passwords: map[string]string{},
+		// the recorded cluster's databases were created with 3 primaries and 1 secondary
+		defaults: Row{"defaultPrimariesCount": int64(3), "defaultSecondariesCount": int64(1)},
 		failOn: map[string]error{},
 	}, nil
 }
@@ -104,6 +107,11 @@ func (f *fakeEnterprise) query(_ context.Context, db string, write bool, cypher 
 		return f.databases, nil
 	case cypher == "CALL dbms.cluster.statusCheck([])":
 		return f.statusChk, nil
+	case strings.HasPrefix(cypher, "CALL dbms.showTopologyGraphConfig()"):
+		return []Row{f.defaults}, nil
+	case cypher == "CALL dbms.setDefaultAllocationNumbers($primaries, $secondaries)":
+		f.defaults = Row{"defaultPrimariesCount": p["primaries"], "defaultSecondariesCount": p["secondaries"]}
+		return nil, nil
 	case cypher == "SHOW USERS YIELD *":
 		return f.users, nil
 	case strings.HasPrefix(cypher, "CREATE USER $user IF NOT EXISTS"):

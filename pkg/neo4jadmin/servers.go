@@ -100,6 +100,60 @@ func (c *Client) SetTopology(ctx context.Context, db string, primaries, secondar
 	return fmt.Sprintf("database %s: topology %d primaries, %d secondaries", db, primaries, secondaries), nil
 }
 
+// Defaults is the DBMS-wide topology a database created without TOPOLOGY gets.
+type Defaults struct {
+	Primaries   int `json:"primaries"`
+	Secondaries int `json:"secondaries"`
+}
+
+// TopologyDefaults reads the default topology of new databases
+// (CALL dbms.showTopologyGraphConfig(), Enterprise). initial.dbms.default_*_count only seed
+// it at the first DBMS start; dbms.setDefaultAllocationNumbers moves it afterwards.
+func (c *Client) TopologyDefaults(ctx context.Context) (Defaults, error) {
+	rows, err := c.run(ctx, "reading the default topology (dbms.showTopologyGraphConfig)", "system", false,
+		"CALL dbms.showTopologyGraphConfig() YIELD defaultPrimariesCount, defaultSecondariesCount "+
+			"RETURN defaultPrimariesCount, defaultSecondariesCount", nil)
+	if err != nil {
+		return Defaults{}, err
+	}
+	if len(rows) != 1 {
+		return Defaults{}, &Error{Code: CodeInternal, Message: fmt.Sprintf("reading the default topology: dbms.showTopologyGraphConfig returned %d rows", len(rows))}
+	}
+	p, s := int64p(rows[0], "defaultPrimariesCount"), int64p(rows[0], "defaultSecondariesCount")
+	if p == nil || s == nil {
+		return Defaults{}, &Error{Code: CodeInternal, Message: "reading the default topology: dbms.showTopologyGraphConfig has no default counts"}
+	}
+	return Defaults{Primaries: int(*p), Secondaries: int(*s)}, nil
+}
+
+// SetDefaultAllocation sets the default topology of new databases
+// (CALL dbms.setDefaultAllocationNumbers). It is idempotent: when the current defaults are
+// already these, nothing is written; where they cannot be read (a version without
+// dbms.showTopologyGraphConfig) the procedure is called anyway, which is harmless.
+// Existing databases keep their topology (see SetTopology).
+func (c *Client) SetDefaultAllocation(ctx context.Context, primaries, secondaries int) (string, error) {
+	if primaries < 1 || secondaries < 0 {
+		return "", &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("set default allocation: need primaries >= 1 and secondaries >= 0, got %d and %d", primaries, secondaries)}
+	}
+	want := Defaults{Primaries: primaries, Secondaries: secondaries}
+	cur, err := c.TopologyDefaults(ctx)
+	switch {
+	case err == nil && cur == want:
+		return fmt.Sprintf("default topology is already %d primaries, %d secondaries", primaries, secondaries), nil
+	case err != nil && !IsCode(err, CodeUnsupported):
+		return "", err
+	}
+	if _, err := c.run(ctx, "setting the default topology (dbms.setDefaultAllocationNumbers)", "system", true,
+		"CALL dbms.setDefaultAllocationNumbers($primaries, $secondaries)",
+		map[string]any{"primaries": int64(primaries), "secondaries": int64(secondaries)}); err != nil {
+		return "", err
+	}
+	if err != nil { // the current defaults were unknown
+		return fmt.Sprintf("default topology set to %d primaries, %d secondaries", primaries, secondaries), nil
+	}
+	return fmt.Sprintf("default topology %d primaries, %d secondaries (was %d, %d)", primaries, secondaries, cur.Primaries, cur.Secondaries), nil
+}
+
 // RestoreDatabase replaces a database with the backup at seedURI, online, on every server
 // that will host it (see SeedDatabase with replace).
 func (c *Client) RestoreDatabase(ctx context.Context, db, seedURI string, waitSeconds int) (string, error) {
