@@ -24,6 +24,9 @@ type Admin interface {
 	SeedDatabase(ctx context.Context, db, seedURI string, replace bool, waitSeconds int) (string, error)
 	DeallocateServer(ctx context.Context, ref string, dryRun bool) (string, []neo4jadmin.Row, error)
 	DropServer(ctx context.Context, ref string) (string, error)
+	TopologyDefaults(ctx context.Context) (neo4jadmin.Defaults, error)
+	SetDefaultAllocation(ctx context.Context, primaries, secondaries int) (string, error)
+	SetTopology(ctx context.Context, db string, primaries, secondaries, waitSeconds int) (string, error)
 	Close(ctx context.Context) error
 }
 
@@ -72,13 +75,16 @@ type LogSink interface {
 
 // WorkerConfig is what the worker does, from the task definition's environment.
 type WorkerConfig struct {
-	Role      string // core | replica
-	Member    string // core-N; for a replica "replica-<host>"
-	First     bool   // the first core: users, restore seeding, dead replicas
-	Cluster   string
-	Namespace string
-	CoreCount int
-	BoltURI   string // default neo4j://127.0.0.1:7687 (routing: admin commands reach the leader)
+	Role    string // core | replica
+	Member  string // core-N; for a replica "replica-<host>"
+	First   bool   // the first core: users, restore seeding, dead replicas, secondaries
+	Cluster string
+	// ECSCluster is the ECS cluster of the replicas service (the secondaries follow its
+	// desired count).
+	ECSCluster string
+	Namespace  string
+	CoreCount  int
+	BoltURI    string // default neo4j://127.0.0.1:7687 (routing: admin commands reach the leader)
 
 	AdminPassword string
 	Users         []neo4jadmin.UserSpec
@@ -92,8 +98,9 @@ type WorkerConfig struct {
 	ShipLogs []string
 	LogGroup string
 
-	// Intervals (defaults: disk 1m, users 15m, dead replicas 5m, log poll 5s, probe 5s).
-	DiskEvery, UsersEvery, ReapEvery, LogEvery, ProbeEvery time.Duration
+	// Intervals (defaults: disk 1m, users 15m, dead replicas 5m, secondaries 5m, log poll
+	// 5s, probe 5s).
+	DiskEvery, UsersEvery, ReapEvery, SecondariesEvery, LogEvery, ProbeEvery time.Duration
 	// SeedWait bounds how long the worker watches seeded databases come online (default 30m).
 	SeedWait time.Duration
 }
@@ -102,7 +109,7 @@ type WorkerConfig struct {
 func WorkerConfigFromEnv(env Env) (WorkerConfig, error) {
 	c := WorkerConfig{
 		Role: entrypointRole(env), Member: env(naming.EnvMember), Cluster: env(naming.EnvCluster),
-		Namespace: env(naming.EnvNamespace), BoltURI: "neo4j://127.0.0.1:" + strconv.Itoa(naming.PortBolt),
+		Namespace: env(naming.EnvNamespace), ECSCluster: env(naming.EnvECSCluster), BoltURI: "neo4j://127.0.0.1:" + strconv.Itoa(naming.PortBolt),
 		AdminPassword: env(naming.EnvAdminPassword),
 		RestoreFrom:   env(naming.EnvRestoreFrom), RestoreDatabases: splitList(env(naming.EnvRestoreDatabases)),
 		Bucket: env(naming.EnvBucket), DataDir: dataDir(env), LogsDir: env(naming.EnvLogsDir),
@@ -160,6 +167,7 @@ func (c *WorkerConfig) defaults() {
 	def(&c.DiskEvery, time.Minute)
 	def(&c.UsersEvery, 15*time.Minute)
 	def(&c.ReapEvery, 5*time.Minute)
+	def(&c.SecondariesEvery, 5*time.Minute)
 	def(&c.LogEvery, 5*time.Second)
 	def(&c.ProbeEvery, 5*time.Second)
 	def(&c.SeedWait, 30*time.Minute)
@@ -170,14 +178,17 @@ func (c *WorkerConfig) defaults() {
 //   - writes the started marker once Neo4j answers locally (read by `health`);
 //   - cores: publishes the data volume's used percent every minute;
 //   - ships the Neo4j logs named in NEO4JCTL_SHIP_LOGS to CloudWatch Logs;
-//   - the first core only: keeps the managed users, seeds restore.from once, and removes
-//     dead replicas from SHOW SERVERS.
+//   - the first core only: keeps the managed users, seeds restore.from once, removes
+//     dead replicas from SHOW SERVERS, and makes the databases' secondaries follow the
+//     replicas service's desired count (ReconcileSecondaries).
 type Worker struct {
-	Config     WorkerConfig
-	Connect    func(ctx context.Context) (Admin, error)
-	Objects    ObjectStore
-	Metrics    MetricPublisher
-	Logs       LogSink
+	Config  WorkerConfig
+	Connect func(ctx context.Context) (Admin, error)
+	Objects ObjectStore
+	Metrics MetricPublisher
+	Logs    LogSink
+	// Services reads the replicas service's desired count (nil: secondaries are not followed).
+	Services   Services
 	LookupHost func(ctx context.Context, host string) ([]string, error)
 	Probe      func(ctx context.Context) error
 	Run        RunState
@@ -287,9 +298,13 @@ func (w *Worker) adminLoop(ctx context.Context) {
 		}
 	}()
 	bo := backoff{min: 5 * time.Second, max: 2 * time.Minute}
-	var usersDue, reapDue time.Time
+	var usersDue, reapDue, secondariesDue time.Time
 	restoreDone := w.Config.RestoreFrom == ""
 	suspects := map[string]int{}
+	followSecondaries := w.Services != nil && w.Config.ECSCluster != ""
+	if !followSecondaries {
+		w.logf("secondaries: not following the replicas service (no ECS client or %s)", naming.EnvECSCluster)
+	}
 	for {
 		if admin == nil {
 			a, err := w.Connect(ctx)
@@ -326,6 +341,23 @@ func (w *Worker) adminLoop(ctx context.Context) {
 				w.logf("checking for dead replicas: %v", err)
 			}
 			reapDue = now.Add(w.Config.ReapEvery)
+		}
+		// once the cluster has formed, then every SecondariesEvery; failures retry with backoff
+		if followSecondaries && !now.Before(secondariesDue) {
+			_, err := w.ReconcileSecondaries(ctx, admin)
+			switch {
+			case err == nil:
+				secondariesDue = now.Add(w.Config.SecondariesEvery)
+			case neo4jadmin.IsCode(err, neo4jadmin.CodeUnsupported):
+				// Community (or a version without these commands): it will not change while
+				// this process runs
+				w.logf("secondaries: not supported by this Neo4j, not following the replicas service: %v", err)
+				followSecondaries = false
+			default:
+				w.logf("secondaries: %v", err)
+				ok = false
+				secondariesDue = now.Add(bo.peek())
+			}
 		}
 		wait := 30 * time.Second
 		if ok {

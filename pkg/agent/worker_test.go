@@ -38,13 +38,13 @@ func TestWorkerEnsuresUsersOnRealNeo4j(t *testing.T) {
 	env := MapEnv(map[string]string{
 		naming.EnvRole: "core", naming.EnvMember: "core-1", naming.EnvCoreEndpoints: "core-1.ns:6000,core-2.ns:6000,core-3.ns:6000",
 		naming.EnvAdminPassword: n.Password, naming.EnvReadOnlyUser: ro, naming.EnvReadOnlyPassword: roPW,
-		naming.EnvReadWriteUser: rw, naming.EnvReadWritePassword: rwPW,
+		naming.EnvReadWriteUser: rw, naming.EnvReadWritePassword: rwPW, naming.EnvECSCluster: "neo4jctl-graph",
 	})
 	cfg, err := WorkerConfigFromEnv(env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.First || len(cfg.Users) != 2 || cfg.Users[1].Access != neo4jadmin.ReadWrite {
+	if !cfg.First || len(cfg.Users) != 2 || cfg.Users[1].Access != neo4jadmin.ReadWrite || cfg.ECSCluster != "neo4jctl-graph" {
 		t.Fatalf("config %+v", cfg)
 	}
 	var logs bytes.Buffer
@@ -169,8 +169,11 @@ func (f *fakeStore) Delete(_ context.Context, bucket string, keys []string) erro
 type fakeEnterpriseAdmin struct {
 	servers   []neo4jadmin.Server
 	databases []neo4jadmin.Database
+	defaults  neo4jadmin.Defaults // dbms.showTopologyGraphConfig
 	calls     []string
 	seedErr   map[string]error
+	// noTopologyConfig: a version without dbms.showTopologyGraphConfig (unsupported)
+	noTopologyConfig bool
 }
 
 func newFakeEnterpriseAdmin() *fakeEnterpriseAdmin {
@@ -183,10 +186,14 @@ func newFakeEnterpriseAdmin() *fakeEnterpriseAdmin {
 			{ID: "7b2c9d10-2222-4e6f-8a7b-000000000004", Name: "7b2c9d10-2222-4e6f-8a7b-000000000004", Address: "10.0.2.17:7687",
 				State: "Enabled", Health: "Available", Hosting: []string{"neo4j", "system"}, ModeConstraint: "SECONDARY"}},
 		databases: []neo4jadmin.Database{
-			{Name: "neo4j", Type: "standard", Address: "core-1.neo4j.internal:7687", Role: "primary", Writer: true, RequestedStatus: "online", CurrentStatus: "online"},
+			{Name: "neo4j", Type: "standard", Address: "core-1.neo4j.internal:7687", Role: "primary", Writer: true, RequestedStatus: "online", CurrentStatus: "online",
+				RequestedPrimaries: i64(3), RequestedSecondaries: i64(1)},
+			{Name: "neo4j", Type: "standard", Address: "10.0.2.17:7687", Role: "secondary", RequestedStatus: "online", CurrentStatus: "online",
+				RequestedPrimaries: i64(3), RequestedSecondaries: i64(1)},
 			{Name: "system", Type: "system", Address: "core-1.neo4j.internal:7687", Role: "primary", RequestedStatus: "online", CurrentStatus: "online"},
 		},
-		seedErr: map[string]error{},
+		defaults: neo4jadmin.Defaults{Primaries: 3, Secondaries: 1},
+		seedErr:  map[string]error{},
 	}
 }
 
@@ -228,7 +235,35 @@ func (f *fakeEnterpriseAdmin) DropServer(_ context.Context, ref string) (string,
 	f.servers = slices.DeleteFunc(f.servers, func(s neo4jadmin.Server) bool { return s.Name == ref })
 	return "dropped " + ref, nil
 }
+func (f *fakeEnterpriseAdmin) TopologyDefaults(context.Context) (neo4jadmin.Defaults, error) {
+	if f.noTopologyConfig {
+		return neo4jadmin.Defaults{}, &neo4jadmin.Error{Code: neo4jadmin.CodeUnsupported, Message: "there is no procedure dbms.showTopologyGraphConfig"}
+	}
+	return f.defaults, nil
+}
+func (f *fakeEnterpriseAdmin) SetDefaultAllocation(_ context.Context, p, s int) (string, error) {
+	f.calls = append(f.calls, fmt.Sprintf("set-defaults %d %d", p, s))
+	f.defaults = neo4jadmin.Defaults{Primaries: p, Secondaries: s}
+	return fmt.Sprintf("default topology %d primaries, %d secondaries", p, s), nil
+}
+func (f *fakeEnterpriseAdmin) SetTopology(_ context.Context, db string, p, s, _ int) (string, error) {
+	if strings.EqualFold(db, "system") {
+		panic("fakeEnterpriseAdmin: the system database's topology cannot be altered")
+	}
+	if p+s > len(f.servers) {
+		return "", &neo4jadmin.Error{Code: neo4jadmin.CodeNeo4j, Message: "not enough servers"}
+	}
+	f.calls = append(f.calls, fmt.Sprintf("set-topology %s %d %d", db, p, s))
+	for i := range f.databases {
+		if f.databases[i].Name == db {
+			f.databases[i].RequestedPrimaries, f.databases[i].RequestedSecondaries = i64(p), i64(s)
+		}
+	}
+	return fmt.Sprintf("database %s: topology %d primaries, %d secondaries", db, p, s), nil
+}
 func (f *fakeEnterpriseAdmin) Close(context.Context) error { return nil }
+
+func i64(n int) *int64 { v := int64(n); return &v }
 
 // --- restore seeding
 
@@ -529,11 +564,12 @@ func TestWorkerRun(t *testing.T) {
 	var logs syncBuffer
 	w := &Worker{
 		Config: WorkerConfig{Role: "core", Member: "core-1", First: true, Cluster: "c", CoreCount: 3, DataDir: dir, LogsDir: dir,
-			ShipLogs: []string{"debug"}, LogGroup: "g", RestoreFrom: "s3://old/", Bucket: "b",
+			ShipLogs: []string{"debug"}, LogGroup: "g", RestoreFrom: "s3://old/", Bucket: "b", ECSCluster: "neo4jctl-c",
 			Users:     []neo4jadmin.UserSpec{{Username: "app", Password: "secret-pw", Access: neo4jadmin.ReadWrite}},
 			DiskEvery: 50 * time.Millisecond, LogEvery: 50 * time.Millisecond, ProbeEvery: 50 * time.Millisecond, SeedWait: -1},
 		Connect: func(context.Context) (Admin, error) { return admin, nil },
 		Objects: store, Metrics: metrics, Logs: sink, Run: run, Stderr: &logs,
+		Services: &fakeServices{desired: 0}, // the replicas scaled to 0
 		Probe: func(context.Context) error {
 			if probes++; probes < 3 {
 				return errors.New("not yet")
@@ -574,6 +610,9 @@ func TestWorkerRun(t *testing.T) {
 	}
 	if !slices.Contains(admin.calls, "ensure-users") {
 		t.Errorf("users not ensured: %q", admin.calls)
+	}
+	if !slices.Contains(admin.calls, "set-topology neo4j 3 0") || !slices.Contains(admin.calls, "set-defaults 3 0") {
+		t.Errorf("secondaries not reconciled once the cluster formed: %q", admin.calls)
 	}
 	if strings.Contains(logs.String(), "secret-pw") {
 		t.Fatal("a password was logged")

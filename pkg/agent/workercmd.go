@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -34,6 +35,7 @@ func RunWorker(ctx context.Context, env Env, stderr io.Writer) error {
 		w.Objects = S3Store{S3: s3.NewFromConfig(cfg)}
 		w.Metrics = CloudWatchMetrics{CW: cloudwatch.NewFromConfig(cfg)}
 		w.Logs = CloudWatchLogs{Logs: cloudwatchlogs.NewFromConfig(cfg)}
+		w.Services = ECSServices{ECS: ecs.NewFromConfig(cfg)}
 	}
 	if c.First {
 		if c.AdminPassword == "" {
