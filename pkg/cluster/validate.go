@@ -149,7 +149,7 @@ var deniedSettings = []struct{ prefix, why string }{
 	{"server.https.", "the HTTPS connector is configured by neo4jctl"},
 	{"server.backup.", "the backup listener is configured by neo4jctl"},
 	{"initial.dbms.default_primaries_count", "set by neo4jctl from cores.count"},
-	{"initial.dbms.default_secondaries_count", "set by neo4jctl from replicas.count"},
+	{"initial.dbms.default_secondaries_count", "neo4jctl keeps the secondaries equal to replicas.count while the cluster runs"},
 	{"dbms.cluster.minimum_initial_system_primaries_count", "set by neo4jctl from cores.count"},
 	{"initial.server.mode_constraint", "set by neo4jctl: cores are primaries, replicas secondaries"},
 	{"server.memory.heap.", "set neo4j.memory.heap instead"},
