@@ -62,7 +62,7 @@ func newFakeEnterprise(path string) (*fakeEnterprise, error) {
 		statusChk: conv(rec.StatusCheck), users: conv(rec.Users), passwords: map[string]string{},
 		// the recorded cluster's databases were created with 3 primaries and 1 secondary
 		defaults: Row{"defaultPrimariesCount": int64(3), "defaultSecondariesCount": int64(1)},
-		failOn: map[string]error{},
+		failOn:   map[string]error{},
 	}, nil
 }
 
