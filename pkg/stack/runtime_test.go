@@ -1,6 +1,7 @@
 package stack
 
-// Assertions for the review findings on the templates: each test would have caught one.
+// Assertions on how the templates behave once running in AWS (volume lookup, schedules, IAM
+// for what the agent and Lambdas call, task environment), each for a defect found in review.
 
 import (
 	"fmt"
