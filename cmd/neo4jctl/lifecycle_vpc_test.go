@@ -122,7 +122,7 @@ func TestLifecycleExistingVPC(t *testing.T) {
 		t.Errorf("replicas.count 2 → 4: ECS desired %d, want 4", d)
 	}
 
-	// imperative counts (neo4jctl scale replicas, stop of a member) survive an unrelated update
+	// imperative counts (a replicas scale or a member stop made through the ECS API) survive an unrelated update
 	for svc, n := range map[string]int32{"replicas": 3, "core-2": 0} {
 		if _, err := ecsc.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(naming.ECSCluster(name)), Service: aws.String(svc), DesiredCount: aws.Int32(n)}); err != nil {
 			t.Fatalf("UpdateService: %v", err)

@@ -277,7 +277,7 @@ func ClusterSettings(role, addr string, env Env) (map[string]string, error) {
 	if role == "replica" {
 		s["NEO4J_initial_server_mode__constraint"] = "SECONDARY"
 	}
-	// Online seeding (restore.from, `neo4jctl backup restore`) reads s3:// with the task
+	// Online seeding (restore.from, the operations Lambda's restore-database) reads s3:// with the task
 	// role; every server that will host a seeded database downloads the seed.
 	s["NEO4J_dbms_databases_seed__from__uri__providers"] = naming.SeedProviders
 	for k := range s {

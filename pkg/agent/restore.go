@@ -246,7 +246,7 @@ func (w *Worker) watchSeeded(ctx context.Context, admin Admin, dbs []string) {
 				w.logf("database %s is online", db)
 				return true
 			case failed != "":
-				w.logf("database %s did not start from its seed: %s (see debug.log; retry with `neo4jctl backup restore`)", db, failed)
+				w.logf("database %s did not start from its seed: %s (see debug.log)", db, failed)
 				return true
 			}
 			return false

@@ -41,9 +41,9 @@ func (e *RefusedError) Error() string {
 	if e.Restarts {
 		msg += " Pass --force to apply it member by member: neo4jctl updates one core member stack at a time and waits until" +
 			" its instance and task are back (UPDATE_COMPLETE) before the next, so never two cores are down at once." +
-			" Take a backup first (`neo4jctl backup create`)."
+			" Check first that a recent backup is in the cluster bucket's backups/ folder."
 	} else {
-		msg += " Pass --force to do it anyway (after a backup: `neo4jctl backup create`)."
+		msg += " Pass --force to do it anyway (after checking that a recent backup is in the cluster bucket's backups/ folder)."
 	}
 	return msg
 }
@@ -162,7 +162,7 @@ func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt Update
 	}
 	for _, s := range live {
 		if !built[s.Name] {
-			o.logf("Note: stack %s is not in %s any more; update does not delete stacks (use `neo4jctl scale` or `neo4jctl delete cluster`)", s.Name, opt.File)
+			o.logf("Note: stack %s is not in %s any more; update never removes a member or the replicas (a core scale-in must DEALLOCATE and DROP the server first), so it is left as it is", s.Name, opt.File)
 		}
 	}
 

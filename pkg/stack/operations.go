@@ -271,7 +271,7 @@ func (b *builder) backups(t *Template) {
 		}, true)
 	}
 	task(opsBackupFull, "FULL", b.backupFamilyFull())
-	t.Output(OutputBackupTaskDefinition, Ref(opsBackupFull), "Full backup task definition (neo4jctl backup create)", "")
+	t.Output(OutputBackupTaskDefinition, Ref(opsBackupFull), "Full backup task definition (ecs run-task it for an extra backup)", "")
 	schedule := func(id, expr, taskID, what string) {
 		t.Add(id, "AWS::Scheduler::Schedule", M{
 			"Name":               naming.StackPrefix(b.name) + "-" + what,
