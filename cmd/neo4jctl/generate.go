@@ -6,20 +6,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
-	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
 // offlineInputs are the builders' inputs known without AWS: the embedded agent bundles'
 // keys and the image tag they imply. A binary built without bundles renders placeholders.
 func offlineInputs() stack.Inputs {
-	in := stack.Inputs{Neo4jctlVersion: version, AgentCodeKeys: map[string]string{}}
+	in := stack.Inputs{Neo4jctlVersion: version}
 	for _, arch := range []string{"amd64", "arm64"} {
 		if _, sum, err := lambdas.Bundle(arch); err == nil {
-			in.AgentCodeKeys[arch] = naming.AgentKey(arch, sum)
-			if arch == "amd64" {
-				in.AgentSHA256 = sum
-			}
+			in.SetAgent(arch, sum)
 		}
 	}
 	return in

@@ -145,7 +145,7 @@ func Push(ctx context.Context, o Options) (*Result, error) {
 		o.Agent = lambdas.Binary
 	}
 	if o.AgentSHA256 == "" {
-		_, sha, err := lambdas.Bundle("amd64")
+		_, sha, err := lambdas.Bundle(naming.ImageTagArch)
 		if err != nil && o.Tag == "" {
 			return nil, err
 		}

@@ -111,6 +111,10 @@ const (
 	PortBackup    = 6362
 )
 
+// ImageTagArch is the architecture whose agent bundle names the image tag, in `image push`
+// and in the templates alike, so the templates point at the image it made.
+const ImageTagArch = "amd64"
+
 // ImageTag is the tag `neo4jctl image push` gives the image by default, and the tag the
 // templates use when neo4j.image is empty: the Neo4j version plus the agent it carries, so a
 // new agent is a new image and unchanged code never restarts a task.

@@ -328,29 +328,26 @@ func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt Create
 
 // build runs the pre-checks and renders the stacks with the agent bundles' keys.
 func (o *Ops) build(ctx context.Context, cfg *cluster.ClusterConfig) ([]stack.Stack, map[string]string, map[string][]byte, error) {
-	keys := map[string]string{}
+	in := stack.Inputs{Neo4jctlVersion: o.Version}
 	bundles := map[string][]byte{}
-	var amd64SHA string
 	for _, arch := range o.archs() {
 		z, sum, err := o.Bundle(arch)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("agent bundle: %w", err)
 		}
-		keys[arch] = naming.AgentKey(arch, sum)
+		in.SetAgent(arch, sum)
 		bundles[arch] = z
-		if arch == "amd64" {
-			amd64SHA = sum
-		}
 	}
-	env, err := o.Precheck(ctx, cfg, amd64SHA)
+	env, err := o.Precheck(ctx, cfg, in.AgentSHA256)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	stacks, err := stack.Build(cfg, stack.Inputs{AgentCodeKeys: keys, AgentSHA256: amd64SHA, Neo4jctlVersion: o.Version, SubnetAZs: env.SubnetAZs})
+	in.SubnetAZs = env.SubnetAZs
+	stacks, err := stack.Build(cfg, in)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return stacks, keys, bundles, nil
+	return stacks, in.AgentCodeKeys, bundles, nil
 }
 
 func (o *Ops) spec(s stack.Stack) engine.Spec {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
@@ -139,10 +140,13 @@ func (o *Ops) Get(ctx context.Context, name string) (*Cluster, error) {
 			if v := s.Outputs[stack.OutputECSCluster]; v != "" {
 				ecsCluster = v
 			}
+		case naming.KindOperations:
+			c.Endpoint = s.Outputs[stack.OutputEndpoint]
 		}
 	}
-	if c.Namespace != "" {
-		c.Endpoint = fmt.Sprintf("neo4j://core.%s:%d", c.Namespace, naming.PortBolt)
+	if c.Endpoint == "" && c.Namespace != "" {
+		// stacks made before the operations stack had an Endpoint output
+		c.Endpoint = fmt.Sprintf("neo4j://%s.%s:%d", cluster.DefaultCoresSubdomain, c.Namespace, naming.PortBolt)
 	}
 	c.Status = summarize(statuses)
 	for _, s := range stacks {

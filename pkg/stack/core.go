@@ -25,6 +25,22 @@ const (
 	ParamDesiredCount = "DesiredCount"
 )
 
+// capacityProvider puts the stack's Auto Scaling group behind ECS with managed draining, so
+// a terminating instance's tasks are stopped cleanly; neo4jctl itself sequences members, so
+// ECS neither scales nor protects.
+func capacityProvider(t *Template, name string, tags []any) {
+	t.Add("CapacityProvider", "AWS::ECS::CapacityProvider", M{
+		"Name": name,
+		"AutoScalingGroupProvider": M{
+			"AutoScalingGroupArn":          Ref("AutoScalingGroup"),
+			"ManagedScaling":               M{"Status": "DISABLED"},
+			"ManagedTerminationProtection": "DISABLED",
+			"ManagedDraining":              "ENABLED",
+		},
+		"Tags": tags,
+	}, true)
+}
+
 func addDesiredCountParameter(t *Template, params map[string]string, count int) {
 	t.Parameters[ParamDesiredCount] = M{
 		"Type":        "Number",
@@ -293,16 +309,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	// one instance per member: the old one goes before the new one comes (the volume moves)
 	asg["UpdatePolicy"] = M{"AutoScalingRollingUpdate": M{"MinInstancesInService": 0, "MaxBatchSize": 1}}
 
-	t.Add("CapacityProvider", "AWS::ECS::CapacityProvider", M{
-		"Name": CapacityProviderName(cfg, m.Index),
-		"AutoScalingGroupProvider": M{
-			"AutoScalingGroupArn":          Ref("AutoScalingGroup"),
-			"ManagedScaling":               M{"Status": "DISABLED"},
-			"ManagedTerminationProtection": "DISABLED",
-			"ManagedDraining":              "ENABLED",
-		},
-		"Tags": tags,
-	}, true)
+	capacityProvider(t, CapacityProviderName(cfg, m.Index), tags)
 
 	// core-N.<ns>: registered by ECS as soon as the task runs, no health check.
 	t.Add("MemberDiscovery", "AWS::ServiceDiscovery::Service", M{

@@ -207,6 +207,7 @@ func (b *builder) operations() *Template {
 	t.Output(OutputDNSSyncFunction, Ref(opsDNSSync), "DNS sync function", "")
 	t.Output(OutputOperationsFunction, Ref(opsOperations), "Operations function (invoked by neo4jctl)", "")
 	t.Output(OutputCleanupFunction, Ref(opsCleanup), "Cleanup function", "")
+	t.Output(OutputEndpoint, b.boltURI(), "Client endpoint: the healthy core members", "")
 	t.Output(OutputCoresServiceID, GetAtt(opsCores, "Id"), "Cloud Map service of "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace(), "")
 	if cfg.ReplicaCount() > 0 {
 		t.Output(OutputReplicasServiceID, GetAtt(opsReplicas, "Id"), "Cloud Map service of "+cfg.Network.Subdomains.Replicas+"."+cfg.Namespace(), "")

@@ -57,16 +57,7 @@ func (b *builder) replicas() (*Template, map[string]string) {
 	}, true)
 	asg["UpdatePolicy"] = M{"AutoScalingRollingUpdate": M{"MinInstancesInService": max(0, r.Count-1), "MaxBatchSize": 1}}
 
-	t.Add("CapacityProvider", "AWS::ECS::CapacityProvider", M{
-		"Name": CapacityProviderName(cfg, 0),
-		"AutoScalingGroupProvider": M{
-			"AutoScalingGroupArn":          Ref("AutoScalingGroup"),
-			"ManagedScaling":               M{"Status": "DISABLED"},
-			"ManagedTerminationProtection": "DISABLED",
-			"ManagedDraining":              "ENABLED",
-		},
-		"Tags": tags,
-	}, true)
+	capacityProvider(t, CapacityProviderName(cfg, 0), tags)
 
 	t.Add("TaskDefinition", "AWS::ECS::TaskDefinition", M{
 		"Family":                  naming.StackPrefix(b.name) + "-replica",

@@ -819,3 +819,32 @@ func TestReplicasCountLeavesCoresAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointFollowsTheCoresSubdomain: get cluster shows the operations stack's Endpoint
+// output, so it must name the subdomain the DNS sync keeps, not a hard-coded "core".
+func TestEndpointFollowsTheCoresSubdomain(t *testing.T) {
+	f, err := cluster.Decode([]byte("apiVersion: neo4jctl.io/v1alpha1\nkind: ClusterConfig\nmetadata: {name: ep, region: eu-west-1}\nneo4j: {acceptLicense: \"yes\"}\nnetwork: {subdomains: {cores: graph}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster.SetDefaults(f.Config)
+	if err := cluster.Validate(f.Config, f); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range build(t, testCase{"ep", f.Config}) {
+		if s.Kind != naming.KindOperations {
+			continue
+		}
+		var tmpl struct {
+			Outputs map[string]struct{ Value any }
+		}
+		if err := json.Unmarshal(s.Template, &tmpl); err != nil {
+			t.Fatal(err)
+		}
+		if got := tmpl.Outputs[OutputEndpoint].Value; got != "neo4j://graph.ep.neo4j.internal:7687" {
+			t.Fatalf("Endpoint output = %v", got)
+		}
+		return
+	}
+	t.Fatal("no operations stack")
+}

@@ -46,6 +46,18 @@ type Inputs struct {
 	SubnetAZs map[string]string
 }
 
+// SetAgent records the agent bundle of arch by its SHA-256: its S3 key for the Lambdas and,
+// for naming.ImageTagArch, the default image's tag.
+func (in *Inputs) SetAgent(arch, sha256hex string) {
+	if in.AgentCodeKeys == nil {
+		in.AgentCodeKeys = map[string]string{}
+	}
+	in.AgentCodeKeys[arch] = naming.AgentKey(arch, sha256hex)
+	if arch == naming.ImageTagArch {
+		in.AgentSHA256 = sha256hex
+	}
+}
+
 // Stack is one CloudFormation stack of a cluster.
 type Stack struct {
 	Name       string            // naming.StackName(...)
@@ -108,6 +120,7 @@ const (
 	OutputReplicasServiceID    = "ReplicasServiceID"
 	OutputBackupTaskDefinition = "BackupTaskDefinition" // only with backups
 	OutputDashboard            = "Dashboard"            // only with monitoring.dashboard
+	OutputEndpoint             = "Endpoint"             // neo4j://<cores subdomain>.<namespace>:7687
 )
 
 // OutputPrivateSubnet is the vpc stack output of the i-th (0-based) private subnet.
