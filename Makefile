@@ -40,7 +40,7 @@ vet:
 # cross-builds). Keep `make build` producing bin/neo4jctl.
 ## agent: the reproducible agent bundles that neo4jctl embeds (go:embed needs them first)
 agent:
-	$(GO) run ./pkg/lambdas/build
+	$(GO) run ./cmd/build-agent
 
 build: agent
 	$(GO) build -o bin/neo4jctl ./cmd/neo4jctl

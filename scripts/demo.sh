@@ -18,7 +18,7 @@ run() { printf '%s$ %s%s\n' "$B" "$*" "$N" >&2; "$@"; }
 
 step "Installing the emulator (scripts/test-deps.sh) and building neo4jctl with its agent"
 scripts/test-deps.sh
-go run ./pkg/lambdas/build >&2
+go run ./cmd/build-agent >&2
 go build -o bin/neo4jctl ./cmd/neo4jctl
 PY="$ROOT/.venv/bin/python"
 NEO4JCTL="$ROOT/bin/neo4jctl"
@@ -85,7 +85,7 @@ for old, new in zip(["subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60722", "su
 open(out, "w").write(doc)
 print(f"VPC {vpc}, subnets {', '.join(subnets)}", file=sys.stderr)
 # naming.ImageTag: <version>-enterprise-neo4jctl-<first 12 of the amd64 agent's SHA-256>
-sha = hashlib.sha256(open("pkg/lambdas/bundle/agent-amd64.zip", "rb").read()).hexdigest()
+sha = hashlib.sha256(open("pkg/lambdas/agentbundle/zips/agent-amd64.zip", "rb").read()).hexdigest()
 tag = f"{version}-enterprise-neo4jctl-{sha[:12]}"
 ecr = boto3.client("ecr")
 ecr.create_repository(repositoryName="neo4jctl/neo4j")

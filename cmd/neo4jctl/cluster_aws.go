@@ -18,7 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
 	"github.com/neo4jctl/neo4jctl/pkg/ops"
 )
 
@@ -26,7 +26,7 @@ import (
 // production.
 type hooks struct {
 	awsConfig    []func(*aws.Config)                               // e.g. moto's account header
-	bundle       ops.BundleFunc                                    // default lambdas.Bundle
+	bundle       ops.BundleFunc                                    // default agentbundle.Bundle
 	wrapCFN      func(engine.CloudFormation) engine.CloudFormation // fakes in front of moto
 	clock        engine.Clock
 	pollInterval time.Duration
@@ -59,7 +59,7 @@ func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 	}
 	bundle := g.hooks.bundle
 	if bundle == nil {
-		bundle = lambdas.Bundle
+		bundle = agentbundle.Bundle
 	}
 	errw := &lockedWriter{w: g.err} // progress and log lines come from parallel waits
 	o := &ops.Ops{

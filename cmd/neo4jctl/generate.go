@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
@@ -14,7 +14,7 @@ import (
 func offlineInputs() stack.Inputs {
 	in := stack.Inputs{Neo4jctlVersion: version}
 	for _, arch := range []string{"amd64", "arm64"} {
-		if _, sum, err := lambdas.Bundle(arch); err == nil {
+		if _, sum, err := agentbundle.Bundle(arch); err == nil {
 			in.SetAgent(arch, sum)
 		}
 	}

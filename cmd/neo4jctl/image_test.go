@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/neo4jctl/neo4jctl/pkg/image"
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
 )
 
 // runImage runs `neo4jctl image ...` through the real command tree.
@@ -41,7 +41,7 @@ func TestImagePushToLocalRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, _, berr := lambdas.Bundle("amd64"); errors.Is(berr, lambdas.ErrNotBuilt) {
+	if _, _, berr := agentbundle.Bundle("amd64"); errors.Is(berr, agentbundle.ErrNotBuilt) {
 		t.Fatal("the agent bundle is not built: run make agent (make test does)")
 	}
 	code, out, stderr := runImage(t, "push", "--repository", host+"/neo4jctl/neo4j", "--base", base, "--insecure", "-o", "json")

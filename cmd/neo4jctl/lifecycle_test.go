@@ -26,7 +26,7 @@ import (
 // (with the CloudFormation types test/moto registers) started once for the package.
 func TestMain(m *testing.M) { testbed.Main(m, testbed.NeedMoto) }
 
-// fakeBundle stands in for the embedded agent bundle (built by `go run ./pkg/lambdas/build`,
+// fakeBundle stands in for the embedded agent bundle (built by `go run ./cmd/build-agent`,
 // which these tests do not need): an empty zip, so the upload path is the real one.
 func fakeBundle(arch string) ([]byte, string, error) {
 	b := append([]byte("PK\x05\x06"), make([]byte, 18)...)

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
@@ -45,7 +45,7 @@ func newVersionCommand(g *globals) *cobra.Command {
 			}
 			v.Agent = map[string]string{}
 			for _, arch := range []string{"amd64", "arm64"} {
-				if _, sum, err := lambdas.Bundle(arch); err == nil {
+				if _, sum, err := agentbundle.Bundle(arch); err == nil {
 					v.Agent[arch] = sum
 				} else {
 					v.Agent[arch] = "not built (make agent)"

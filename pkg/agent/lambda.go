@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/admin"
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/cleanup"
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/dnssync"
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas/operations"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
@@ -34,19 +34,19 @@ func LambdaHandler(ctx context.Context, env Env, log *slog.Logger) (any, error) 
 		}
 		s := &dnssync.Syncer{ECS: ecs.NewFromConfig(cfg), CloudMap: servicediscovery.NewFromConfig(cfg), Config: c, Log: log}
 		return s.Handle, nil
-	case naming.HandlerOperations:
-		c, err := operations.ConfigFromEnv(env)
+	case naming.HandlerAdmin:
+		c, err := admin.ConfigFromEnv(env)
 		if err != nil {
 			return nil, err
 		}
-		o := &operations.Handler{Secrets: secretsmanager.NewFromConfig(cfg), Config: c, Log: log}
+		o := &admin.Handler{Secrets: secretsmanager.NewFromConfig(cfg), Config: c, Log: log}
 		return o.Handle, nil
 	case naming.HandlerCleanup:
 		cl := &cleanup.Handler{CloudMap: servicediscovery.NewFromConfig(cfg), HTTP: &http.Client{Timeout: 30 * time.Second}, Log: log}
 		return cl.Handle, nil
 	default:
 		return nil, fmt.Errorf("%s=%q: want %s, %s or %s", naming.EnvHandler, h,
-			naming.HandlerDNSSync, naming.HandlerOperations, naming.HandlerCleanup)
+			naming.HandlerDNSSync, naming.HandlerAdmin, naming.HandlerCleanup)
 	}
 }
 

@@ -20,8 +20,8 @@ func TestLambdaHandlerSelection(t *testing.T) {
 	}{
 		{map[string]string{naming.EnvHandler: naming.HandlerDNSSync, naming.EnvECSCluster: "c", naming.EnvCoresServiceID: "srv-1"}, ""},
 		{map[string]string{naming.EnvHandler: naming.HandlerDNSSync}, naming.EnvECSCluster},
-		{map[string]string{naming.EnvHandler: naming.HandlerOperations, naming.EnvNamespace: "ns", naming.EnvAdminSecretARN: "arn"}, ""},
-		{map[string]string{naming.EnvHandler: naming.HandlerOperations}, naming.EnvAdminSecretARN},
+		{map[string]string{naming.EnvHandler: naming.HandlerAdmin, naming.EnvNamespace: "ns", naming.EnvAdminSecretARN: "arn"}, ""},
+		{map[string]string{naming.EnvHandler: naming.HandlerAdmin}, naming.EnvAdminSecretARN},
 		{map[string]string{naming.EnvHandler: naming.HandlerCleanup}, ""},
 		{map[string]string{naming.EnvHandler: "shell"}, "want dns-sync"},
 	}

@@ -29,7 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
@@ -50,7 +50,7 @@ type Options struct {
 	Tag string
 	// Base is the image to extend (default docker.io/library/neo4j:<Neo4jVersion>-enterprise).
 	Base string
-	// Agent returns the agent executable for a GOARCH (default lambdas.Binary).
+	// Agent returns the agent executable for a GOARCH (default agentbundle.Binary).
 	Agent func(arch string) ([]byte, error)
 	// AgentSHA256 goes into the default tag and a label (default: the amd64 bundle's).
 	AgentSHA256 string
@@ -142,10 +142,10 @@ func Push(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	if o.Agent == nil {
-		o.Agent = lambdas.Binary
+		o.Agent = agentbundle.Binary
 	}
 	if o.AgentSHA256 == "" {
-		_, sha, err := lambdas.Bundle(naming.ImageTagArch)
+		_, sha, err := agentbundle.Bundle(naming.ImageTagArch)
 		if err != nil && o.Tag == "" {
 			return nil, err
 		}

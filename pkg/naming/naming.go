@@ -79,7 +79,7 @@ const (
 	EnvReadWriteARN     = "NEO4JCTL_READWRITE_SECRET_ARN"
 	EnvRestoreFrom      = "NEO4JCTL_RESTORE_FROM" // s3:// URI to seed from, once
 	EnvBucket           = "NEO4JCTL_BUCKET"       // cluster bucket
-	EnvHandler          = "NEO4JCTL_HANDLER"      // Lambda: dns-sync | operations | cleanup
+	EnvHandler          = "NEO4JCTL_HANDLER"      // Lambda: dns-sync | operations (admin) | cleanup
 	EnvECSCluster       = "NEO4JCTL_ECS_CLUSTER"
 	EnvNamespaceID      = "NEO4JCTL_NAMESPACE_ID"
 	EnvCoresServiceID   = "NEO4JCTL_CORES_SERVICE_ID"    // Cloud Map service of core.<ns>
@@ -95,9 +95,11 @@ const (
 
 // Handler names for EnvHandler.
 const (
-	HandlerDNSSync    = "dns-sync"
-	HandlerOperations = "operations"
-	HandlerCleanup    = "cleanup"
+	HandlerDNSSync = "dns-sync"
+	// HandlerAdmin is the admin Lambda (pkg/lambdas/admin). Its value stays "operations":
+	// deployed functions carry it in their environment.
+	HandlerAdmin   = "operations"
+	HandlerCleanup = "cleanup"
 )
 
 // Neo4j ports, in one place so security groups, settings and health checks agree.

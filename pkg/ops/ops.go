@@ -9,7 +9,7 @@ import (
 )
 
 // BundleFunc returns the agent bundle (zip) for an architecture and its SHA-256 in hex;
-// lambdas.Bundle in neo4jctl.
+// agentbundle.Bundle in neo4jctl.
 type BundleFunc func(arch string) ([]byte, string, error)
 
 // Ops runs cluster operations. Log receives what people read (stderr); data is returned.

@@ -1,4 +1,4 @@
-package lambdas
+package agentbundle
 
 import (
 	"bytes"
@@ -9,22 +9,22 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas/bundler"
+	"github.com/neo4jctl/neo4jctl/internal/agentbuild"
 )
 
 func TestBundleFrom(t *testing.T) {
 	exe := []byte("\x7fELF fake agent")
-	z, err := bundler.Zip(exe)
+	z, err := agentbuild.Zip(exe)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(z)
 	built := fstest.MapFS{
-		"bundle/README.md":       {Data: []byte("readme")},
-		"bundle/agent-amd64.zip": {Data: z},
-		"bundle/agent-arm64.zip": {Data: z},
+		"zips/README.md":       {Data: []byte("readme")},
+		"zips/agent-amd64.zip": {Data: z},
+		"zips/agent-arm64.zip": {Data: z},
 	}
-	empty := fstest.MapFS{"bundle/README.md": {Data: []byte("readme")}}
+	empty := fstest.MapFS{"zips/README.md": {Data: []byte("readme")}}
 	tests := []struct {
 		name    string
 		fs      fstest.MapFS
@@ -34,7 +34,7 @@ func TestBundleFrom(t *testing.T) {
 		{"amd64", built, "amd64", ""},
 		{"x86_64 alias", built, "x86_64", ""},
 		{"aarch64 alias", built, "aarch64", ""},
-		{"not built", empty, "arm64", "agent bundle not built: run go run ./pkg/lambdas/build"},
+		{"not built", empty, "arm64", "agent bundle not built: run go run ./cmd/build-agent"},
 		{"bad arch", built, "riscv64", "unsupported architecture"},
 	}
 	for _, tt := range tests {

@@ -1,13 +1,12 @@
-// Package lambdas holds the agent bundles (the Lambda code and in-container helper, one
-// program: cmd/neo4jctl-agent) that neo4jctl embeds and uploads under their SHA-256.
+// Package agentbundle is the built agent (the Lambda code and in-container helper, one
+// program: cmd/neo4jctl-agent) embedded in neo4jctl, which uploads it under its SHA-256.
 //
-// The handlers themselves live in the subpackages dnssync, operations and cleanup. This
-// package must never be imported by the agent: it embeds the agent's own build output.
+// This package must never be imported by the agent: it embeds the agent's own build output.
 //
 // Build the bundles before building neo4jctl:
 //
-//	go run ./pkg/lambdas/build
-package lambdas
+//	go run ./cmd/build-agent
+package agentbundle
 
 import (
 	"archive/zip"
@@ -21,11 +20,11 @@ import (
 	"io/fs"
 )
 
-//go:embed bundle
+//go:embed zips
 var embedded embed.FS
 
 // BuildCommand is the command that makes the bundles.
-const BuildCommand = "go run ./pkg/lambdas/build"
+const BuildCommand = "go run ./cmd/build-agent"
 
 // Archs are the architectures a bundle exists for (Lambda and ECS names alike).
 var Archs = []string{"amd64", "arm64"}
@@ -72,7 +71,7 @@ func bundleFrom(fsys fs.FS, arch string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	name := "bundle/agent-" + a + ".zip"
+	name := "zips/agent-" + a + ".zip"
 	b, err := fs.ReadFile(fsys, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("%w (no %s in this neo4jctl build)", ErrNotBuilt, name)

@@ -1,8 +1,8 @@
-// Package operations is the operations Lambda: it runs one typed neo4jadmin.Request against
+// Package admin is the admin Lambda (the "operations" handler of the operations stack): it runs one typed neo4jadmin.Request against
 // the cluster from inside the VPC and answers a neo4jadmin.Response as JSON. It reads the
 // admin password (and the managed users' passwords) from Secrets Manager on every call;
 // none of them is ever in its environment, logs or answers.
-package operations
+package admin
 
 import (
 	"context"

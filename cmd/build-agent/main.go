@@ -1,7 +1,7 @@
-// Command build makes the agent bundles that neo4jctl embeds:
+// Command build-agent makes the agent bundles that neo4jctl embeds:
 //
-//	go run ./pkg/lambdas/build            # writes pkg/lambdas/bundle/agent-{amd64,arm64}.zip
-//	go run ./pkg/lambdas/build -out DIR   # somewhere else
+//	go run ./cmd/build-agent            # writes pkg/lambdas/agentbundle/zips/agent-{amd64,arm64}.zip
+//	go run ./cmd/build-agent -out DIR   # somewhere else
 //
 // Each zip holds one file, `bootstrap` (the provided.al2023 Lambda entry point), which is the
 // cmd/neo4jctl-agent program built for linux/<arch>. The build is reproducible: the same
@@ -18,26 +18,26 @@ import (
 	"os/signal"
 	"path/filepath"
 
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas/bundler"
+	"github.com/neo4jctl/neo4jctl/internal/agentbuild"
 )
 
 func main() {
-	out := flag.String("out", "", "output directory (default: pkg/lambdas/bundle in the module)")
+	out := flag.String("out", "", "output directory (default: pkg/lambdas/agentbundle/zips in the module)")
 	archs := flag.String("arch", "amd64,arm64", "comma-separated GOARCH list")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	root, err := bundler.ModuleRoot(ctx)
+	root, err := agentbuild.ModuleRoot(ctx)
 	if err != nil {
 		fail(err)
 	}
 	dir := *out
 	if dir == "" {
-		dir = filepath.Join(root, "pkg", "lambdas", "bundle")
+		dir = filepath.Join(root, "pkg", "lambdas", "agentbundle", "zips")
 	}
-	res, err := bundler.Build(ctx, bundler.Options{ModuleRoot: root, OutDir: dir, Archs: bundler.SplitArchs(*archs)})
+	res, err := agentbuild.Build(ctx, agentbuild.Options{ModuleRoot: root, OutDir: dir, Archs: agentbuild.SplitArchs(*archs)})
 	if err != nil {
 		fail(err)
 	}

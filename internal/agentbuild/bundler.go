@@ -1,7 +1,7 @@
 // Package bundler builds the agent (cmd/neo4jctl-agent) reproducibly for Linux and zips it
-// as a Lambda bundle. It is used by `go run ./pkg/lambdas/build` and by its tests; neo4jctl
-// itself only reads the result through package lambdas.
-package bundler
+// as a Lambda bundle. It is used by `go run ./cmd/build-agent` and by its tests; neo4jctl
+// itself only reads the result through package agentbundle.
+package agentbuild
 
 import (
 	"archive/zip"
@@ -23,7 +23,7 @@ import (
 const AgentPackage = "./cmd/neo4jctl-agent"
 
 // BuildCommand is the documented command that makes the bundles.
-const BuildCommand = "go run ./pkg/lambdas/build"
+const BuildCommand = "go run ./cmd/build-agent"
 
 // Archs are the architectures built by default.
 var Archs = []string{"amd64", "arm64"}

@@ -1,4 +1,4 @@
-package bundler
+package agentbuild
 
 import (
 	"archive/zip"
