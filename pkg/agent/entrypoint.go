@@ -247,9 +247,14 @@ func TaskIPv4(ctx context.Context, metadataURI string, client *http.Client) (str
 // for this server. Values already in the environment win: the task definition can override
 // any of them.
 func ClusterSettings(role, addr string, env Env) (map[string]string, error) {
+	// Every advertised address explicit: the official entrypoint would otherwise write the
+	// container hostname, which changes with every task, into the cluster and raft ones.
 	s := map[string]string{
-		"NEO4J_server_default__listen__address":     "0.0.0.0",
-		"NEO4J_server_default__advertised__address": addr,
+		"NEO4J_server_default__listen__address":         "0.0.0.0",
+		"NEO4J_server_default__advertised__address":     addr,
+		"NEO4J_server_cluster_advertised__address":      fmt.Sprintf("%s:%d", addr, naming.PortDiscovery),
+		"NEO4J_server_cluster_raft_advertised__address": fmt.Sprintf("%s:%d", addr, naming.PortRaft),
+		"NEO4J_server_routing_advertised__address":      fmt.Sprintf("%s:%d", addr, naming.PortRouting),
 	}
 	if eps := splitList(env(naming.EnvCoreEndpoints)); len(eps) > 0 {
 		var hp []string

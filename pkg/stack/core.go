@@ -89,36 +89,41 @@ func addAMIParameter(t *Template, params map[string]string, arch string) {
 }
 
 // launchTemplate is the container instances' launch template: IMDSv2 only, encrypted root,
-// no public address, the instance role, and the user data.
-func (b *builder) launchTemplate(t *Template, rootGiB int, userData any, tags []any) {
-	t.Add("LaunchTemplate", "AWS::EC2::LaunchTemplate", M{
-		"LaunchTemplateData": M{
-			"ImageId":            Ref(paramAMI),
-			"IamInstanceProfile": M{"Name": b.imp(OutputInstanceProfile)},
-			"MetadataOptions": M{
-				"HttpEndpoint":            "enabled",
-				"HttpTokens":              "required",
-				"HttpPutResponseHopLimit": 1, // tasks are awsvpc and blocked from IMDS (ECS_AWSVPC_BLOCK_IMDS)
-				"InstanceMetadataTags":    "disabled",
-			},
-			"BlockDeviceMappings": L{M{
-				"DeviceName": "/dev/xvda",
-				"Ebs":        M{"VolumeSize": rootGiB, "VolumeType": "gp3", "Encrypted": true, "DeleteOnTermination": true},
-			}},
-			"NetworkInterfaces": L{M{
-				"DeviceIndex":              0,
-				"AssociatePublicIpAddress": false,
-				"Groups":                   L{b.imp(OutputInstanceSecurityGroup)},
-				"DeleteOnTermination":      true,
-			}},
-			"Monitoring": M{"Enabled": true},
-			"UserData":   M{"Fn::Base64": userData},
-			"TagSpecifications": L{
-				M{"ResourceType": "instance", "Tags": tags},
-				M{"ResourceType": "volume", "Tags": tags},
-			},
+// no public address, the instance role, and the user data. instanceType is the type of a
+// core member's instance; the replicas pass "" (their group's overrides name the types).
+// Without it a member's group would launch whatever EC2 defaults to, or fail: moto, cfn-lint
+// and checkov all accept a launch template without one.
+func (b *builder) launchTemplate(t *Template, instanceType string, rootGiB int, userData any, tags []any) {
+	data := M{
+		"ImageId":            Ref(paramAMI),
+		"IamInstanceProfile": M{"Name": b.imp(OutputInstanceProfile)},
+		"MetadataOptions": M{
+			"HttpEndpoint":            "enabled",
+			"HttpTokens":              "required",
+			"HttpPutResponseHopLimit": 1, // tasks are awsvpc and blocked from IMDS (ECS_AWSVPC_BLOCK_IMDS)
+			"InstanceMetadataTags":    "disabled",
 		},
-	}, true)
+		"BlockDeviceMappings": L{M{
+			"DeviceName": "/dev/xvda",
+			"Ebs":        M{"VolumeSize": rootGiB, "VolumeType": "gp3", "Encrypted": true, "DeleteOnTermination": true},
+		}},
+		"NetworkInterfaces": L{M{
+			"DeviceIndex":              0,
+			"AssociatePublicIpAddress": false,
+			"Groups":                   L{b.imp(OutputInstanceSecurityGroup)},
+			"DeleteOnTermination":      true,
+		}},
+		"Monitoring": M{"Enabled": true},
+		"UserData":   M{"Fn::Base64": userData},
+		"TagSpecifications": L{
+			M{"ResourceType": "instance", "Tags": tags},
+			M{"ResourceType": "volume", "Tags": tags},
+		},
+	}
+	if instanceType != "" {
+		data["InstanceType"] = instanceType
+	}
+	t.Add("LaunchTemplate", "AWS::EC2::LaunchTemplate", M{"LaunchTemplateData": data}, true)
 }
 
 // asgTags are resource tags propagated to the instances.
@@ -141,8 +146,10 @@ func ecsAttribute(attr string) string {
 }
 
 // userDataHead starts every instance's user data: join this cluster's ECS cluster, keep
-// awsvpc tasks away from the instance metadata, give Neo4j time to stop cleanly.
-func (b *builder) userDataHead(what string) string {
+// awsvpc tasks away from the instance metadata, give Neo4j time to stop cleanly (stopTimeout:
+// the ECS agent's default for containers whose task definition sets none), and the extra ECS
+// agent settings (KEY=value lines).
+func (b *builder) userDataHead(what, stopTimeout string, extra ...string) string {
 	return "#!/bin/bash\n" +
 		fmt.Sprintf("# neo4jctl %s: %s\n", b.name, what) +
 		"set -euo pipefail\n" +
@@ -150,8 +157,9 @@ func (b *builder) userDataHead(what string) string {
 		"cat >> /etc/ecs/ecs.config <<'CONFIG'\n" +
 		"ECS_CLUSTER=" + naming.ECSCluster(b.name) + "\n" +
 		"ECS_AWSVPC_BLOCK_IMDS=true\n" +
-		"ECS_CONTAINER_STOP_TIMEOUT=2m\n" +
+		"ECS_CONTAINER_STOP_TIMEOUT=" + stopTimeout + "\n" +
 		"ECS_ENABLE_CONTAINER_METADATA=true\n" +
+		strings.Join(append(extra, ""), "\n") +
 		"CONFIG\n"
 }
 
@@ -245,7 +253,7 @@ func (b *builder) coreUserData(m cluster.Member) any {
 	r := strings.NewReplacer("@CLUSTER@", b.name, "@MEMBER@", m.Name, "@MOUNT@", naming.DataMount,
 		"@TAGCLUSTER@", naming.TagCluster, "@TAGMEMBER@", naming.TagMember,
 		"@TAGROLE@", naming.TagRole, "@ROLEDATA@", naming.TagRoleData, "@MARKER@", naming.VolumeMarker)
-	script := b.userDataHead(m.Name+": attach and mount the member volume, then join ECS") +
+	script := b.userDataHead(m.Name+": attach and mount the member volume, then join ECS", coreStopTimeout) +
 		r.Replace(coreUserDataBody) + ecsAttribute(m.Name)
 	before, after, _ := strings.Cut(script, "@VOLUME@")
 	return Join("", before, Ref("DataVolume"), after)
@@ -294,7 +302,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	}
 	Retain(t.Add("DataVolume", "AWS::EC2::Volume", vol, true))
 
-	b.launchTemplate(t, 30, b.coreUserData(m), tags)
+	b.launchTemplate(t, cfg.Cores.InstanceType, 30, b.coreUserData(m), tags)
 	asg := t.Add("AutoScalingGroup", "AWS::AutoScaling::AutoScalingGroup", M{
 		"MinSize":                          "1",
 		"MaxSize":                          "1",

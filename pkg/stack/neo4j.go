@@ -66,9 +66,15 @@ func (b *builder) neo4jSettings(role string, member cluster.Member, mem cluster.
 	switch role {
 	case roleCore:
 		s["initial.server.mode_constraint"] = "PRIMARY"
-		s["server.default_advertised_address"] = member.DNSName
+		// Every address explicit: left unset, the official image's entrypoint writes the
+		// container hostname into the cluster and raft addresses, and that name changes with
+		// every task, so the other members could never reach a restarted member by it.
+		for k, v := range advertisedAddresses(member.DNSName) {
+			s[k] = v
+		}
 	case roleReplica:
-		// the agent advertises the task's own address (replicas have no stable name)
+		// the agent advertises the task's own address on the same four settings (replicas
+		// have no stable name; see agent.ClusterSettings)
 		s["initial.server.mode_constraint"] = "SECONDARY"
 		s["server.cluster.system_database_mode"] = "SECONDARY"
 	}
@@ -82,6 +88,18 @@ func (b *builder) neo4jSettings(role string, member cluster.Member, mem cluster.
 		}
 	}
 	return s
+}
+
+// advertisedAddresses are the addresses a server gives the others: its host everywhere,
+// with the cluster (6000, also discovery v2), raft (7000) and server-side routing (7688)
+// ports. The agent computes the same four for a replica from its task address.
+func advertisedAddresses(host string) map[string]string {
+	return map[string]string{
+		"server.default_advertised_address":      host,
+		"server.cluster.advertised_address":      fmt.Sprintf("%s:%d", host, naming.PortDiscovery),
+		"server.cluster.raft.advertised_address": fmt.Sprintf("%s:%d", host, naming.PortRaft),
+		"server.routing.advertised_address":      fmt.Sprintf("%s:%d", host, naming.PortRouting),
+	}
 }
 
 // containerEnv is the environment of a Neo4j container (core or replica).
@@ -150,14 +168,32 @@ func (b *builder) containerSecrets(role string) []any {
 	return out
 }
 
+// Stop timeouts: how long Neo4j gets between SIGTERM and SIGKILL. A clean shutdown ends with
+// a checkpoint that writes every page dirtied since the last one; with a large page cache on a
+// gp3 volume at its default 125 MiB/s that takes minutes, and a killed core recovers from its
+// transaction log on the next start (slow) or worse. ECS caps a task definition's stopTimeout
+// at 120 s (the documented maximum), so the cores' task definition sets none and their hosts
+// give the ECS agent ECS_CONTAINER_STOP_TIMEOUT=coreStopTimeout instead, which the agent
+// applies to containers without their own (it has no upper bound). Replicas keep their own
+// 90 s: on Spot the instance is gone two minutes after the notice, and ECS's Spot draining
+// needs a few seconds of that before it stops the task.
+const (
+	coreStopTimeout           = "10m"
+	replicaStopTimeoutSeconds = 90
+)
+
 // neo4jContainer is the container definition of a core or replica task.
 func (b *builder) neo4jContainer(role string, member cluster.Member, mem cluster.Memory, streamPrefix string, mounts []any) M {
 	c := M{
-		"Name":        "neo4j",
-		"Image":       b.image(),
-		"Essential":   true,
-		"Memory":      mem.ContainerMiB,
-		"EntryPoint":  L{naming.AgentPath, "entrypoint"},
+		"Name":      "neo4j",
+		"Image":     b.image(),
+		"Essential": true,
+		"Memory":    mem.ContainerMiB,
+		// tini -g in front, as in the official image's own entry point, which this one
+		// replaces: it reaps the agent's detached worker and forwards ECS's SIGTERM to the
+		// whole process group, so Neo4j and the worker both stop cleanly. Not ECS's
+		// initProcessEnabled: that init signals only its direct child, never the worker.
+		"EntryPoint":  L{"tini", "-g", "--", naming.AgentPath, "entrypoint"},
 		"Command":     L{"neo4j"},
 		"Environment": envList(b.containerEnv(role, member, mem)),
 		"Secrets":     b.containerSecrets(role),
@@ -184,7 +220,9 @@ func (b *builder) neo4jContainer(role string, member cluster.Member, mem cluster
 			"Retries":     5,
 			"StartPeriod": 300,
 		},
-		"StopTimeout": 120,
+	}
+	if role == roleReplica {
+		c["StopTimeout"] = replicaStopTimeoutSeconds
 	}
 	if len(mounts) > 0 {
 		c["MountPoints"] = mounts

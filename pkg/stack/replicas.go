@@ -21,7 +21,14 @@ func (b *builder) replicas() (*Template, map[string]string) {
 
 	// the root volume holds the replica's copy of the databases: as large as a core's volume
 	root := cfg.Cores.Volume.SizeGiB + 30
-	b.launchTemplate(t, root, b.userDataHead("replica: join ECS")+ecsAttribute(naming.AttrReplica), tags)
+	var agentSettings []string
+	if r.Spot {
+		// Spot's two-minute notice sets the instance DRAINING, so ECS stops the replica
+		// cleanly and starts its replacement elsewhere before the instance goes
+		agentSettings = append(agentSettings, "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true")
+	}
+	head := b.userDataHead("replica: join ECS", fmt.Sprintf("%ds", replicaStopTimeoutSeconds), agentSettings...)
+	b.launchTemplate(t, "", root, head+ecsAttribute(naming.AttrReplica), tags)
 
 	var overrides []any
 	for _, it := range r.InstanceTypes {

@@ -562,6 +562,49 @@ func TestTemplateAssertions(t *testing.T) {
 						}
 					}
 				}
+				for id, r := range resourcesOf(doc, "AWS::ECS::TaskDefinition") {
+					for _, c := range props(r)["ContainerDefinitions"].([]any) {
+						c := c.(M)
+						if c["Name"] != "neo4j" {
+							continue
+						}
+						if ep := fmt.Sprint(c["EntryPoint"]); ep != "[tini -g -- "+naming.AgentPath+" entrypoint]" {
+							t.Errorf("%s: %s entry point %s, want tini -g in front of the agent", s.Name, id, ep)
+						}
+						if lp, _ := c["LinuxParameters"].(M); lp["InitProcessEnabled"] != nil {
+							t.Errorf("%s: %s sets initProcessEnabled besides tini", s.Name, id)
+						}
+						st, has := c["StopTimeout"]
+						switch s.Kind {
+						case naming.KindCore:
+							// beyond ECS's 120 s cap: the host's ECS agent setting applies
+							if has {
+								t.Errorf("%s: core StopTimeout %v overrides the host's ECS_CONTAINER_STOP_TIMEOUT", s.Name, st)
+							}
+						case naming.KindReplicas:
+							if st != float64(replicaStopTimeoutSeconds) {
+								t.Errorf("%s: replica StopTimeout %v", s.Name, st)
+							}
+						}
+					}
+				}
+				for _, r := range resourcesOf(doc, "AWS::EC2::LaunchTemplate") {
+					data := props(r)["LaunchTemplateData"].(M)
+					script := resolve(data["UserData"].(M)["Fn::Base64"])
+					switch s.Kind {
+					case naming.KindCore:
+						if data["InstanceType"] != cfg.Cores.InstanceType {
+							t.Errorf("%s: launch template instance type %v, want cores.instanceType %s", s.Name, data["InstanceType"], cfg.Cores.InstanceType)
+						}
+						if !strings.Contains(script, "\nECS_CONTAINER_STOP_TIMEOUT="+coreStopTimeout+"\n") {
+							t.Errorf("%s: core hosts without ECS_CONTAINER_STOP_TIMEOUT=%s", s.Name, coreStopTimeout)
+						}
+					case naming.KindReplicas:
+						if strings.Contains(script, "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true") != cfg.Replicas.Spot {
+							t.Errorf("%s: Spot instance draining set=%v, replicas.spot=%v", s.Name, !cfg.Replicas.Spot, cfg.Replicas.Spot)
+						}
+					}
+				}
 				for id, r := range resourcesOf(doc, "AWS::EC2::Volume") {
 					p := props(r)
 					if p["Encrypted"] != true || p["KmsKeyId"] == nil {
@@ -668,6 +711,9 @@ func TestNeo4jSettings(t *testing.T) {
 					m := cfg.Members()[s.Member-1]
 					want["NEO4J_initial_server_mode__constraint"] = "PRIMARY"
 					want["NEO4J_server_default__advertised__address"] = m.DNSName
+					want["NEO4J_server_cluster_advertised__address"] = m.DNSName + ":6000"
+					want["NEO4J_server_cluster_raft_advertised__address"] = m.DNSName + ":7000"
+					want["NEO4J_server_routing_advertised__address"] = m.DNSName + ":7688"
 					want[naming.EnvMember] = m.Name
 					want[naming.EnvRole] = "core"
 					want[naming.EnvECSCluster] = "" // an import: the worker reads the replicas service
