@@ -198,7 +198,7 @@ func TestGolden(t *testing.T) {
 func summarize(stacks []Stack) []M {
 	var out []M
 	for _, s := range stacks {
-		out = append(out, M{"name": s.Name, "kind": s.Kind, "member": s.Member, "dependsOn": s.DependsOn,
+		out = append(out, M{"name": s.Name, "region": s.Region, "kind": s.Kind, "member": s.Member, "dependsOn": s.DependsOn,
 			"parameters": s.Parameters, "tags": s.Tags, "resources": s.Resources})
 	}
 	return out

@@ -61,6 +61,7 @@ func (in *Inputs) SetAgent(arch, sha256hex string) {
 // Stack is one CloudFormation stack of a cluster.
 type Stack struct {
 	Name       string            // naming.StackName(...)
+	Region     string            // metadata.region: where the stack is created
 	Kind       string            // naming.Kind*
 	Member     int               // core index (1-based) for core stacks, else 0
 	Template   []byte            // JSON template, deterministic
@@ -159,6 +160,7 @@ func Build(cfg *cluster.ClusterConfig, in Inputs) ([]Stack, error) {
 		}
 		out = append(out, Stack{
 			Name:       naming.StackName(b.name, kind, member),
+			Region:     cfg.Metadata.Region,
 			Kind:       kind,
 			Member:     member,
 			Template:   body,
