@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -279,81 +277,6 @@ func TestHealth(t *testing.T) {
 	// The real pid check: this process lives, a reaped child does not.
 	if !processAlive(os.Getpid()) {
 		t.Error("processAlive(self) = false")
-	}
-}
-
-func TestBackup(t *testing.T) {
-	base := map[string]string{
-		naming.EnvBackupFrom: "10.0.2.17:6362,core-1.ns:6362", naming.EnvBackupTo: "s3://bucket/backups/",
-		naming.EnvScratchDir: t.TempDir(), "NEO4J_HOME": "/var/lib/neo4j",
-	}
-	with := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-	tests := []struct {
-		name     string
-		env      map[string]string
-		exit     int
-		wantCode int
-		wantArgs []string
-		wantType string
-	}{
-		{name: "all databases, AUTO", env: base, wantArgs: []string{"/var/lib/neo4j/bin/neo4j-admin", "database", "backup",
-			"--from=10.0.2.17:6362,core-1.ns:6362", "--to-path=s3://bucket/backups/", "--type=AUTO"}, wantType: "AUTO"},
-		{name: "full of two databases", env: with(naming.EnvBackupType, "FULL", naming.EnvBackupDatabases, "neo4j, system"), wantType: "FULL"},
-		{name: "neo4j-admin fails", env: base, exit: 3, wantCode: 3, wantType: "AUTO"},
-		{name: "not configured", env: map[string]string{}, wantCode: 1, wantType: "AUTO"},
-		{name: "bad type", env: with(naming.EnvBackupType, "INCREMENTAL"), wantCode: 1, wantType: "AUTO"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			var argv []string
-			clock := time.Date(2025, 1, 1, 2, 0, 0, 0, time.UTC)
-			code := Backup(context.Background(), BackupOptions{Env: MapEnv(tt.env), Stdout: &stdout, Stderr: &stderr,
-				Now: func() time.Time { clock = clock.Add(90 * time.Second); return clock },
-				Command: func(ctx context.Context, a []string, o, e io.Writer) (int, error) {
-					argv = a
-					fmt.Fprintln(o, "neo4j-admin output")
-					if tt.exit != 0 {
-						return tt.exit, fmt.Errorf("neo4j-admin exited with %d", tt.exit)
-					}
-					return 0, nil
-				}})
-			if code != tt.wantCode {
-				t.Fatalf("exit %d, want %d; %s", code, tt.wantCode, stdout.String())
-			}
-			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-			if len(lines) != 1 {
-				t.Fatalf("stdout is not one JSON line: %q", stdout.String())
-			}
-			var r BackupReport
-			if err := json.Unmarshal([]byte(lines[0]), &r); err != nil {
-				t.Fatal(err)
-			}
-			if r.OK != (tt.wantCode == 0) || r.Backup != map[bool]string{true: "ok", false: "failed"}[r.OK] || r.Type != tt.wantType && tt.wantCode == 0 {
-				t.Errorf("report %+v", r)
-			}
-			if tt.wantCode == 0 && r.DurationSeconds != 90 {
-				t.Errorf("duration %v", r.DurationSeconds)
-			}
-			if tt.wantArgs != nil && !slices.Equal(argv[:len(tt.wantArgs)], tt.wantArgs) {
-				t.Errorf("argv %q", argv)
-			}
-			if tt.wantArgs != nil && (argv[len(argv)-1] != "*" || !strings.HasPrefix(argv[len(argv)-2], "--temp-path=")) {
-				t.Errorf("argv tail %q", argv)
-			}
-			if tt.name == "full of two databases" && !slices.Equal(argv[len(argv)-2:], []string{"neo4j", "system"}) {
-				t.Errorf("argv %q", argv)
-			}
-		})
 	}
 }
 

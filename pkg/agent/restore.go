@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/neo4jctl/neo4jctl/pkg/backup"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
@@ -21,22 +20,15 @@ type BackupArtifact struct {
 	Key      string // object key (or file name)
 	Database string
 	Time     time.Time
-	Full     bool // from `neo4j-admin backup inspect`; the name does not say
 }
-
-var artifactRe = regexp.MustCompile(`^(.+)-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})\.backup$`)
 
 // ParseArtifact reads the database and time from a backup artifact's key.
 func ParseArtifact(key string) (BackupArtifact, bool) {
-	m := artifactRe.FindStringSubmatch(path.Base(key))
-	if m == nil {
+	db, t, ok := backup.ParseName(key)
+	if !ok {
 		return BackupArtifact{}, false
 	}
-	t, err := time.Parse("2006-01-02T15-04-05", m[2])
-	if err != nil {
-		return BackupArtifact{}, false
-	}
-	return BackupArtifact{Key: key, Database: m[1], Time: t.UTC()}, true
+	return BackupArtifact{Key: key, Database: db, Time: t}, true
 }
 
 // ParseS3URI splits s3://bucket/prefix.
