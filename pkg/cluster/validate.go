@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
 var (
@@ -120,17 +123,53 @@ func (v *validator) metadata(c *ClusterConfig) {
 	case !knownRegions[m.Region]:
 		v.add("metadata.region", fmt.Sprintf("%q is not a region neo4jctl knows", m.Region), suggestRegion(m.Region))
 	}
-	for _, k := range sortedKeys(m.Tags) {
-		p := joinPath("metadata.tags", k)
+	v.tags(m.Tags)
+}
+
+// tagCharsRe is AWS's tag character set: letters, digits and spaces in any script, and
+// _ . : / = + - @.
+var tagCharsRe = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+// tags applies AWS's tagging rules to metadata.tags, which go on every stack and resource
+// beside neo4jctl's own tags. Lengths are in Unicode characters, as AWS counts them.
+func (v *validator) tags(tags map[string]string) {
+	own := map[string]bool{}
+	for _, k := range naming.OwnTagKeys() {
+		own[k] = true
+	}
+	userMax := naming.MaxTagsPerResource - len(own)
+	n := 0
+	for k := range tags {
+		if !own[k] {
+			n++
+		}
+	}
+	if n > userMax {
+		v.add("metadata.tags", fmt.Sprintf("has %d tags; AWS allows %d per resource and neo4jctl puts up to %d of its own on each", n, naming.MaxTagsPerResource, len(own)),
+			fmt.Sprintf("keep at most %d tags", userMax))
+	}
+	for _, k := range sortedKeys(tags) {
+		path, line := joinPath("metadata.tags", k), v.file.Line(joinPath("metadata.tags", k))
+		if utf8.RuneCountInString(k) > 40 { // name a long key by its start
+			path = joinPath("metadata.tags", string([]rune(k)[:40])+"…")
+		}
+		add := func(msg, fix string) {
+			v.errs = append(v.errs, FieldError{Path: path, Line: line, Message: msg, Fix: fix})
+		}
+		klen, vlen := utf8.RuneCountInString(k), utf8.RuneCountInString(tags[k])
 		switch {
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			v.add(p, "tag keys starting with aws: are reserved by AWS", "rename the tag")
+			add("tag keys starting with aws: are reserved by AWS", "rename the tag")
 		case strings.HasPrefix(k, "neo4jctl.io/"):
-			v.add(p, "tag keys starting with neo4jctl.io/ are neo4jctl's own", "rename the tag")
-		case len(k) == 0 || len(k) > 128:
-			v.add(p, "tag keys are 1 to 128 characters", "")
-		case len(m.Tags[k]) > 256:
-			v.add(p, "tag values are at most 256 characters", "")
+			add("tag keys starting with neo4jctl.io/ are neo4jctl's own", "rename the tag")
+		case klen == 0 || klen > 128:
+			add(fmt.Sprintf("the key is %d characters; AWS allows 1 to 128", klen), "shorten the key")
+		case !tagCharsRe.MatchString(k):
+			add("the key has characters AWS does not allow in tags", "use letters, digits, spaces and _ . : / = + - @")
+		case vlen > 256:
+			add(fmt.Sprintf("the value is %d characters; AWS allows at most 256", vlen), "shorten the value")
+		case !tagCharsRe.MatchString(tags[k]):
+			add("the value has characters AWS does not allow in tags", "use letters, digits, spaces and _ . : / = + - @")
 		}
 	}
 }

@@ -13,7 +13,20 @@ const (
 	TagMember    = "neo4jctl.io/member"     // core-N on a member stack and its volume
 	TagVersion   = "neo4jctl.io/version"    // neo4jctl version that last wrote the stack
 	TagManagedBy = "neo4jctl.io/managed-by" // always "neo4jctl"
+	TagName      = "Name"                   // the console's name of a resource
 )
+
+// MaxTagsPerResource is AWS's limit of tags on one resource (tags starting with aws:, such
+// as CloudFormation's own, do not count).
+const MaxTagsPerResource = 50
+
+// OwnTagKeys are every tag key neo4jctl itself may put on one resource: the stack tags that
+// CloudFormation propagates plus the resource's own. metadata.tags share MaxTagsPerResource
+// with them. pkg/stack's tests keep the list true: every key its templates write is here,
+// and some resource carries them all.
+func OwnTagKeys() []string {
+	return []string{TagCluster, TagStackKind, TagMember, TagVersion, TagManagedBy, TagRole, TagName}
+}
 
 // Stack kinds.
 const (
