@@ -134,8 +134,9 @@ func TestInvalidConfigs(t *testing.T) {
 		}},
 		{"not a mapping", "- a\n- b\n", []problem{{"", 1, "must be a mapping"}}},
 		{"empty file", "# nothing\n", []problem{{"", 0, "empty"}}},
-		{"bad yaml", "metadata: {name: [\n", []problem{{"", 0, "not valid YAML"}}},
-		{"duplicate key", minimal + "cores: {count: 3}\ncores: {count: 5}\n", []problem{{"", 0, ""}}},
+		{"bad yaml", "metadata: {name: [\n", []problem{{"", 1, "line 1, column 18: not valid YAML"}}},
+		{"duplicate key", minimal + "cores: {count: 3}\ncores: {count: 5}\n", []problem{{"cores", 9, "is set twice; keep one"}}},
+		{"duplicate map key", minimal + "  config:\n    db.a: x\n    db.a: y\n", []problem{{`neo4j.config["db.a"]`, 10, "is set twice"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,9 +150,6 @@ func TestInvalidConfigs(t *testing.T) {
 			list, ok := err.(ErrorList)
 			if !ok {
 				t.Fatalf("want an ErrorList, got %T %v", err, err)
-			}
-			if tc.name == "duplicate key" { // the YAML parser itself refuses these
-				return
 			}
 			if len(list) != len(tc.want) {
 				t.Fatalf("want %d problems, got %d:\n%v", len(tc.want), len(list), err)
@@ -325,9 +323,22 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("a: &x [1]\nb: *x\n"))
+	f.Add([]byte("\uFEFF" + strings.ReplaceAll(minimal, "\n", "\r\n")))
+	f.Add([]byte(minimal + "cores:\n\tcount: 3\n"))
+	f.Add([]byte(minimal + "cores: " + strings.Repeat("[", 40) + "\n"))
+	f.Add(billionLaughs())
+	f.Add([]byte(withTags("aws:x", "y", strings.Repeat("ü", 129), "v")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Decode(data)
-		if err != nil || file == nil {
+		if err != nil {
+			if !IsConfigError(err) {
+				t.Fatalf("a bad file must be a config error, got %T %v", err, err)
+			}
+			if strings.ContainsFunc(err.Error(), func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }) {
+				t.Fatalf("the error echoes control characters: %q", err)
+			}
+		}
+		if file == nil {
 			return
 		}
 		SetDefaults(file.Config)

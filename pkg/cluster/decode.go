@@ -1,10 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,16 +49,21 @@ func parentPath(p string) string {
 
 // LoadFile reads and strictly decodes a cluster.yaml. It does not default or validate.
 func LoadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(context.Background(), path)
 	if err != nil {
-		return nil, fmt.Errorf("reading cluster config: %w", err)
+		return nil, err
 	}
+	return decodeNamed(data, path)
+}
+
+// decodeNamed is Decode with name (a path, "<stdin>") in the File and every problem.
+func decodeNamed(data []byte, name string) (*File, error) {
 	f, err := Decode(data)
 	if f != nil {
-		f.Path = path
+		f.Path = name
 	}
 	if errs, ok := err.(ErrorList); ok {
-		errs.setFile(path)
+		errs.setFile(name)
 		return f, errs
 	}
 	return f, err
@@ -69,9 +73,20 @@ func LoadFile(path string) (*File, error) {
 // type and inline secret is reported, together, as an ErrorList.
 func Decode(data []byte) (*File, error) {
 	f := &File{Config: &ClusterConfig{}, lines: map[string]int{}}
-	astFile, err := parser.ParseBytes(data, 0)
+	if len(data) > MaxConfigBytes {
+		return nil, ErrorList{tooBig(int64(len(data)))}
+	}
+	data, bad := checkText(data)
+	if bad != nil {
+		return nil, ErrorList{*bad}
+	}
+	if bad := checkShape(data); bad != nil {
+		return nil, ErrorList{*bad}
+	}
+	// duplicate keys are the decoder's to report, with the field's path
+	astFile, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
-		return nil, ErrorList{{Message: "not valid YAML: " + oneLine(err.Error()), Fix: "check the indentation and quoting near the line shown"}}
+		return nil, ErrorList{syntaxProblem(err, data)}
 	}
 	var docs []ast.Node
 	for _, d := range astFile.Docs {
@@ -211,6 +226,10 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
 	seen := map[string]bool{}
 	for _, kv := range pairs {
 		key, _ := scalarText(kv.Key)
+		if what := secretShape(key); what != "" {
+			d.fail(kv.Key, path, "a key looks like "+what+"; secret values are not allowed in cluster.yaml", "remove it; neo4jctl keeps credentials in AWS Secrets Manager")
+			continue
+		}
 		child := joinPath(path, key)
 		if seen[key] {
 			d.fail(kv.Key, child, "is set twice", "keep one")
@@ -242,9 +261,13 @@ func (d *decoder) decodeMap(n ast.Node, v reflect.Value, path string) {
 	}
 	for _, kv := range pairs {
 		key, _ := scalarText(kv.Key)
+		if what := secretShape(key); what != "" {
+			d.fail(kv.Key, path, "a key looks like "+what+"; secret values are not allowed in cluster.yaml", "remove it; neo4jctl keeps credentials in AWS Secrets Manager")
+			continue
+		}
 		child := joinPath(path, key)
 		d.lines[child] = line(kv.Key)
-		if looksSecret(key) {
+		if secretKey(key) {
 			d.fail(kv.Key, child, "secret values are not allowed in cluster.yaml", "neo4jctl keeps passwords in AWS Secrets Manager; remove this key")
 			continue
 		}
@@ -360,33 +383,6 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
-}
-
-// looksSecret is true for keys that would hold a credential.
-func looksSecret(key string) bool {
-	k := strings.ToLower(key)
-	for _, w := range []string{"password", "passwd", "secret", "token", "apikey", "api_key", "credential", "private_key", "privatekey"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
-
-var (
-	awsKeyIDRe = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
-	privKeyRe  = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
-)
-
-// secretShape names the kind of credential a value looks like, or "".
-func secretShape(s string) string {
-	switch {
-	case awsKeyIDRe.MatchString(s):
-		return "an AWS access key id"
-	case privKeyRe.MatchString(s):
-		return "a private key"
-	}
-	return ""
 }
 
 func oneLine(s string) string {

@@ -10,20 +10,40 @@ type FieldError struct {
 	File    string `json:"file,omitempty"`
 	Path    string `json:"field,omitempty"`
 	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
 	Fix     string `json:"fix,omitempty"`
+	// Excerpt is the offending source line with a caret under Column (secrets masked), for
+	// problems the YAML parser found.
+	Excerpt string `json:"excerpt,omitempty"`
 }
 
 func (e FieldError) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
 		fmt.Fprintf(&b, "%s", e.Path)
-	}
-	switch {
-	case e.File != "" && e.Line > 0:
-		fmt.Fprintf(&b, " (%s:%d)", e.File, e.Line)
-	case e.Line > 0:
-		fmt.Fprintf(&b, " (line %d)", e.Line)
+		switch {
+		case e.File != "" && e.Line > 0:
+			fmt.Fprintf(&b, " (%s:%d)", e.File, e.Line)
+		case e.Line > 0:
+			fmt.Fprintf(&b, " (line %d)", e.Line)
+		}
+	} else {
+		// no field: the file's own problem, located as compilers do, file:line:column
+		loc := e.File
+		switch {
+		case e.Line > 0 && loc == "":
+			loc = fmt.Sprintf("line %d", e.Line)
+			if e.Column > 0 {
+				loc += fmt.Sprintf(", column %d", e.Column)
+			}
+		case e.Line > 0:
+			loc += fmt.Sprintf(":%d", e.Line)
+			if e.Column > 0 {
+				loc += fmt.Sprintf(":%d", e.Column)
+			}
+		}
+		b.WriteString(loc)
 	}
 	if b.Len() > 0 {
 		b.WriteString(": ")
@@ -33,11 +53,18 @@ func (e FieldError) Error() string {
 		b.WriteString("; ")
 		b.WriteString(e.Fix)
 	}
+	if e.Excerpt != "" {
+		b.WriteString("\n")
+		b.WriteString(e.Excerpt)
+	}
 	return b.String()
 }
 
 // ErrorList is every problem found in a config, reported together so one run shows them all.
 type ErrorList []FieldError
+
+// maxShownProblems keeps a hostile file's thousands of problems from flooding a terminal.
+const maxShownProblems = 50
 
 func (l ErrorList) Error() string {
 	if len(l) == 1 {
@@ -45,11 +72,26 @@ func (l ErrorList) Error() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "invalid cluster config: %d problems:", len(l))
-	for _, e := range l {
+	for i, e := range l {
+		if i == maxShownProblems {
+			fmt.Fprintf(&b, "\n  ... and %d more (fix the ones above first)", len(l)-i)
+			break
+		}
 		b.WriteString("\n  - ")
-		b.WriteString(e.Error())
+		b.WriteString(strings.ReplaceAll(e.Error(), "\n", "\n    "))
 	}
 	return b.String()
+}
+
+// tooBig is the problem of a file over MaxConfigBytes; size < 0 means "more than the limit"
+// (a stream that was not read to its end).
+func tooBig(size int64) FieldError {
+	what := "more than 1 MiB"
+	if size >= 0 {
+		what = fmt.Sprintf("%d bytes", size)
+	}
+	return FieldError{Message: fmt.Sprintf("is %s; a cluster config is at most %d bytes (1 MiB)", what, MaxConfigBytes),
+		Fix: "check that -f names the cluster.yaml; a complete one is a few KiB"}
 }
 
 func (l ErrorList) setFile(path string) {

@@ -1,7 +1,10 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"os"
 	"sort"
 	"strings"
 )
@@ -11,10 +14,37 @@ type Overrides struct {
 	Region string // --region / AWS_REGION, used only when metadata.region is empty
 }
 
-// Load decodes, defaults and validates a cluster.yaml: the one entry point the CLI uses.
-// The returned error is an ErrorList when the file is at fault.
+// Load is LoadContext without a way to cancel it.
 func Load(path string, o Overrides) (*File, error) {
-	f, err := LoadFile(path)
+	return LoadContext(context.Background(), path, o)
+}
+
+// LoadContext reads, decodes, defaults and validates the cluster.yaml at path: the entry
+// point the CLI uses. The returned error is an ErrorList when the file is at fault (exit 2);
+// ctx ends a read that waits (a FIFO, a slow disk) and the load between its steps.
+func LoadContext(ctx context.Context, path string, o Overrides) (*File, error) {
+	data, err := readFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return loadData(ctx, data, path, o)
+}
+
+// Read is LoadContext for a config read from r, such as standard input for `-f -`; name
+// stands for the file in messages (e.g. "<stdin>"). At most MaxConfigBytes are read.
+func Read(ctx context.Context, r io.Reader, name string, o Overrides) (*File, error) {
+	data, err := readAll(ctx, r, name)
+	if err != nil {
+		return nil, err
+	}
+	return loadData(ctx, data, name, o)
+}
+
+func loadData(ctx context.Context, data []byte, name string, o Overrides) (*File, error) {
+	f, err := decodeNamed(data, name)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, fmt.Errorf("loading %s: %w", name, cerr)
+	}
 	decodeErrs, partial := err.(ErrorList)
 	if err != nil && (!partial || f == nil) {
 		return nil, err
@@ -40,7 +70,57 @@ func Load(path string, o Overrides) (*File, error) {
 		sort.SliceStable(all, func(i, j int) bool { return all[i].Line < all[j].Line })
 		return nil, all
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("loading %s: %w", name, err)
+	}
 	return f, nil
+}
+
+// readFile reads at most MaxConfigBytes of path; a regular file that is larger is refused
+// from its size alone, before anything is read.
+func readFile(ctx context.Context, path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading cluster config: %w", err)
+	}
+	defer fh.Close()
+	if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxConfigBytes {
+		return nil, named(ErrorList{tooBig(st.Size())}, path)
+	} else if err == nil && st.IsDir() {
+		return nil, fmt.Errorf("reading cluster config: %s is a directory; -f takes the cluster.yaml file", path)
+	}
+	return readAll(ctx, fh, path)
+}
+
+// readAll reads r up to one byte past the limit, or until ctx ends. A read that blocks
+// (a terminal, a pipe nobody writes) is left behind on cancel: the caller is exiting.
+func readAll(ctx context.Context, r io.Reader, name string) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(r, MaxConfigBytes+1))
+		done <- result{b, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("reading %s: %w", name, ctx.Err())
+	case res := <-done:
+		switch {
+		case res.err != nil:
+			return nil, fmt.Errorf("reading cluster config %s: %w", name, res.err)
+		case len(res.data) > MaxConfigBytes:
+			return nil, named(ErrorList{tooBig(-1)}, name)
+		}
+		return res.data, nil
+	}
+}
+
+func named(l ErrorList, name string) ErrorList {
+	l.setFile(name)
+	return l
 }
 
 // zeroMeaningful are the int fields where a written 0 means something; elsewhere 0 would be

@@ -219,7 +219,7 @@ func (v *validator) neo4j(c *ClusterConfig) {
 	}
 	for _, k := range sortedKeys(n.Config) {
 		p := joinPath("neo4j.config", k)
-		if looksSecret(k) {
+		if secretKey(k) {
 			v.add(p, "secret values are not allowed in cluster.yaml", "neo4jctl keeps passwords in AWS Secrets Manager; remove this setting")
 			continue
 		}
