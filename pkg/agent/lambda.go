@@ -39,7 +39,7 @@ func LambdaHandler(ctx context.Context, env Env, log *slog.Logger) (any, error) 
 		if err != nil {
 			return nil, err
 		}
-		o := &admin.Handler{Secrets: secretsmanager.NewFromConfig(cfg), Config: c, Log: log}
+		o := &admin.Handler{Secrets: secretsmanager.NewFromConfig(cfg), Config: c, Log: log, Agent: Version(), Answers: admin.NewAnswers()}
 		return o.Handle, nil
 	case naming.HandlerCleanup:
 		cl := &cleanup.Handler{CloudMap: servicediscovery.NewFromConfig(cfg), HTTP: &http.Client{Timeout: 30 * time.Second}, Log: log}

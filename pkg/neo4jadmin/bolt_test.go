@@ -183,3 +183,75 @@ func TestBoltDefaultAllocationUnsupportedOnCommunity(t *testing.T) {
 		t.Fatalf("set-default-allocation on community: %+v, want %s", resp.Error, CodeUnsupported)
 	}
 }
+
+// What the Community test server answers to the contract's version-2 requests: the version
+// request needs no Neo4j, every server and cluster command is refused as unsupported with
+// Neo4j's own reason, and the status folds into database views.
+func TestBoltVersion2OnCommunity(t *testing.T) {
+	c := realClient(t)
+	dialed := 0
+	env := Env{DialServer: func(ctx context.Context, address string) (*Client, error) { dialed++; return realClient(t), nil }}
+	tests := []struct {
+		req      Request
+		wantCode string // "" = ok
+		wantMsg  string
+	}{
+		{Request{Type: ReqVersion}, "", ""},
+		{Request{Type: ReqEnableServer, Server: "core-2.neo4j.internal"}, CodeUnsupported, "SHOW SERVERS"},
+		{Request{Type: ReqCordonServer, Server: "core-2.neo4j.internal"}, CodeUnsupported, "SHOW SERVERS"},
+		{Request{Type: ReqDeallocateServer, Server: "core-2.neo4j.internal", DryRun: true}, CodeUnsupported, "SHOW SERVERS"},
+		{Request{Type: ReqDropServer, Server: "core-2.neo4j.internal", IdempotencyKey: "k"}, CodeUnsupported, "SHOW SERVERS"},
+		{Request{Type: ReqTransferLeadership, Server: "core-2.neo4j.internal"}, CodeUnsupported, "SHOW SERVERS"},
+		{Request{Type: ReqReallocateDatabases, DryRun: true}, CodeUnsupported, "REALLOCATE DATABASES"},
+		{Request{Type: ReqReallocateDatabases, Database: "neo4j", IdempotencyKey: "k"}, CodeUnsupported, "dbms.cluster.reallocateDatabase"},
+		{Request{Type: ReqRecreateDatabase, Database: "neo4j", SeedURI: "s3://b/x.backup", IdempotencyKey: "k"}, CodeUnsupported, "dbms.cluster.recreateDatabase"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.req.Type), func(t *testing.T) {
+			r := ExecuteWith(ctxT(t), c, tt.req, env)
+			t.Logf("%s: ok=%v %+v", tt.req.Type, r.OK, r.Error)
+			if r.ContractVersion != ContractVersion {
+				t.Errorf("contractVersion %d", r.ContractVersion)
+			}
+			if tt.wantCode == "" {
+				if !r.OK {
+					t.Fatal(r.Error)
+				}
+				return
+			}
+			if r.OK || r.Error.Code != tt.wantCode || !strings.Contains(r.Error.Message, tt.wantMsg) {
+				t.Fatalf("got %+v, want %s with %q", r.Error, tt.wantCode, tt.wantMsg)
+			}
+		})
+	}
+	if dialed != 0 {
+		t.Errorf("dialled a member %d times on Community", dialed)
+	}
+	// the status a Community server gives folds into views: one primary, itself the writer
+	st, err := c.Status(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := st.DatabaseViews()
+	var neo DatabaseView
+	for _, v := range views {
+		if v.Name == "neo4j" {
+			neo = v
+		}
+	}
+	if neo.Leader == "" || neo.PrimariesOnline != 1 || !neo.HasMajority || neo.CurrentStatus != "online" || neo.LeaderTerm != nil {
+		t.Errorf("neo4j view %+v", neo)
+	}
+	if st.ServersNote == "" || len(st.Servers) != 0 {
+		t.Errorf("servers %+v note %q", st.Servers, st.ServersNote)
+	}
+}
+
+// The statement transfer-leadership reads the member's setting with is real 5.26 Cypher
+// (SHOW SETTINGS with startupValue works on Community too).
+func TestBoltReadOnlySetting(t *testing.T) {
+	cur, startup, err := realClient(t).readOnlySetting(ctxT(t))
+	if err != nil || len(cur) != 0 || len(startup) != 0 {
+		t.Fatalf("current %q startup %q: %v", cur, startup, err)
+	}
+}

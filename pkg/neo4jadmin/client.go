@@ -18,17 +18,19 @@ import (
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j/config"
 )
 
-// querier runs one auto-commit statement and returns its rows. The real one speaks Bolt;
-// the tests' fakeEnterprise answers with recorded Enterprise responses.
-type querier interface {
-	query(ctx context.Context, db string, write bool, cypher string, params map[string]any) ([]Row, error)
-	close(ctx context.Context) error
+// Querier runs one auto-commit statement against a database and returns its rows. The
+// real one speaks Bolt; tests plug in recorded Enterprise answers or the cluster simulator
+// (internal/clustersim). Errors are the driver's (*neo4j.Neo4jError, connectivity errors):
+// the Client classifies them.
+type Querier interface {
+	Query(ctx context.Context, db string, write bool, cypher string, params map[string]any) ([]Row, error)
+	Close(ctx context.Context) error
 }
 
 // Client runs admin Cypher against one Neo4j deployment (a cluster through neo4j:// routing,
 // or one server through bolt://).
 type Client struct {
-	q       querier
+	q       Querier
 	edition string // cached from dbms.components
 	version string
 }
@@ -66,14 +68,15 @@ func New(uri, user, password string, opts ...Options) (*Client, error) {
 	return &Client{q: &boltQuerier{drv: drv}}, nil
 }
 
-func newWithQuerier(q querier) *Client { return &Client{q: q} }
+// NewWithQuerier makes a Client over any Querier (tests: recorded answers, the simulator).
+func NewWithQuerier(q Querier) *Client { return &Client{q: q} }
 
 // Close releases the connections.
-func (c *Client) Close(ctx context.Context) error { return c.q.close(ctx) }
+func (c *Client) Close(ctx context.Context) error { return c.q.Close(ctx) }
 
 type boltQuerier struct{ drv neo4j.DriverWithContext }
 
-func (b *boltQuerier) query(ctx context.Context, db string, write bool, cypher string, params map[string]any) ([]Row, error) {
+func (b *boltQuerier) Query(ctx context.Context, db string, write bool, cypher string, params map[string]any) ([]Row, error) {
 	mode := neo4j.AccessModeRead
 	if write {
 		mode = neo4j.AccessModeWrite
@@ -97,11 +100,11 @@ func (b *boltQuerier) query(ctx context.Context, db string, write bool, cypher s
 	return rows, nil
 }
 
-func (b *boltQuerier) close(ctx context.Context) error { return b.drv.Close(ctx) }
+func (b *boltQuerier) Close(ctx context.Context) error { return b.drv.Close(ctx) }
 
 // run wraps errors with what was being done and classifies them.
 func (c *Client) run(ctx context.Context, what, db string, write bool, cypher string, params map[string]any) ([]Row, error) {
-	rows, err := c.q.query(ctx, db, write, cypher, params)
+	rows, err := c.q.Query(ctx, db, write, cypher, params)
 	if err != nil {
 		return nil, classify(what, err)
 	}
@@ -122,6 +125,11 @@ func classify(what string, err error) error {
 			code = CodeUnauthorized
 		case isUnsupported(ne):
 			code = CodeUnsupported
+		case strings.HasPrefix(ne.Code, "Neo.TransientError.General.DatabaseUnavailable"),
+			strings.HasPrefix(ne.Code, "Neo.TransientError.Cluster."),
+			ne.Code == "Neo.ClientError.Cluster.NotALeader":
+			// no leader (yet) for the database the command needs: the caller polls
+			code = CodeUnavailable
 		}
 		return &Error{Code: code, Message: fmt.Sprintf("%s: %s (%s)", what, ne.Msg, ne.Code)}
 	}

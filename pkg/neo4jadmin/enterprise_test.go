@@ -18,7 +18,7 @@ func enterprise(t *testing.T) (*fakeEnterprise, *Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f, newWithQuerier(f)
+	return f, NewWithQuerier(f)
 }
 
 func TestEnterpriseStatus(t *testing.T) {
@@ -160,33 +160,83 @@ func TestEnterpriseEnsureUsersRoles(t *testing.T) {
 }
 
 func TestEnterpriseServerOps(t *testing.T) {
-	const core3 = "0a3f1e2c-1111-4c5a-9d1e-000000000003"
+	const (
+		core3 = "0a3f1e2c-1111-4c5a-9d1e-000000000003"
+		free  = "9c4d0e21-3333-4f70-9b8c-000000000005"
+	)
+	state := func(f *fakeEnterprise, name string) string { return f.server(name)["state"].(string) }
 	tests := []struct {
 		name     string
+		setup    func(f *fakeEnterprise)
 		req      Request
 		wantOK   bool
 		wantCode string
 		wantStmt string
+		noStmt   string // a statement that must not have run
 		check    func(t *testing.T, f *fakeEnterprise, r Response)
 	}{
 		{name: "enable free servers", req: Request{Type: ReqEnableFreeServers}, wantOK: true, wantStmt: "ENABLE SERVER $server",
 			check: func(t *testing.T, f *fakeEnterprise, r Response) {
-				if len(r.Servers) != 1 || f.servers[4]["state"] != "Enabled" {
+				if len(r.Servers) != 1 || state(f, free) != "Enabled" {
 					t.Errorf("%+v", r)
 				}
 			}},
+		{name: "enable one free server by address", req: Request{Type: ReqEnableServer, Server: "10.0.3.41:7687"}, wantOK: true, wantStmt: "ENABLE SERVER $server",
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if state(f, free) != "Enabled" || f.lastParams["server"] != free {
+					t.Errorf("%+v %v", r, f.lastParams)
+				}
+			}},
+		{name: "enable an enabled server changes nothing", req: Request{Type: ReqEnableServer, Server: core3}, wantOK: true, noStmt: "ENABLE SERVER $server"},
+		{name: "enable a cordoned server", setup: func(f *fakeEnterprise) { f.server(core3)["state"] = "Cordoned" },
+			req: Request{Type: ReqEnableServer, Server: core3}, wantOK: true, wantStmt: "ENABLE SERVER $server"},
+		{name: "enable a deallocating server is refused", setup: func(f *fakeEnterprise) { f.server(core3)["state"] = "Deallocating" },
+			req: Request{Type: ReqEnableServer, Server: core3}, wantCode: CodeInvalidRequest, noStmt: "ENABLE SERVER $server"},
+		{name: "cordon", req: Request{Type: ReqCordonServer, Server: "core-3.neo4j.internal"}, wantOK: true, wantStmt: "CALL dbms.cluster.cordonServer($server)",
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if state(f, core3) != "Cordoned" {
+					t.Errorf("state %s", state(f, core3))
+				}
+			}},
+		{name: "cordon a free server is refused", req: Request{Type: ReqCordonServer, Server: free}, wantCode: CodeInvalidRequest},
 		{name: "deallocate dry run", req: Request{Type: ReqDeallocateServer, Server: "core-3.neo4j.internal", DryRun: true}, wantOK: true,
-			wantStmt: "DRYRUN DEALLOCATE DATABASES FROM SERVER $server", check: func(t *testing.T, f *fakeEnterprise, r Response) {
-				if len(r.Rows) != 1 || f.servers[2]["state"] != "Enabled" {
+			wantStmt: "DRYRUN DEALLOCATE DATABASES FROM SERVER $server", noStmt: "DEALLOCATE DATABASES FROM SERVER $server",
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if len(r.Rows) != 1 || len(r.Moves) != 1 || r.Moves[0].ToServerID != free || r.Moves[0].Mode != "primary" || state(f, core3) != "Enabled" {
 					t.Errorf("%+v", r)
 				}
 			}},
-		{name: "deallocate by address", req: Request{Type: ReqDeallocateServer, Server: "core-3.neo4j.internal:7687"}, wantOK: true,
-			wantStmt: "DEALLOCATE DATABASES FROM SERVER $server"},
-		{name: "drop refuses a hosting server", req: Request{Type: ReqDropServer, Server: core3}, wantCode: CodeInvalidRequest},
-		{name: "drop of an unknown server is done", req: Request{Type: ReqDropServer, Server: "gone"}, wantOK: true},
-		{name: "set topology", req: Request{Type: ReqSetTopology, Database: "neo4j", Primaries: 3, Secondaries: 2, WaitSeconds: 60}, wantOK: true,
-			wantStmt: "ALTER DATABASE $db SET TOPOLOGY 3 PRIMARIES 2 SECONDARIES WAIT 60 SECONDS"},
+		{name: "deallocate by address", req: Request{Type: ReqDeallocateServer, Server: "core-3.neo4j.internal:7687", IdempotencyKey: "k1"}, wantOK: true,
+			wantStmt: "DEALLOCATE DATABASES FROM SERVER $server", check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if state(f, core3) != "Deallocating" || len(r.Moves) != 1 || r.Rows != nil {
+					t.Errorf("%+v", r)
+				}
+			}},
+		{name: "deallocate again is done already", setup: func(f *fakeEnterprise) { f.server(core3)["state"] = "Deallocating" },
+			req: Request{Type: ReqDeallocateServer, Server: core3}, wantOK: true, noStmt: "DEALLOCATE DATABASES FROM SERVER $server"},
+		{name: "drop refuses a hosting server", req: Request{Type: ReqDropServer, Server: core3}, wantCode: CodeInvalidRequest, noStmt: "DROP SERVER $server"},
+		{name: "drop of a deallocating server is not ready yet", setup: func(f *fakeEnterprise) { f.server(core3)["state"] = "Deallocating" },
+			req: Request{Type: ReqDropServer, Server: core3}, wantCode: CodeNotReady, noStmt: "DROP SERVER $server"},
+		{name: "drop a deallocated server", setup: func(f *fakeEnterprise) {
+			f.server(core3)["state"] = "Deallocated"
+			f.server(core3)["hosting"] = []any{"system"}
+		}, req: Request{Type: ReqDropServer, Server: core3, IdempotencyKey: "k2"}, wantOK: true, wantStmt: "DROP SERVER $server"},
+		{name: "drop of an unknown server is done", req: Request{Type: ReqDropServer, Server: "gone"}, wantOK: true, noStmt: "DROP SERVER $server"},
+		{name: "reallocate balanced moves nothing", req: Request{Type: ReqReallocateDatabases, IdempotencyKey: "k3"}, wantOK: true,
+			wantStmt: "DRYRUN REALLOCATE DATABASES", noStmt: "REALLOCATE DATABASES"},
+		{name: "reallocate dry run", setup: func(f *fakeEnterprise) {
+			f.moves = []Row{{"database": "neo4j", "fromServerName": core3, "fromServerId": core3, "toServerName": free, "toServerId": free, "mode": "secondary"}}
+		}, req: Request{Type: ReqReallocateDatabases, DryRun: true}, wantOK: true, noStmt: "REALLOCATE DATABASES",
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if len(r.Moves) != 1 || r.Moves[0].Mode != "secondary" {
+					t.Errorf("%+v", r)
+				}
+			}},
+		{name: "reallocate one database", setup: func(f *fakeEnterprise) {
+			f.moves = []Row{{"database": "neo4j", "fromServerName": core3, "fromServerId": core3, "toServerName": free, "toServerId": free, "mode": "secondary"}}
+		}, req: Request{Type: ReqReallocateDatabases, Database: "neo4j"}, wantOK: true, wantStmt: "CALL dbms.cluster.reallocateDatabase($db, false)"},
+		{name: "set topology", req: Request{Type: ReqSetTopology, Database: "neo4j", Primaries: 3, Secondaries: 2, WaitSeconds: 20}, wantOK: true,
+			wantStmt: "ALTER DATABASE $db SET TOPOLOGY 3 PRIMARIES 2 SECONDARIES WAIT 20 SECONDS"},
 		{name: "set default allocation", req: Request{Type: ReqSetDefaultAllocation, Primaries: 3, Secondaries: 2}, wantOK: true,
 			wantStmt: "CALL dbms.setDefaultAllocationNumbers($primaries, $secondaries)",
 			check: func(t *testing.T, f *fakeEnterprise, r Response) {
@@ -195,36 +245,59 @@ func TestEnterpriseServerOps(t *testing.T) {
 				}
 			}},
 		{name: "set default allocation already equal writes nothing", req: Request{Type: ReqSetDefaultAllocation, Primaries: 3, Secondaries: 1}, wantOK: true,
-			check: func(t *testing.T, f *fakeEnterprise, r Response) {
-				if slices.ContainsFunc(f.statements, func(s string) bool { return strings.Contains(s, "setDefaultAllocationNumbers") }) {
-					t.Errorf("statements %q", f.statements)
-				}
-			}},
+			noStmt: "CALL dbms.setDefaultAllocationNumbers($primaries, $secondaries)"},
 		{name: "set default allocation refuses 0 primaries", req: Request{Type: ReqSetDefaultAllocation, Primaries: 0, Secondaries: 1}, wantCode: CodeInvalidRequest},
-		{name: "restore on 5.26 drops, then creates (no OR REPLACE with seed options before 2025.01)",
+		{name: "restore of an existing database recreates it on 5.26 (privileges kept)",
 			req: Request{Type: ReqRestoreDatabase, Database: "neo4j", SeedURI: "s3://b/backups/neo4j.backup"}, wantOK: true,
-			wantStmt: "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options NOWAIT",
+			wantStmt: "CALL dbms.cluster.recreateDatabase($db, $options)", noStmt: "DROP DATABASE $db IF EXISTS WAIT",
 			check: func(t *testing.T, f *fakeEnterprise, r Response) {
-				i := slices.Index(f.statements, "DROP DATABASE $db IF EXISTS WAIT")
-				if i < 0 || i > slices.Index(f.statements, "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options NOWAIT") {
-					t.Errorf("statements %q", f.statements)
+				if opts := f.lastParams["options"].(map[string]any); opts["seedURI"] != "s3://b/backups/neo4j.backup" || len(opts) != 1 {
+					t.Errorf("options %v", opts)
 				}
 			}},
+		{name: "restore of a new database creates it from the seed",
+			req: Request{Type: ReqRestoreDatabase, Database: "shop", SeedURI: "s3://b/backups/shop.backup", WaitSeconds: 5}, wantOK: true,
+			wantStmt: "CYPHER 5 CREATE DATABASE $db IF NOT EXISTS OPTIONS $options WAIT 5 SECONDS", noStmt: "CALL dbms.cluster.recreateDatabase($db, $options)"},
+		{name: "recreate with a new topology", req: Request{Type: ReqRecreateDatabase, Database: "neo4j", SeedURI: "s3://b/x.backup", Primaries: 3, Secondaries: 2, IdempotencyKey: "k4"},
+			wantOK: true, wantStmt: "CALL dbms.cluster.recreateDatabase($db, $options)",
+			check: func(t *testing.T, f *fakeEnterprise, r Response) {
+				if opts := f.lastParams["options"].(map[string]any); opts["primaries"] != int64(3) || opts["secondaries"] != int64(2) || !slices.Equal(r.Databases, []string{"neo4j"}) {
+					t.Errorf("options %v, answer %+v", opts, r)
+				}
+			}},
+		{name: "recreate on 2025.04 uses dbms.recreateDatabase", setup: func(f *fakeEnterprise) { f.components[0]["versions"] = []any{"2025.04.0"} },
+			req: Request{Type: ReqRecreateDatabase, Database: "neo4j", SeedURI: "s3://b/x.backup", IdempotencyKey: "k5"}, wantOK: true,
+			wantStmt: "CALL dbms.recreateDatabase($db, $options)", noStmt: "CALL dbms.cluster.recreateDatabase($db, $options)"},
+		{name: "recreate on 2025.03 still uses dbms.cluster.recreateDatabase", setup: func(f *fakeEnterprise) { f.components[0]["versions"] = []any{"2025.03.0"} },
+			req: Request{Type: ReqRecreateDatabase, Database: "neo4j", SeedURI: "s3://b/x.backup", IdempotencyKey: "k6"}, wantOK: true,
+			wantStmt: "CALL dbms.cluster.recreateDatabase($db, $options)"},
+		{name: "recreate while one is under way is not started again", setup: func(f *fakeEnterprise) { f.databases[1]["currentStatus"] = "store copying" },
+			req: Request{Type: ReqRecreateDatabase, Database: "neo4j", SeedURI: "s3://b/x.backup", IdempotencyKey: "k7"}, wantCode: CodeNotReady,
+			noStmt: "CALL dbms.cluster.recreateDatabase($db, $options)"},
+		{name: "recreate of a missing database", req: Request{Type: ReqRecreateDatabase, Database: "shop", SeedURI: "s3://b/x.backup", IdempotencyKey: "k8"}, wantCode: CodeInvalidRequest},
+		{name: "recreate without an idempotency key", req: Request{Type: ReqRecreateDatabase, Database: "neo4j", SeedURI: "s3://b/x.backup"}, wantCode: CodeInvalidRequest},
 		{name: "restore of system refused", req: Request{Type: ReqRestoreDatabase, Database: "system", SeedURI: "s3://b/x"}, wantCode: CodeInvalidRequest},
+		{name: "transfer leadership without a direct connection", req: Request{Type: ReqTransferLeadership, Server: "core-1.neo4j.internal"}, wantCode: CodeUnsupported},
 		{name: "unknown type refused", req: Request{Type: "shutdown"}, wantCode: CodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c := enterprise(t)
+			if tt.setup != nil {
+				tt.setup(f)
+			}
 			r := Execute(context.Background(), c, tt.req, nil)
-			if r.OK != tt.wantOK {
-				t.Fatalf("ok=%v %+v", r.OK, r.Error)
+			if r.OK != tt.wantOK || r.ContractVersion != ContractVersion {
+				t.Fatalf("ok=%v contract %d %+v", r.OK, r.ContractVersion, r.Error)
 			}
 			if tt.wantCode != "" && (r.Error == nil || r.Error.Code != tt.wantCode) {
 				t.Fatalf("error %+v, want %s", r.Error, tt.wantCode)
 			}
 			if tt.wantStmt != "" && !slices.Contains(f.statements, tt.wantStmt) {
 				t.Errorf("statements %q lack %q", f.statements, tt.wantStmt)
+			}
+			if tt.noStmt != "" && slices.Contains(f.statements, tt.noStmt) {
+				t.Errorf("statements %q have %q", f.statements, tt.noStmt)
 			}
 			if tt.check != nil {
 				tt.check(t, f, r)
@@ -233,27 +306,96 @@ func TestEnterpriseServerOps(t *testing.T) {
 	}
 }
 
-func TestDecodeRequest(t *testing.T) {
+// Leadership moves by making the server's user databases read-only there, on that server
+// only, keeping what an operator set; undo returns to the value the server started with.
+func TestTransferLeadership(t *testing.T) {
+	const core1 = "core-1.neo4j.internal:7687"
+	ctx := context.Background()
+	f, c := enterprise(t)
+	f.readOnly[core1], f.readOnlyAtStart[core1] = "archive", "archive"
+	env := Env{DialServer: f.dial}
+	r := ExecuteWith(ctx, c, Request{Type: ReqTransferLeadership, Server: "core-1.neo4j.internal"}, env)
+	if !r.OK || !slices.Equal(r.Databases, []string{"neo4j"}) {
+		t.Fatalf("%+v %v", r, r.Error)
+	}
+	if f.readOnly[core1] != "archive,neo4j" || len(f.readOnly) != 1 {
+		t.Errorf("read_only %v", f.readOnly)
+	}
+	if !strings.Contains(r.Message, "neo4j read-only") {
+		t.Errorf("message %q", r.Message)
+	}
+	// again: nothing to write
+	n := len(f.statements)
+	if r := ExecuteWith(ctx, c, Request{Type: ReqTransferLeadership, Server: core1}, env); !r.OK {
+		t.Fatal(r.Error)
+	}
+	if slices.Contains(f.statements[n:], core1+": CALL dbms.setConfigValue($setting, $value)") {
+		t.Errorf("second transfer wrote again: %q", f.statements[n:])
+	}
+	// core-2 leads system: it is named as not movable
+	r = ExecuteWith(ctx, c, Request{Type: ReqTransferLeadership, Server: "core-2.neo4j.internal"}, env)
+	if !r.OK || !strings.Contains(r.Message, "system database") {
+		t.Errorf("%+v", r)
+	}
+	r = ExecuteWith(ctx, c, Request{Type: ReqTransferLeadership, Server: core1, Undo: true}, env)
+	if !r.OK || f.readOnly[core1] != "archive" {
+		t.Errorf("undo: %+v, read_only %v", r, f.readOnly)
+	}
+	f.servers[0]["health"] = "Unavailable"
+	if r := ExecuteWith(ctx, c, Request{Type: ReqTransferLeadership, Server: core1}, env); r.Error == nil || r.Error.Code != CodeNotReady {
+		t.Errorf("unavailable server: %+v", r)
+	}
+}
+
+func TestDatabaseViews(t *testing.T) {
 	tests := []struct {
-		in      string
-		wantErr string
+		name        string
+		change      func(f *fakeEnterprise)
+		primaries   int
+		hasMajority bool
+		current     string
+		leader      string
 	}{
-		{`{"type":"status"}`, ""},
-		{`{"type":"health","gates":{"minServers":3}}`, ""},
-		{`{"type":"set-topology","database":"neo4j","primaries":0}`, "primaries >= 1"},
-		{`{"type":"status","extra":1}`, "unknown field"},
-		{`{"type":""}`, "empty"},
-		{`{"type":"x"}`, "unknown request type"},
-		{`{"type":"restore-database","database":"a","seedURI":"s3://x","waitSeconds":99999}`, "waitSeconds"},
+		{name: "recorded", primaries: 3, hasMajority: true, current: "online", leader: "0a3f1e2c-1111-4c5a-9d1e-000000000001"},
+		{name: "one primary's server unavailable", change: func(f *fakeEnterprise) { unavailableRow(f.databases[2]) },
+			primaries: 2, hasMajority: true, current: "unknown", leader: "0a3f1e2c-1111-4c5a-9d1e-000000000001"},
+		{name: "two primaries down, no writer", change: func(f *fakeEnterprise) {
+			unavailableRow(f.databases[0])
+			unavailableRow(f.databases[2])
+		}, primaries: 1, hasMajority: false, current: "unknown"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			_, err := DecodeRequest([]byte(tt.in))
-			if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
-				t.Fatalf("err %v, want %q", err, tt.wantErr)
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := enterprise(t)
+			if tt.change != nil {
+				tt.change(f)
+			}
+			st, err := c.Status(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			views := st.DatabaseViews()
+			if len(views) != 2 || views[0].Name != "neo4j" || views[1].Name != "system" {
+				t.Fatalf("views %+v", views)
+			}
+			v := views[0]
+			if v.PrimariesOnline != tt.primaries || v.HasMajority != tt.hasMajority || v.Majority != 2 || v.CurrentStatus != tt.current ||
+				v.Leader != tt.leader || v.SecondariesOnline != 1 || len(v.Copies) != 4 {
+				t.Errorf("neo4j view %+v", v)
+			}
+			if v.LeaderTerm == nil || *v.LeaderTerm != 4 {
+				t.Errorf("leader term %v", v.LeaderTerm)
+			}
+			if sys := views[1]; sys.Majority != 2 || !sys.HasMajority || sys.Leader != "0a3f1e2c-1111-4c5a-9d1e-000000000002" {
+				t.Errorf("system view %+v", sys)
 			}
 		})
 	}
+}
+
+// unavailableRow is how SHOW DATABASES shows a copy on an unavailable server.
+func unavailableRow(r Row) {
+	r["address"], r["currentStatus"], r["statusMessage"], r["role"], r["writer"] = nil, "unknown", "Server is unavailable", "unknown", false
 }
 
 func TestSeedDatabase(t *testing.T) {

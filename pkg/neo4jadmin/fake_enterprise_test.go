@@ -31,7 +31,43 @@ type fakeEnterprise struct {
 	statements []string
 	lastParams map[string]any
 	failOn     map[string]error // statement prefix -> error
+	// readOnly and readOnlyAtStart are each server's server.databases.read_only (by Bolt
+	// address), set through a direct connection (dial)
+	readOnly, readOnlyAtStart map[string]string
+	// moves is what DRYRUN REALLOCATE DATABASES answers
+	moves []Row
 }
+
+// dial is Env.DialServer: a connection to one server of the fake cluster.
+func (f *fakeEnterprise) dial(_ context.Context, address string) (*Client, error) {
+	return NewWithQuerier(&fakeDirect{f: f, address: address}), nil
+}
+
+// fakeDirect is a connection to one server: settings are per server, the rest is shared.
+type fakeDirect struct {
+	f       *fakeEnterprise
+	address string
+}
+
+func (d *fakeDirect) Query(ctx context.Context, db string, write bool, cypher string, p map[string]any) ([]Row, error) {
+	f := d.f
+	switch cypher {
+	case "SHOW SETTINGS $names YIELD name, value, startupValue":
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.statements = append(f.statements, d.address+": "+cypher)
+		return []Row{{"name": settingReadOnly, "value": f.readOnly[d.address], "startupValue": f.readOnlyAtStart[d.address]}}, nil
+	case "CALL dbms.setConfigValue($setting, $value)":
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.statements = append(f.statements, d.address+": "+cypher)
+		f.readOnly[d.address] = p["value"].(string)
+		return nil, nil
+	}
+	return f.Query(ctx, db, write, cypher, p)
+}
+
+func (d *fakeDirect) Close(context.Context) error { return nil }
 
 func newFakeEnterprise(path string) (*fakeEnterprise, error) {
 	b, err := os.ReadFile(path)
@@ -63,6 +99,7 @@ func newFakeEnterprise(path string) (*fakeEnterprise, error) {
 		// the recorded cluster's databases were created with 3 primaries and 1 secondary
 		defaults: Row{"defaultPrimariesCount": int64(3), "defaultSecondariesCount": int64(1)},
 		failOn:   map[string]error{},
+		readOnly: map[string]string{}, readOnlyAtStart: map[string]string{},
 	}, nil
 }
 
@@ -87,7 +124,7 @@ func boltValue(v any) any {
 
 var grantRe = regexp.MustCompile(`^(GRANT|REVOKE) ROLE (\w+) (TO|FROM) \$user$`)
 
-func (f *fakeEnterprise) query(_ context.Context, db string, write bool, cypher string, p map[string]any) ([]Row, error) {
+func (f *fakeEnterprise) Query(_ context.Context, db string, write bool, cypher string, p map[string]any) ([]Row, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.statements = append(f.statements, cypher)
@@ -141,7 +178,23 @@ func (f *fakeEnterprise) query(_ context.Context, db string, write bool, cypher 
 		f.server(s("server"))["state"] = "Enabled"
 		return nil, nil
 	case cypher == "DRYRUN DEALLOCATE DATABASES FROM SERVER $server":
-		return []Row{{"database": "neo4j", "fromServerName": s("server"), "toServerName": "9c4d0e21-3333-4f70-9b8c-000000000005", "mode": "primary"}}, nil
+		return []Row{{"database": "neo4j", "fromServerName": s("server"), "fromServerId": s("server"),
+			"toServerName": "9c4d0e21-3333-4f70-9b8c-000000000005", "toServerId": "9c4d0e21-3333-4f70-9b8c-000000000005", "mode": "primary"}}, nil
+	case cypher == "CALL dbms.cluster.cordonServer($server)":
+		f.server(s("server"))["state"] = "Cordoned"
+		return nil, nil
+	case cypher == "DRYRUN REALLOCATE DATABASES", cypher == "CALL dbms.cluster.reallocateDatabase($db, true)":
+		return f.moves, nil
+	case cypher == "REALLOCATE DATABASES", cypher == "CALL dbms.cluster.reallocateDatabase($db, false)":
+		f.moves = nil
+		return nil, nil
+	case cypher == "CALL dbms.cluster.recreateDatabase($db, $options)", cypher == "CALL dbms.recreateDatabase($db, $options)":
+		for _, d := range f.databases {
+			if d["name"] == s("db") {
+				d["currentStatus"] = "starting"
+			}
+		}
+		return nil, nil
 	case cypher == "DEALLOCATE DATABASES FROM SERVER $server":
 		sv := f.server(s("server"))
 		sv["state"] = "Deallocating"
@@ -176,7 +229,7 @@ func (f *fakeEnterprise) server(name string) Row {
 	panic("fakeEnterprise: no server " + name)
 }
 
-func (f *fakeEnterprise) close(context.Context) error { return nil }
+func (f *fakeEnterprise) Close(context.Context) error { return nil }
 
 // mutate edits recorded rows for a scenario.
 func (f *fakeEnterprise) mutate(fn func(f *fakeEnterprise)) *fakeEnterprise {

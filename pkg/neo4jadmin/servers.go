@@ -3,6 +3,7 @@ package neo4jadmin
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func (c *Client) EnableFreeServers(ctx context.Context) ([]string, error) {
 	return enabled, nil
 }
 
-// resolveServer finds a server by name, id or address.
+// resolveServer finds a server by name, id, Bolt address, or host alone (core-2.<namespace>).
 func (c *Client) resolveServer(ctx context.Context, ref string) (*Server, error) {
 	servers, err := c.Servers(ctx)
 	if err != nil {
@@ -40,51 +41,156 @@ func (c *Client) resolveServer(ctx context.Context, ref string) (*Server, error)
 	return nil, &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("no server %q in SHOW SERVERS", ref)}
 }
 
-// DeallocateServer moves every database off a server (DEALLOCATE DATABASES FROM SERVER).
-// It is idempotent: a server already Deallocating, Dropped or gone is reported, not an error.
-// With dryRun it returns the planned moves.
+// EnableServer enables one server (ENABLE SERVER): a Free one joins the cluster, a Cordoned
+// one may be allocated databases again. Enabling an Enabled server changes nothing.
+func (c *Client) EnableServer(ctx context.Context, ref string) (string, error) {
+	s, err := c.resolveServer(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	switch strings.ToLower(s.State) {
+	case "enabled":
+		return fmt.Sprintf("server %s is already enabled", s.Name), nil
+	case "free", "cordoned":
+	default:
+		return "", &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("server %s is %s: that cannot be undone; a server leaves by DEALLOCATE, then DROP", s.Name, s.State)}
+	}
+	if _, err := c.run(ctx, fmt.Sprintf("enabling server %s (%s)", s.Name, s.Address), "system", true,
+		"ENABLE SERVER $server", map[string]any{"server": s.Name}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("server %s (%s) enabled (was %s)", s.Name, s.Address, s.State), nil
+}
+
+// CordonServer cordons one server (dbms.cluster.cordonServer): it keeps what it hosts and
+// gets nothing new. Cordoning a Cordoned server changes nothing; EnableServer undoes it.
+func (c *Client) CordonServer(ctx context.Context, ref string) (string, error) {
+	s, err := c.resolveServer(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	switch strings.ToLower(s.State) {
+	case "cordoned":
+		return fmt.Sprintf("server %s is already cordoned", s.Name), nil
+	case "enabled":
+	default:
+		return "", &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("server %s is %s: only an Enabled server can be cordoned", s.Name, s.State)}
+	}
+	if _, err := c.run(ctx, "cordoning server "+s.Name, "system", true,
+		"CALL dbms.cluster.cordonServer($server)", map[string]any{"server": s.Name}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("server %s (%s) cordoned", s.Name, s.Address), nil
+}
+
+// DeallocateServer is Deallocate with the moves as Neo4j's rows (what the agent uses).
 func (c *Client) DeallocateServer(ctx context.Context, ref string, dryRun bool) (string, []Row, error) {
+	msg, moves, err := c.Deallocate(ctx, ref, dryRun)
+	return msg, movesToRows(moves), err
+}
+
+// Deallocate moves every database off a server (DEALLOCATE DATABASES FROM SERVER), which
+// makes it Deallocating, then Deallocated once the moves are done. It is naturally
+// idempotent: a server already Deallocating, Deallocated or Dropped is reported, not an
+// error. With dryRun it returns the planned moves (DRYRUN) and changes nothing; the real
+// run returns the moves it started (planned by a DRYRUN just before).
+func (c *Client) Deallocate(ctx context.Context, ref string, dryRun bool) (string, []Move, error) {
 	s, err := c.resolveServer(ctx, ref)
 	if err != nil {
 		return "", nil, err
 	}
 	switch strings.ToLower(s.State) {
-	case "deallocating", "dropped":
+	case "deallocating", "deallocated", "dropped":
 		return fmt.Sprintf("server %s is already %s", s.Name, s.State), nil, nil
+	case "free":
+		return "", nil, &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("server %s is Free: it hosts nothing to deallocate", s.Name)}
 	}
-	cypher := "DEALLOCATE DATABASES FROM SERVER $server"
-	if dryRun {
-		cypher = "DRYRUN " + cypher
-	}
-	rows, err := c.run(ctx, "deallocating databases from server "+s.Name, "system", true, cypher, map[string]any{"server": s.Name})
+	params := map[string]any{"server": s.Name}
+	rows, err := c.run(ctx, "planning the deallocation of server "+s.Name, "system", true, "DRYRUN DEALLOCATE DATABASES FROM SERVER $server", params)
 	if err != nil {
 		return "", nil, err
 	}
+	moves := rowsToMoves(rows)
 	if dryRun {
-		return fmt.Sprintf("deallocating server %s would make %d moves", s.Name, len(rows)), rows, nil
+		return fmt.Sprintf("deallocating server %s would make %d moves", s.Name, len(moves)), moves, nil
 	}
-	return fmt.Sprintf("server %s is deallocating; wait until it hosts nothing, then drop it", s.Name), nil, nil
+	if _, err := c.run(ctx, "deallocating databases from server "+s.Name, "system", true, "DEALLOCATE DATABASES FROM SERVER $server", params); err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("server %s is deallocating (%d moves); wait until it is Deallocated, then drop it", s.Name, len(moves)), moves, nil
 }
 
-// DropServer drops a deallocated server. Dropping one already gone is a success.
+// DropServer drops a Deallocated server. It is naturally idempotent: a server already
+// Dropped, or gone from SHOW SERVERS (a dropped server disappears once its process stops),
+// is a success. A server still Deallocating answers CodeNotReady; an Enabled or Cordoned one
+// must be deallocated first (CodeInvalidRequest).
 func (c *Client) DropServer(ctx context.Context, ref string) (string, error) {
 	s, err := c.resolveServer(ctx, ref)
 	if IsCode(err, CodeInvalidRequest) {
-		return fmt.Sprintf("server %s is not in SHOW SERVERS (already dropped)", ref), nil
+		return fmt.Sprintf("server %s is not in SHOW SERVERS: already dropped (or never there)", ref), nil
 	}
 	if err != nil {
 		return "", err
 	}
-	if strings.EqualFold(s.State, "Dropped") {
+	switch strings.ToLower(s.State) {
+	case "dropped":
 		return fmt.Sprintf("server %s is already dropped", s.Name), nil
-	}
-	if len(s.Hosting) > 0 && strings.EqualFold(s.State, "Enabled") {
-		return "", &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("server %s still hosts %s: deallocate it first", s.Name, strings.Join(s.Hosting, ", "))}
+	case "deallocating":
+		return "", &Error{Code: CodeNotReady, Message: fmt.Sprintf("server %s is still deallocating (hosts %s): wait until it is Deallocated", s.Name, strings.Join(s.Hosting, ", "))}
+	case "enabled", "cordoned":
+		return "", &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("server %s is %s and hosts %s: deallocate it first", s.Name, s.State, strings.Join(s.Hosting, ", "))}
 	}
 	if _, err := c.run(ctx, "dropping server "+s.Name, "system", true, "DROP SERVER $server", map[string]any{"server": s.Name}); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("server %s dropped", s.Name), nil
+}
+
+// Reallocate rebalances database allocations over the enabled servers: every database
+// (REALLOCATE DATABASES) or one (dbms.cluster.reallocateDatabase, 5.23+). It plans with a
+// dry run first and starts nothing when the cluster is already balanced, so a retry after a
+// success is a no-op. With dryRun it only returns the plan.
+func (c *Client) Reallocate(ctx context.Context, db string, dryRun bool) (string, []Move, error) {
+	what, plan, apply := "reallocating databases", "DRYRUN REALLOCATE DATABASES", "REALLOCATE DATABASES"
+	var params map[string]any
+	if db != "" {
+		what = "reallocating database " + db
+		plan, apply = "CALL dbms.cluster.reallocateDatabase($db, true)", "CALL dbms.cluster.reallocateDatabase($db, false)"
+		params = map[string]any{"db": db}
+	}
+	rows, err := c.run(ctx, "planning: "+what, "system", true, plan, params)
+	if err != nil {
+		return "", nil, err
+	}
+	moves := rowsToMoves(rows)
+	switch {
+	case len(moves) == 0:
+		return "already balanced: nothing to move", nil, nil
+	case dryRun:
+		return fmt.Sprintf("%s would make %d moves", what, len(moves)), moves, nil
+	}
+	if _, err := c.run(ctx, what, "system", true, apply, params); err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("%s: %d moves started; poll status until hosting equals requested", what, len(moves)), moves, nil
+}
+
+func rowsToMoves(rows []Row) []Move {
+	var out []Move
+	for _, r := range rows {
+		out = append(out, Move{Database: str(r, "database"), FromServerName: str(r, "fromServerName"), FromServerID: str(r, "fromServerId"),
+			ToServerName: str(r, "toServerName"), ToServerID: str(r, "toServerId"), Mode: str(r, "mode")})
+	}
+	return out
+}
+
+func movesToRows(moves []Move) []Row {
+	var out []Row
+	for _, m := range moves {
+		out = append(out, Row{"database": m.Database, "fromServerName": m.FromServerName, "fromServerId": m.FromServerID,
+			"toServerName": m.ToServerName, "toServerId": m.ToServerID, "mode": m.Mode})
+	}
+	return out
 }
 
 // SetTopology sets how many primaries and secondaries host a database.
@@ -154,10 +260,76 @@ func (c *Client) SetDefaultAllocation(ctx context.Context, primaries, secondarie
 	return fmt.Sprintf("default topology %d primaries, %d secondaries (was %d, %d)", primaries, secondaries, cur.Primaries, cur.Secondaries), nil
 }
 
-// RestoreDatabase replaces a database with the backup at seedURI, online, on every server
-// that will host it (see SeedDatabase with replace).
+// RestoreDatabase (request restore-database, contract version 1) replaces a database with
+// the backup at seedURI, online: an existing database is recreated (RecreateDatabase: its
+// privileges are kept); one that does not exist is created from the seed (SeedDatabase).
 func (c *Client) RestoreDatabase(ctx context.Context, db, seedURI string, waitSeconds int) (string, error) {
-	return c.SeedDatabase(ctx, db, seedURI, true, waitSeconds)
+	dbs, err := c.Databases(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(dbs, func(d Database) bool { return d.Name == db }) {
+		return c.SeedDatabase(ctx, db, seedURI, false, waitSeconds)
+	}
+	return c.RecreateDatabase(ctx, db, seedURI, 0, 0)
+}
+
+// transitional are the current statuses of a database copy on its way somewhere: a recreate
+// (or a start, or a store copy) is under way.
+var transitional = []string{"starting", "stopping", "store copying", "initial"}
+
+// RecreateDatabase replaces a database's store on every server with the backup at seedURI,
+// keeping its privileges: dbms.cluster.recreateDatabase (5.24 to 2025.03) or
+// dbms.recreateDatabase (2025.04 and later; the former is deprecated there). primaries > 0
+// sets a new topology; 0 keeps the current one. The procedure only starts the work: the
+// database is unavailable until every copy is online again, which the caller polls.
+//
+// A recreate is not idempotent (a second one would wipe what was written since the first),
+// so it refuses (CodeNotReady) while any copy of the database is still on its way (starting,
+// store copying...): a duplicate of a request that just started one does not start another.
+// The admin Lambda also remembers idempotency keys.
+func (c *Client) RecreateDatabase(ctx context.Context, db, seedURI string, primaries, secondaries int) (string, error) {
+	if db == "" || strings.EqualFold(db, "system") || seedURI == "" {
+		return "", &Error{Code: CodeInvalidRequest, Message: "recreating: a user database and a seedURI are required"}
+	}
+	_, version, err := c.Edition(ctx)
+	if err != nil {
+		return "", err
+	}
+	proc := "dbms.cluster.recreateDatabase"
+	switch {
+	case versionAtLeast(version, 2025, 4):
+		proc = "dbms.recreateDatabase"
+	case !versionAtLeast(version, 5, 24):
+		return "", &Error{Code: CodeUnsupported, Message: fmt.Sprintf("recreating %s: Neo4j %s has no recreate procedure (5.24 and later)", db, version)}
+	}
+	dbs, err := c.Databases(ctx)
+	if err != nil {
+		return "", err
+	}
+	found := false
+	for _, d := range dbs {
+		if d.Name != db {
+			continue
+		}
+		found = true
+		if slices.Contains(transitional, strings.ToLower(d.CurrentStatus)) {
+			return "", &Error{Code: CodeNotReady, Message: fmt.Sprintf("database %s is %s on %s: a recreate or start is under way; poll status and retry once it settles",
+				db, d.CurrentStatus, firstNonEmpty(d.Address, d.ServerID))}
+		}
+	}
+	if !found {
+		return "", &Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("recreating: there is no database %s (restore-database creates it from the seed)", db)}
+	}
+	opts := map[string]any{"seedURI": seedURI}
+	if primaries > 0 {
+		opts["primaries"], opts["secondaries"] = int64(primaries), int64(secondaries)
+	}
+	if _, err := c.run(ctx, fmt.Sprintf("recreating database %s from %s (%s)", db, seedURI, proc), "system", true,
+		"CALL "+proc+"($db, $options)", map[string]any{"db": db, "options": opts}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("database %s is being recreated from %s (privileges kept); it is unavailable until every copy is online again", db, seedURI), nil
 }
 
 // SeedDatabase creates database db from the backup artifact at seedURI (Cypher 5:
@@ -196,16 +368,31 @@ func (c *Client) SeedDatabase(ctx context.Context, db, seedURI string, replace b
 }
 
 // calendarVersion reports Neo4j 2025.x and later.
-func calendarVersion(v string) bool {
-	major, _, _ := strings.Cut(v, ".")
-	n := 0
-	for _, ch := range major {
-		if ch < '0' || ch > '9' {
-			return false
+func calendarVersion(v string) bool { return versionAtLeast(v, 2025, 1) }
+
+// versionAtLeast compares the first two numbers of a Neo4j version ("5.26.30",
+// "2025.04.0", "2025.10.1-enterprise"); an unreadable version is not at least anything.
+func versionAtLeast(v string, major, minor int) bool {
+	num := func(s string) (int, bool) {
+		n, ok := 0, s != ""
+		for _, ch := range s {
+			if ch < '0' || ch > '9' {
+				return n, ok && n > 0
+			}
+			n = n*10 + int(ch-'0')
 		}
-		n = n*10 + int(ch-'0')
+		return n, ok
 	}
-	return n >= 2025
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, ok1 := num(parts[0])
+	mi, ok2 := num(parts[1])
+	if !ok1 || !ok2 {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
 }
 
 func waitClause(seconds int) string {

@@ -12,7 +12,7 @@ type Server struct {
 	ID               string   `json:"id"`
 	Name             string   `json:"name"`
 	Address          string   `json:"address"`
-	State            string   `json:"state"`  // Free | Enabled | Deallocating | Cordoned | Dropped
+	State            string   `json:"state"`  // Free | Enabled | Cordoned | Deallocating | Deallocated | Dropped
 	Health           string   `json:"health"` // Available | Unavailable
 	Hosting          []string `json:"hosting,omitempty"`
 	RequestedHosting []string `json:"requestedHosting,omitempty"`
@@ -26,8 +26,8 @@ type Database struct {
 	Name                 string `json:"name"`
 	Type                 string `json:"type,omitempty"` // standard | system | composite
 	Access               string `json:"access,omitempty"`
-	Address              string `json:"address,omitempty"`
-	Role                 string `json:"role,omitempty"` // primary | secondary | unknown
+	Address              string `json:"address,omitempty"` // empty when the server is unavailable
+	Role                 string `json:"role,omitempty"`    // primary | secondary | unknown
 	Writer               bool   `json:"writer"`
 	RequestedStatus      string `json:"requestedStatus"`
 	CurrentStatus        string `json:"currentStatus"`
@@ -173,6 +173,107 @@ func (c *Client) StatusCheck(ctx context.Context) ([]MemberCheck, string, error)
 		})
 	}
 	return out, "", nil
+}
+
+// DatabaseView is one database across the cluster, as `get cluster` shows it: SHOW DATABASES
+// has one row per database and server; this folds them, with the leader's term from
+// dbms.cluster.statusCheck where available.
+type DatabaseView struct {
+	Name            string `json:"name"`
+	Type            string `json:"type,omitempty"`
+	RequestedStatus string `json:"requestedStatus"`
+	// CurrentStatus is the requested status when every copy has it, else the status of the
+	// first copy that differs (with its server in Copies).
+	CurrentStatus string `json:"currentStatus"`
+	// Leader is the server id of the copy that accepts writes ("" when none does).
+	Leader     string `json:"leader,omitempty"`
+	LeaderTerm *int64 `json:"leaderTerm,omitempty"`
+	// Requested and current copies by role (current: copies online in that role).
+	RequestedPrimaries   *int64 `json:"requestedPrimaries,omitempty"`
+	RequestedSecondaries *int64 `json:"requestedSecondaries,omitempty"`
+	PrimariesOnline      int    `json:"primariesOnline"`
+	SecondariesOnline    int    `json:"secondariesOnline"`
+	// Majority is how many primaries must be online for writes; HasMajority whether they are.
+	// Both are computed from the requested primaries (system: from the primary rows).
+	Majority    int    `json:"majority"`
+	HasMajority bool   `json:"hasMajority"`
+	Copies      []Copy `json:"copies"`
+}
+
+// Copy is one database on one server.
+type Copy struct {
+	ServerID      string `json:"serverID"`
+	Address       string `json:"address,omitempty"`
+	Role          string `json:"role"`
+	Writer        bool   `json:"writer,omitempty"`
+	CurrentStatus string `json:"currentStatus"`
+	StatusMessage string `json:"statusMessage,omitempty"`
+	// ReplicationLag is how many transactions this copy is behind the writer (0 or negative).
+	ReplicationLag *int64 `json:"replicationLag,omitempty"`
+}
+
+// DatabaseViews folds SHOW DATABASES into one view per database, in name order.
+func (s *Status) DatabaseViews() []DatabaseView {
+	var out []DatabaseView
+	index := map[string]int{}
+	for _, d := range s.Databases {
+		i, ok := index[d.Name]
+		if !ok {
+			i = len(out)
+			index[d.Name] = i
+			out = append(out, DatabaseView{Name: d.Name, Type: d.Type, RequestedStatus: d.RequestedStatus, CurrentStatus: d.RequestedStatus})
+		}
+		v := &out[i]
+		v.Copies = append(v.Copies, Copy{ServerID: d.ServerID, Address: d.Address, Role: d.Role, Writer: d.Writer,
+			CurrentStatus: d.CurrentStatus, StatusMessage: d.StatusMessage, ReplicationLag: d.ReplicationLag})
+		if d.RequestedPrimaries != nil {
+			v.RequestedPrimaries = d.RequestedPrimaries
+		}
+		if d.RequestedSecondaries != nil {
+			v.RequestedSecondaries = d.RequestedSecondaries
+		}
+		online := strings.EqualFold(d.CurrentStatus, "online")
+		switch {
+		case online && strings.EqualFold(d.Role, "primary"):
+			v.PrimariesOnline++
+		case online && strings.EqualFold(d.Role, "secondary"):
+			v.SecondariesOnline++
+		}
+		if !strings.EqualFold(d.CurrentStatus, d.RequestedStatus) && strings.EqualFold(v.CurrentStatus, v.RequestedStatus) {
+			v.CurrentStatus = d.CurrentStatus
+		}
+		if d.Writer {
+			v.Leader = d.ServerID
+		}
+	}
+	for i := range out {
+		v := &out[i]
+		voters := 0
+		if v.RequestedPrimaries != nil {
+			voters = int(*v.RequestedPrimaries)
+		} else {
+			// system: the primary copies are the voters, including those whose role is
+			// unknown because their server is unavailable, unless it is SECONDARY-only
+			mode := map[string]string{}
+			for _, sv := range s.Servers {
+				mode[sv.ID] = sv.ModeConstraint
+			}
+			for _, c := range v.Copies {
+				if strings.EqualFold(c.Role, "primary") || (!strings.EqualFold(c.Role, "secondary") && !strings.EqualFold(mode[c.ServerID], "SECONDARY")) {
+					voters++
+				}
+			}
+		}
+		v.Majority = voters/2 + 1
+		v.HasMajority = v.PrimariesOnline >= v.Majority
+		for _, m := range s.StatusCheck {
+			if m.Database == v.Name && m.RecognisedLeaderTerm != nil && (v.LeaderTerm == nil || *m.RecognisedLeaderTerm > *v.LeaderTerm) {
+				v.LeaderTerm = m.RecognisedLeaderTerm
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // LeadersByServer counts, per server address, the databases it is the writer (leader) of.

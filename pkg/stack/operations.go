@@ -155,7 +155,7 @@ func (b *builder) operations() *Template {
 		}
 	}
 	fn(opsDNSSync, naming.HandlerDNSSync, "keeps "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+" equal to the live members", 60, nil, false)
-	fn(opsOperations, naming.HandlerAdmin, "admin Cypher inside the VPC (status, servers, users, restore)", 900,
+	fn(opsOperations, naming.HandlerAdmin, "admin Cypher inside the VPC (status, servers, users, restore); short: long waits are the caller's polls", 60,
 		map[string]any{naming.EnvBoltURI: b.boltURI()}, true)
 	fn(opsCleanup, naming.HandlerCleanup, "empties the Cloud Map services on stack deletion", 300, nil, false)
 

@@ -9,8 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/admin"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
@@ -399,6 +401,11 @@ func TestLambdas(t *testing.T) {
 				want := fmt.Sprintf("neo4j://%s.%s:7687", tc.cfg.Network.Subdomains.Cores, tc.cfg.Namespace())
 				if vars[naming.EnvBoltURI] != want {
 					t.Errorf("%s: operations %s=%v, want %s", tc.name, naming.EnvBoltURI, vars[naming.EnvBoltURI], want)
+				}
+				// invocations stay short (long waits are the CLI's polls), with room for the
+				// handler's own bound on its work to answer before the function times out
+				if to, _ := p["Timeout"].(float64); to > 60 || time.Duration(to)*time.Second < admin.DefaultMaxWork+10*time.Second {
+					t.Errorf("%s: operations timeout %v s; want at most 60 and above the handler's %s", tc.name, p["Timeout"], admin.DefaultMaxWork)
 				}
 			}
 		}

@@ -2,6 +2,22 @@
 // the cluster from inside the VPC and answers a neo4jadmin.Response as JSON. It reads the
 // admin password (and the managed users' passwords) from Secrets Manager on every call;
 // none of them is ever in its environment, logs or answers.
+//
+// Every answer names the contract version the function speaks (see neo4jadmin.ContractVersion
+// for the rule), and every invocation is short: the work stops after MaxWork (well under a
+// minute) so the caller polls for anything longer.
+//
+// Idempotency: the SDK may retry an invocation whose answer it did not get. A Lambda keeps no
+// durable state of its own: only memory of the warm execution environment, which a retry may
+// or may not reach (a retry of an invocation still running lands on another environment). So
+// duplicates are made harmless in two layers. First, the operations are naturally idempotent
+// where Neo4j lets them be: each checks the target state first (DROP SERVER of a Dropped or
+// gone server, DEALLOCATE of a Deallocating one, ENABLE of an Enabled one, REALLOCATE of a
+// balanced cluster, a leadership transfer already in place are answered "already done"), and
+// a recreate refuses while the database is still on its way from an earlier one. Second, the
+// answer to each successful request with an idempotency key is remembered for an hour in the
+// environment, and a retry with the same key (same request) gets it back, marked replayed,
+// without touching Neo4j; the same key on a different request is refused.
 package admin
 
 import (
@@ -58,7 +74,20 @@ type Handler struct {
 	Config  Config
 	Dial    Dialer // default neo4jadmin.New
 	Log     *slog.Logger
+	// Agent names the build (answers to version requests).
+	Agent string
+	// MaxWork bounds one invocation's work (default DefaultMaxWork), whatever the function's
+	// timeout: long waits are the caller's polls.
+	MaxWork time.Duration
+	// Answers remembers successful answers by idempotency key for the life of the execution
+	// environment (NewAnswers); nil keeps none, leaving natural idempotency only.
+	Answers *Answers
+	// Now is the clock of the idempotency records (default time.Now).
+	Now func() time.Time
 }
+
+// DefaultMaxWork keeps an invocation well under a minute (the function's timeout is 60s).
+const DefaultMaxWork = 40 * time.Second
 
 // Credentials is the JSON a neo4jctl secret holds.
 type Credentials struct {
@@ -73,8 +102,15 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (neo4jadmin.R
 	t0 := time.Now()
 	ctx, cancel := lambdactx.Work(ctx, 2*time.Second)
 	defer cancel()
+	maxWork := h.MaxWork
+	if maxWork <= 0 {
+		maxWork = DefaultMaxWork
+	}
+	ctx, cancelWork := context.WithTimeout(ctx, maxWork)
+	defer cancelWork()
 	resp := h.handle(ctx, raw)
-	log := h.logger().With("type", string(resp.Type), "ok", resp.OK, "elapsed", time.Since(t0).Round(time.Millisecond).String())
+	resp.ContractVersion = neo4jadmin.ContractVersion
+	log := h.logger().With("type", string(resp.Type), "ok", resp.OK, "replayed", resp.Replayed, "elapsed", time.Since(t0).Round(time.Millisecond).String())
 	if resp.Error != nil {
 		log.Error("operation failed", "code", resp.Error.Code, "error", resp.Error.Message)
 	} else {
@@ -88,6 +124,27 @@ func (h *Handler) handle(ctx context.Context, raw json.RawMessage) neo4jadmin.Re
 	if err != nil {
 		return neo4jadmin.Response{Type: req.Type, Error: asError(err)}
 	}
+	if req.Type == neo4jadmin.ReqVersion { // no secret, no Neo4j: works when both are broken
+		return neo4jadmin.ExecuteWith(ctx, nil, req, neo4jadmin.Env{Agent: h.Agent})
+	}
+	remember := req.IdempotencyKey != "" && h.Answers != nil
+	if remember {
+		if resp, err := h.Answers.replay(req, h.now()); err != nil || resp != nil {
+			if err != nil {
+				return neo4jadmin.Response{Type: req.Type, Error: asError(err)}
+			}
+			return *resp
+		}
+	}
+	resp := h.execute(ctx, req)
+	if remember && resp.OK {
+		h.Answers.record(req, resp, h.now())
+	}
+	return resp
+}
+
+// execute runs a decoded request against Neo4j with the admin credentials.
+func (h *Handler) execute(ctx context.Context, req neo4jadmin.Request) neo4jadmin.Response {
 	admin, err := h.credentials(ctx, h.Config.AdminSecretARN)
 	if err != nil {
 		return neo4jadmin.Response{Type: req.Type, Error: &neo4jadmin.Error{Code: neo4jadmin.CodeInternal, Message: "reading the admin secret: " + err.Error()}}
@@ -103,7 +160,19 @@ func (h *Handler) handle(ctx context.Context, raw json.RawMessage) neo4jadmin.Re
 		return neo4jadmin.Response{Type: req.Type, Error: asError(err)}
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	return neo4jadmin.Execute(ctx, c, req, h.users)
+	// A request that must run on one member connects to it directly: the function is in the
+	// VPC, where every member's advertised address resolves.
+	dialServer := func(_ context.Context, address string) (*neo4jadmin.Client, error) {
+		return dial("bolt://"+address, admin.Username, admin.Password)
+	}
+	return neo4jadmin.ExecuteWith(ctx, c, req, neo4jadmin.Env{Users: h.users, DialServer: dialServer, Agent: h.Agent})
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // users reads the managed users from their secrets.

@@ -203,3 +203,137 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// dialCounter counts the connections the handler opens to Neo4j.
+type dialCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (d *dialCounter) dial(uri, user, password string) (*neo4jadmin.Client, error) {
+	d.mu.Lock()
+	d.n++
+	d.mu.Unlock()
+	return neo4jadmin.New(uri, user, password)
+}
+
+func (d *dialCounter) count() int { d.mu.Lock(); defer d.mu.Unlock(); return d.n }
+
+func invoke(t *testing.T, h *Handler, req string) neo4jadmin.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	resp, err := h.Handle(ctx, json.RawMessage(req))
+	if err != nil {
+		t.Fatalf("handler returned a Lambda error: %v", err)
+	}
+	// the answer as the CLI reads it: through JSON
+	b, _ := json.Marshal(resp)
+	var back neo4jadmin.Response
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+// Every answer says which contract the function speaks; the version request needs neither
+// the secret nor Neo4j; what a newer client asks that this function does not know is an
+// upgrade, named as such.
+func TestContractVersionAnswers(t *testing.T) {
+	n := testbed.SharedNeo4j(t)
+	dc := &dialCounter{}
+	h := &Handler{Secrets: &secretsMap{m: map[string]string{"arn:admin": creds("neo4j", n.Password)}}, Dial: dc.dial, Agent: "neo4jctl-agent test",
+		Config: Config{BoltURI: n.BoltURI, AdminSecretARN: "arn:missing"}}
+	tests := []struct {
+		name, req string
+		wantCode  string
+	}{
+		{"version without secret or Neo4j", `{"type":"version","version":2}`, ""},
+		{"decode failure", `{"type":"status","cypher":"x"}`, neo4jadmin.CodeInvalidRequest},
+		{"secret failure", `{"type":"status"}`, neo4jadmin.CodeInternal},
+		{"newer field", `{"type":"status","version":3,"verbose":true}`, neo4jadmin.CodeUpgradeRequired},
+		{"newer type", `{"type":"rebalance-leaders","version":3}`, neo4jadmin.CodeUpgradeRequired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := invoke(t, h, tt.req)
+			if r.ContractVersion != neo4jadmin.ContractVersion {
+				t.Errorf("contractVersion %d", r.ContractVersion)
+			}
+			if tt.wantCode == "" {
+				if !r.OK || r.Contract == nil || r.Contract.Agent != "neo4jctl-agent test" || r.Contract.Version != neo4jadmin.ContractVersion {
+					t.Fatalf("%+v %+v", r, r.Error)
+				}
+				return
+			}
+			if r.OK || r.Error.Code != tt.wantCode {
+				t.Fatalf("%+v, want %s", r.Error, tt.wantCode)
+			}
+		})
+	}
+	if dc.count() != 0 {
+		t.Errorf("dialled Neo4j %d times", dc.count())
+	}
+}
+
+// A retried request with the same idempotency key gets the first answer back without
+// touching Neo4j; the key on another request is refused; failures are not remembered.
+func TestIdempotencyKeys(t *testing.T) {
+	n := testbed.SharedNeo4j(t)
+	dc := &dialCounter{}
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := &Handler{Dial: dc.dial, Answers: NewAnswers(), Now: func() time.Time { return now },
+		Secrets: &secretsMap{m: map[string]string{"arn:admin": creds("neo4j", n.Password), "arn:ro": creds("reader_idem", rand.Text())}},
+		Config:  Config{BoltURI: n.BoltURI, AdminSecretARN: "arn:admin", ReadOnlyARN: "arn:ro"}}
+	first := invoke(t, h, `{"type":"ensure-users","idempotencyKey":"k-1","version":2}`)
+	if !first.OK || first.Replayed || !first.Users[0].Created {
+		t.Fatalf("first: %+v %v", first, first.Error)
+	}
+	dials := dc.count()
+	again := invoke(t, h, `{"type":"ensure-users","idempotencyKey":"k-1","version":2}`)
+	if !again.OK || !again.Replayed || !again.Users[0].Created || dc.count() != dials {
+		t.Fatalf("retry: %+v (dials %d -> %d)", again, dials, dc.count())
+	}
+	other := invoke(t, h, `{"type":"set-default-allocation","primaries":3,"secondaries":1,"idempotencyKey":"k-1","version":2}`)
+	if other.OK || other.Error.Code != neo4jadmin.CodeInvalidRequest || !strings.Contains(other.Error.Message, "different request") {
+		t.Fatalf("reused key: %+v", other.Error)
+	}
+	// a failed request (Community has no default allocation) is tried again on retry
+	for range 2 {
+		r := invoke(t, h, `{"type":"set-default-allocation","primaries":3,"secondaries":1,"idempotencyKey":"k-2","version":2}`)
+		if r.OK || r.Replayed || r.Error.Code != neo4jadmin.CodeUnsupported {
+			t.Fatalf("failure: %+v", r)
+		}
+	}
+	if dc.count() != dials+2 {
+		t.Errorf("failed request not retried against Neo4j: dials %d -> %d", dials, dc.count())
+	}
+	// an hour later the key is forgotten: the request runs again (naturally idempotent)
+	now = now.Add(61 * time.Minute)
+	late := invoke(t, h, `{"type":"ensure-users","idempotencyKey":"k-1","version":2}`)
+	if !late.OK || late.Replayed || late.Users[0].Created {
+		t.Fatalf("after the ttl: %+v", late)
+	}
+}
+
+// blocked is a Neo4j that never answers.
+type blocked struct{}
+
+func (blocked) Query(ctx context.Context, _ string, _ bool, _ string, _ map[string]any) ([]neo4jadmin.Row, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+func (blocked) Close(context.Context) error { return nil }
+
+// An invocation's work is bounded whatever the function's timeout: a hung Neo4j is answered
+// "unavailable" after MaxWork, so the caller polls instead of waiting out the function.
+func TestWorkIsBounded(t *testing.T) {
+	h := &Handler{Secrets: &secretsMap{m: map[string]string{"arn:admin": creds("neo4j", "pw")}}, MaxWork: 300 * time.Millisecond,
+		Dial:   func(string, string, string) (*neo4jadmin.Client, error) { return neo4jadmin.NewWithQuerier(blocked{}), nil },
+		Config: Config{BoltURI: "neo4j://core.x:7687", AdminSecretARN: "arn:admin"}}
+	t0 := time.Now()
+	r := invoke(t, h, `{"type":"status"}`)
+	if r.OK || r.Error.Code != neo4jadmin.CodeUnavailable || time.Since(t0) > 10*time.Second {
+		t.Fatalf("%+v after %s", r.Error, time.Since(t0))
+	}
+}
