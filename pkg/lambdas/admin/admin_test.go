@@ -329,7 +329,9 @@ func (blocked) Close(context.Context) error { return nil }
 // "unavailable" after MaxWork, so the caller polls instead of waiting out the function.
 func TestWorkIsBounded(t *testing.T) {
 	h := &Handler{Secrets: &secretsMap{m: map[string]string{"arn:admin": creds("neo4j", "pw")}}, MaxWork: 300 * time.Millisecond,
-		Dial:   func(string, string, string) (*neo4jadmin.Client, error) { return neo4jadmin.NewWithQuerier(blocked{}), nil },
+		Dial: func(string, string, string) (*neo4jadmin.Client, error) {
+			return neo4jadmin.NewWithQuerier(blocked{}), nil
+		},
 		Config: Config{BoltURI: "neo4j://core.x:7687", AdminSecretARN: "arn:admin"}}
 	t0 := time.Now()
 	r := invoke(t, h, `{"type":"status"}`)
