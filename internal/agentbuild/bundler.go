@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
 // AgentPackage is the Go package of the agent program.
@@ -25,9 +27,6 @@ const AgentPackage = "./cmd/neo4jctl-agent"
 // BuildCommand is the documented command that makes the bundles.
 const BuildCommand = "go run ./cmd/build-agent"
 
-// Archs are the architectures built by default.
-var Archs = []string{"amd64", "arm64"}
-
 // zipTime is the fixed modification time of the zip entry (the earliest DOS time).
 var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -35,7 +34,7 @@ var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 type Options struct {
 	ModuleRoot string   // directory holding go.mod
 	OutDir     string   // where agent-<arch>.zip goes
-	Archs      []string // default Archs
+	Archs      []string // default naming.Archs
 	GoBin      string   // default "go"
 }
 
@@ -81,7 +80,7 @@ func Build(ctx context.Context, o Options) ([]Result, error) {
 	}
 	archs := o.Archs
 	if len(archs) == 0 {
-		archs = Archs
+		archs = naming.Archs
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating bundle directory: %w", err)

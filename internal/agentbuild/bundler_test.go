@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
 // TestBuildReproducible builds both bundles twice, into different directories, and wants
@@ -28,8 +30,8 @@ func TestBuildReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a) != len(Archs) || len(b) != len(Archs) {
-		t.Fatalf("built %d and %d bundles, want %d", len(a), len(b), len(Archs))
+	if len(a) != len(naming.Archs) || len(b) != len(naming.Archs) {
+		t.Fatalf("built %d and %d bundles, want %d", len(a), len(b), len(naming.Archs))
 	}
 	wantMachine := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 	for i := range a {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/neo4jversion"
 )
 
 // OfficialEntrypoint is the official Neo4j image's entrypoint, which the helper execs.
@@ -264,7 +265,7 @@ func ClusterSettings(role, addr string, env Env) (map[string]string, error) {
 			}
 			hp = append(hp, e)
 		}
-		if calendarVersion(env(naming.EnvNeo4jVersion)) {
+		if neo4jversion.IsCalendar(env(naming.EnvNeo4jVersion)) {
 			s["NEO4J_dbms_cluster_endpoints"] = strings.Join(hp, ",")
 		} else {
 			s["NEO4J_dbms_cluster_discovery_version"] = "V2_ONLY"
@@ -291,13 +292,6 @@ func ClusterSettings(role, addr string, env Env) (map[string]string, error) {
 		}
 	}
 	return s, nil
-}
-
-// calendarVersion reports 2025.x and later (which use dbms.cluster.endpoints).
-func calendarVersion(v string) bool {
-	major, _, _ := strings.Cut(v, ".")
-	n, err := strconv.Atoi(major)
-	return err == nil && n >= 2025
 }
 
 // MergeEnv returns environ with settings set (replacing existing keys) and drop removed.

@@ -109,7 +109,7 @@ type WorkerConfig struct {
 func WorkerConfigFromEnv(env Env) (WorkerConfig, error) {
 	c := WorkerConfig{
 		Role: entrypointRole(env), Member: env(naming.EnvMember), Cluster: env(naming.EnvCluster),
-		Namespace: env(naming.EnvNamespace), ECSCluster: env(naming.EnvECSCluster), BoltURI: "neo4j://127.0.0.1:" + strconv.Itoa(naming.PortBolt),
+		Namespace: env(naming.EnvNamespace), ECSCluster: env(naming.EnvECSCluster), BoltURI: naming.BoltURI("127.0.0.1"),
 		AdminPassword: env(naming.EnvAdminPassword),
 		RestoreFrom:   env(naming.EnvRestoreFrom), RestoreDatabases: splitList(env(naming.EnvRestoreDatabases)),
 		Bucket: env(naming.EnvBucket), DataDir: dataDir(env), LogsDir: env(naming.EnvLogsDir),

@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,7 +150,7 @@ func (v *validator) tags(tags map[string]string) {
 		v.add("metadata.tags", fmt.Sprintf("has %d tags; AWS allows %d per resource and neo4jctl puts up to %d of its own on each", n, naming.MaxTagsPerResource, len(own)),
 			fmt.Sprintf("keep at most %d tags", userMax))
 	}
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		path, line := joinPath("metadata.tags", k), v.file.Line(joinPath("metadata.tags", k))
 		if utf8.RuneCountInString(k) > 40 { // name a long key by its start
 			path = joinPath("metadata.tags", string([]rune(k)[:40])+"…")
@@ -217,7 +219,7 @@ func (v *validator) neo4j(c *ClusterConfig) {
 	if n.Image != "" && !imageRe.MatchString(n.Image) {
 		v.add("neo4j.image", fmt.Sprintf("%q is not an image reference", n.Image), "use REGISTRY/REPOSITORY:TAG, or leave it empty for the image `neo4jctl image push` made")
 	}
-	for _, k := range sortedKeys(n.Config) {
+	for _, k := range slices.Sorted(maps.Keys(n.Config)) {
 		p := joinPath("neo4j.config", k)
 		if secretKey(k) {
 			v.add(p, "secret values are not allowed in cluster.yaml", "neo4jctl keeps passwords in AWS Secrets Manager; remove this setting")
@@ -581,13 +583,4 @@ func (v *validator) monitoring(c *ClusterConfig) {
 	if !okRetention {
 		v.add("monitoring.logRetentionDays", fmt.Sprintf("%d is not a CloudWatch Logs retention", m.LogRetentionDays), "use one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365, ...")
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

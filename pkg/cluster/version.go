@@ -1,61 +1,12 @@
 package cluster
 
-import (
-	"fmt"
-	"regexp"
-	"strconv"
-)
+import "github.com/neo4jctl/neo4jctl/pkg/neo4jversion"
 
-// Version is a parsed Neo4j version: 5.26[.N] or a calendar release YYYY.MM[.N].
-type Version struct {
-	Major, Minor, Patch int
-	HasPatch            bool
-}
-
-var versionRe = regexp.MustCompile(`^(\d+)\.(\d+)(?:\.(\d+))?$`)
+// Version is a parsed Neo4j version (neo4jversion holds the rules).
+type Version = neo4jversion.Version
 
 // ParseVersion reads a Neo4j version as written in cluster.yaml.
-func ParseVersion(s string) (Version, error) {
-	m := versionRe.FindStringSubmatch(s)
-	if m == nil {
-		return Version{}, fmt.Errorf("%q is not a Neo4j version", s)
-	}
-	v := Version{}
-	v.Major, _ = strconv.Atoi(m[1])
-	v.Minor, _ = strconv.Atoi(m[2])
-	if m[3] != "" {
-		v.Patch, _ = strconv.Atoi(m[3])
-		v.HasPatch = true
-	}
-	return v, nil
-}
-
-// Calendar is true for 2025.01 and later, which name their settings differently from 5.x.
-func (v Version) Calendar() bool { return v.Major >= 2025 }
-
-// Less orders versions; a floating version (no patch) sorts as its .0.
-func (v Version) Less(o Version) bool {
-	if v.Major != o.Major {
-		return v.Major < o.Major
-	}
-	if v.Minor != o.Minor {
-		return v.Minor < o.Minor
-	}
-	return v.Patch < o.Patch
-}
-
-func (v Version) String() string {
-	if v.Calendar() {
-		if v.HasPatch {
-			return fmt.Sprintf("%d.%02d.%d", v.Major, v.Minor, v.Patch)
-		}
-		return fmt.Sprintf("%d.%02d", v.Major, v.Minor)
-	}
-	if v.HasPatch {
-		return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
-	}
-	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
-}
+func ParseVersion(s string) (Version, error) { return neo4jversion.Parse(s) }
 
 // supportedVersion explains why a version is refused, or returns "" for a supported one.
 func supportedVersion(v Version) string {

@@ -126,6 +126,15 @@ const (
 	PortBackup    = 6362
 )
 
+// BoltURI is the routing (neo4j://) Bolt address of a host: clients and the admin Lambda
+// reach the cluster at BoltURI("core.<namespace>"), the agent its own server at
+// BoltURI("127.0.0.1").
+func BoltURI(host string) string { return fmt.Sprintf("neo4j://%s:%d", host, PortBolt) }
+
+// Archs are the architectures the agent is built, embedded and uploaded for (GOARCH names,
+// which ECS and Lambda call x86_64/arm64).
+var Archs = []string{"amd64", "arm64"}
+
 // ImageTagArch is the architecture whose agent bundle names the image tag, in `image push`
 // and in the templates alike, so the templates point at the image it made.
 const ImageTagArch = "amd64"

@@ -1,10 +1,13 @@
 package neo4jadmin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/neo4jversion"
 )
 
 // EnableFreeServers enables every server in state Free and returns their names.
@@ -298,9 +301,9 @@ func (c *Client) RecreateDatabase(ctx context.Context, db, seedURI string, prima
 	}
 	proc := "dbms.cluster.recreateDatabase"
 	switch {
-	case versionAtLeast(version, 2025, 4):
+	case neo4jversion.AtLeast(version, 2025, 4):
 		proc = "dbms.recreateDatabase"
-	case !versionAtLeast(version, 5, 24):
+	case !neo4jversion.AtLeast(version, 5, 24):
 		return "", &Error{Code: CodeUnsupported, Message: fmt.Sprintf("recreating %s: Neo4j %s has no recreate procedure (5.24 and later)", db, version)}
 	}
 	dbs, err := c.Databases(ctx)
@@ -315,7 +318,7 @@ func (c *Client) RecreateDatabase(ctx context.Context, db, seedURI string, prima
 		found = true
 		if slices.Contains(transitional, strings.ToLower(d.CurrentStatus)) {
 			return "", &Error{Code: CodeNotReady, Message: fmt.Sprintf("database %s is %s on %s: a recreate or start is under way; poll status and retry once it settles",
-				db, d.CurrentStatus, firstNonEmpty(d.Address, d.ServerID))}
+				db, d.CurrentStatus, cmp.Or(d.Address, d.ServerID))}
 		}
 	}
 	if !found {
@@ -350,7 +353,7 @@ func (c *Client) SeedDatabase(ctx context.Context, db, seedURI string, replace b
 		if err != nil {
 			return "", err
 		}
-		if calendarVersion(version) {
+		if neo4jversion.IsCalendar(version) {
 			create = "CYPHER 5 CREATE OR REPLACE DATABASE $db OPTIONS $options " + waitClause(waitSeconds)
 		} else if _, err := c.run(ctx, "dropping database "+db+" before seeding it", "system", true,
 			"DROP DATABASE $db IF EXISTS WAIT", map[string]any{"db": db}); err != nil {
@@ -365,34 +368,6 @@ func (c *Client) SeedDatabase(ctx context.Context, db, seedURI string, replace b
 		verb = "recreated"
 	}
 	return fmt.Sprintf("database %s is being %s from %s", db, verb, seedURI), nil
-}
-
-// calendarVersion reports Neo4j 2025.x and later.
-func calendarVersion(v string) bool { return versionAtLeast(v, 2025, 1) }
-
-// versionAtLeast compares the first two numbers of a Neo4j version ("5.26.30",
-// "2025.04.0", "2025.10.1-enterprise"); an unreadable version is not at least anything.
-func versionAtLeast(v string, major, minor int) bool {
-	num := func(s string) (int, bool) {
-		n, ok := 0, s != ""
-		for _, ch := range s {
-			if ch < '0' || ch > '9' {
-				return n, ok && n > 0
-			}
-			n = n*10 + int(ch-'0')
-		}
-		return n, ok
-	}
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	ma, ok1 := num(parts[0])
-	mi, ok2 := num(parts[1])
-	if !ok1 || !ok2 {
-		return false
-	}
-	return ma > major || (ma == major && mi >= minor)
 }
 
 func waitClause(seconds int) string {

@@ -1,6 +1,7 @@
 package neo4jadmin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -427,7 +428,7 @@ func Evaluate(st *Status, o GateOptions) HealthReport {
 	}
 	for _, m := range st.StatusCheck {
 		if !m.ReplicationSuccessful || m.Error != "" {
-			msg := fmt.Sprintf("database %s on %s: replication not successful", m.Database, firstNonEmpty(m.ServerName, m.Address, m.ServerID))
+			msg := fmt.Sprintf("database %s on %s: replication not successful", m.Database, cmp.Or(m.ServerName, m.Address, m.ServerID))
 			if m.Error != "" {
 				msg += " (" + m.Error + ")"
 			}
@@ -443,13 +444,4 @@ func Evaluate(st *Status, o GateOptions) HealthReport {
 		h.Gates = append(h.Gates, g)
 	}
 	return h
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }

@@ -26,7 +26,7 @@ func (b *builder) coreEndpoints() []string {
 
 // boltURI is the routing URI of the cluster: the multivalue record of the live cores.
 func (b *builder) boltURI() string {
-	return fmt.Sprintf("neo4j://%s.%s:%d", b.cfg.Network.Subdomains.Cores, b.cfg.Namespace(), naming.PortBolt)
+	return naming.BoltURI(b.cfg.Network.Subdomains.Cores + "." + b.cfg.Namespace())
 }
 
 // neo4jSettings are the neo4j.conf settings neo4jctl owns for a role, merged with the

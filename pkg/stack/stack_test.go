@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -349,7 +351,7 @@ func walk(v any, key string, fn func(key string, v any)) {
 	fn(key, v)
 	switch x := v.(type) {
 	case M:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			walk(x[k], k, fn)
 		}
 	case []any:

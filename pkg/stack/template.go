@@ -16,9 +16,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
@@ -218,7 +219,7 @@ func WriteDir(stacks []Stack, dir string) error {
 			ParameterValue string `json:"ParameterValue"`
 		}
 		ps := []param{}
-		for _, k := range sortedKeys(s.Parameters) {
+		for _, k := range slices.Sorted(maps.Keys(s.Parameters)) {
 			ps = append(ps, param{k, s.Parameters[k]})
 		}
 		body, err := json.MarshalIndent(ps, "", "  ")
@@ -265,7 +266,7 @@ func (b *builder) resourceTags(extra ...string) []any {
 		kv[extra[i]] = extra[i+1]
 	}
 	var out []any
-	for _, k := range sortedKeys(kv) {
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
 		out = append(out, M{"Key": k, "Value": kv[k]})
 	}
 	return out
@@ -420,19 +421,10 @@ func (t *Template) JSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // envList renders ECS environment variables sorted by name.
 func envList(env map[string]any) []any {
 	var out []any
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, M{"Name": k, "Value": env[k]})
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -245,7 +246,7 @@ func checkCloudMap(t *testing.T, ctx context.Context, sd *servicediscovery.Clien
 	}
 	for _, m := range cfg.Members() {
 		if want := fmt.Sprintf("core-%d", m.Index); !names[want] {
-			t.Errorf("Cloud Map service %q missing; have %v", want, sortedKeys(names))
+			t.Errorf("Cloud Map service %q missing; have %v", want, slices.Sorted(maps.Keys(names)))
 		}
 	}
 }
@@ -323,15 +324,6 @@ func checkVolumes(t *testing.T, ctx context.Context, c *ec2.Client, cfg *cluster
 	if tagged != len(cfg.Members()) {
 		t.Errorf("EBS volumes tagged neo4jctl.io/cluster=%s: got %d, want one per core member (%d)", cfg.Metadata.Name, tagged, len(cfg.Members()))
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // stackResource is one resource a stack made, read before the stack is deleted.

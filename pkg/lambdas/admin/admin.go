@@ -57,7 +57,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ReadWriteARN:   getenv(naming.EnvReadWriteARN),
 	}
 	if c.BoltURI == "" && getenv(naming.EnvNamespace) != "" {
-		c.BoltURI = fmt.Sprintf("neo4j://core.%s:%d", getenv(naming.EnvNamespace), naming.PortBolt)
+		c.BoltURI = naming.BoltURI("core." + getenv(naming.EnvNamespace))
 	}
 	if c.BoltURI == "" || c.AdminSecretARN == "" {
 		return c, fmt.Errorf("operations: %s (or %s) and %s must be set", naming.EnvBoltURI, naming.EnvNamespace, naming.EnvAdminSecretARN)

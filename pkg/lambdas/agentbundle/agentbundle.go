@@ -26,9 +26,6 @@ var embedded embed.FS
 // BuildCommand is the command that makes the bundles.
 const BuildCommand = "go run ./cmd/build-agent"
 
-// Archs are the architectures a bundle exists for (Lambda and ECS names alike).
-var Archs = []string{"amd64", "arm64"}
-
 // ErrNotBuilt is wrapped by Bundle's error when the zips were not built before neo4jctl.
 var ErrNotBuilt = errors.New("agent bundle not built: run " + BuildCommand)
 

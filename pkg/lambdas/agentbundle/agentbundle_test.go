@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/neo4jctl/neo4jctl/internal/agentbuild"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
 func TestBundleFrom(t *testing.T) {
@@ -66,7 +67,7 @@ func TestBundleFrom(t *testing.T) {
 // TestEmbeddedBundle checks the real embed: either the bundles are built and valid, or the
 // error names the command to run.
 func TestEmbeddedBundle(t *testing.T) {
-	for _, arch := range Archs {
+	for _, arch := range naming.Archs {
 		b, sha, err := Bundle(arch)
 		if errors.Is(err, ErrNotBuilt) {
 			t.Logf("%s: %v (fine for a package test; neo4jctl's build runs it first)", arch, err)
