@@ -15,11 +15,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"golang.org/x/term"
 
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
 	"github.com/neo4jctl/neo4jctl/pkg/ops"
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
 // hooks are seams for the in-process CLI tests; every field is optional and nil in
@@ -38,14 +39,7 @@ type hooks struct {
 // newOps connects to AWS in region (the config's) with --profile, and wires the engine's
 // progress to stderr.
 func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
-	cfg, err := ops.LoadConfig(ctx, ops.ConfigOptions{Region: region, Profile: g.profile, Customize: g.hooks.awsConfig})
-	var noProfile config.SharedConfigProfileNotExistError
-	switch {
-	case errors.Is(err, ops.ErrNoRegion):
-		return nil, usageError{err}
-	case errors.As(err, &noProfile):
-		return nil, usagef("--profile/AWS_PROFILE %q is not in the AWS config files (~/.aws/config, ~/.aws/credentials); list them with `aws configure list-profiles`", noProfile.Profile)
-	}
+	cfg, err := loadAWSConfig(ctx, g, region)
 	if err != nil {
 		return nil, err
 	}
@@ -67,10 +61,10 @@ func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 		Engine: &engine.Engine{
 			CFN:          clients.CFN,
 			Clock:        clock,
-			Progress:     engine.NewProgress(errw, g.colors, g.quiet, terminalFile(g.err), clock),
+			Progress:     engine.NewProgress(errw, g.colors, g.quiet, printer.Terminal(g.err), clock),
 			PollInterval: g.hooks.pollInterval,
 			Timeout:      g.hooks.waitTimeout,
-			Emulator:     ops.EndpointOverride(cfg, "CLOUDFORMATION"),
+			Emulator:     awsapi.EndpointOverride(cfg, "CLOUDFORMATION"),
 		},
 		Log:     errw,
 		Colors:  g.colors,
@@ -81,6 +75,21 @@ func newOps(ctx context.Context, g *globals, region string) (*ops.Ops, error) {
 		o.Confirm = func(q string) (bool, error) { return ask(g, q) }
 	}
 	return o, nil
+}
+
+// loadAWSConfig is the one way every command loads its AWS configuration (awsapi.LoadConfig:
+// --region/--profile, retry policy, SDK log silencing, AWS_ENDPOINT_URL); a missing region or
+// an unknown profile is a usage error.
+func loadAWSConfig(ctx context.Context, g *globals, region string) (aws.Config, error) {
+	cfg, err := awsapi.LoadConfig(ctx, awsapi.Options{Region: region, Profile: g.profile, Customize: g.hooks.awsConfig})
+	var noProfile config.SharedConfigProfileNotExistError
+	switch {
+	case errors.Is(err, awsapi.ErrNoRegion):
+		return cfg, usageError{err}
+	case errors.As(err, &noProfile):
+		return cfg, usagef("--profile/AWS_PROFILE %q is not in the AWS config files (~/.aws/config, ~/.aws/credentials); list them with `aws configure list-profiles`", noProfile.Profile)
+	}
+	return cfg, err
 }
 
 type lockedWriter struct {
@@ -94,24 +103,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// terminalFile is w as a file when it is a terminal, else nil.
-func terminalFile(w any) *os.File {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return f
-	}
-	return nil
-}
-
-func isTerminal(v any) bool {
-	f, ok := v.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
 func (g *globals) stdinIsTTY() bool {
 	if g.hooks.stdinTTY != nil {
 		return *g.hooks.stdinTTY
 	}
-	return isTerminal(g.in)
+	return printer.IsTerminal(g.in)
 }
 
 // ask prints a question on stderr and reads y/yes from stdin.

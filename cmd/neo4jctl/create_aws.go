@@ -9,6 +9,7 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/ops"
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
 // createCluster creates the stacks in AWS. The first Ctrl-C stops waiting and, on a terminal,
@@ -66,7 +67,7 @@ func offerRollback(ctx context.Context, g *globals, op *ops.Ops, name string, ce
 		case <-rctx.Done():
 		}
 	}()
-	op.Engine.Progress = engine.NewProgress(g.err, g.colors, g.quiet, terminalFile(g.err), op.Engine.Clock)
+	op.Engine.Progress = engine.NewProgress(g.err, g.colors, g.quiet, printer.Terminal(g.err), op.Engine.Clock)
 	if _, err := op.Delete(rctx, name, ops.DeleteOptions{Yes: true}); err != nil {
 		return fmt.Errorf("rolling back the create of %s: %w", name, err)
 	}

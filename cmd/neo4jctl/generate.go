@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
@@ -13,7 +14,7 @@ import (
 // keys and the image tag they imply. A binary built without bundles renders placeholders.
 func offlineInputs() stack.Inputs {
 	in := stack.Inputs{Neo4jctlVersion: version}
-	for _, arch := range []string{"amd64", "arm64"} {
+	for _, arch := range naming.Archs {
 		if _, sum, err := agentbundle.Bundle(arch); err == nil {
 			in.SetAgent(arch, sum)
 		}

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/spf13/cobra"
 
@@ -54,7 +51,7 @@ ECR repositories are authenticated with your AWS credentials and created with
 			}
 			ctx := cmd.Context()
 			if region, ok := image.IsECR(hostOf(o.Repository)); ok {
-				cfg, err := imageAWSConfig(ctx, g, region)
+				cfg, err := loadAWSConfig(ctx, g, region)
 				if err != nil {
 					return err
 				}
@@ -94,17 +91,4 @@ func hostOf(repo string) string {
 		}
 	}
 	return repo
-}
-
-// imageAWSConfig loads the AWS configuration for ECR in the repository's region.
-func imageAWSConfig(ctx context.Context, g *globals, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
-	if g.profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(g.profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return cfg, fmt.Errorf("loading the AWS configuration: %w", err)
-	}
-	return cfg, nil
 }

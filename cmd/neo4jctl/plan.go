@@ -43,7 +43,7 @@ func buildPlan(cfg *cluster.ClusterConfig) (Plan, error) {
 		Region:   cfg.Metadata.Region,
 		Stacks:   stacks,
 		Replicas: cfg.ReplicaCount(),
-		Endpoint: fmt.Sprintf("neo4j://%s.%s:%d", cfg.Network.Subdomains.Cores, cfg.Namespace(), naming.PortBolt),
+		Endpoint: naming.BoltURI(cfg.Network.Subdomains.Cores + "." + cfg.Namespace()),
 	}
 	for _, m := range cfg.Members() {
 		pm := PlanMember{Member: m}

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/ops"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
@@ -38,11 +41,17 @@ type globals struct {
 	hooks      hooks // test seams for the AWS commands (cluster_aws.go); zero in production
 }
 
+// exitCoder is an error that decides neo4jctl's exit code; errors.As finds it however deep
+// it is wrapped (cluster.ErrorList, ops.ConfirmationNeededError, usageError: 2). Any other
+// error exits 1.
+type exitCoder interface{ ExitCode() int }
+
 // usageError marks an error as the user's invocation being wrong: exit 2.
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+func (e usageError) ExitCode() int { return exitUsage }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
@@ -61,14 +70,31 @@ func runWith(ctx context.Context, args []string, s streams, h hooks) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(s.err, g.colors.Red("Error:"), err)
-	var ue usageError
+	fmt.Fprintln(s.err, g.colors.Red("Error:"), errorMessage(err))
+	return exitCode(err)
+}
+
+// exitCode is 0 without an error, the code an error carries (exitCoder), else 1.
+func exitCode(err error) int {
+	var ec exitCoder
 	switch {
-	case errors.As(err, &ue), cluster.IsConfigError(err), errors.As(err, new(*ops.NeedsConfirmation)):
-		// a refused confirmation is the invocation's fault too: nothing was changed
-		return exitUsage
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ec):
+		return ec.ExitCode()
 	}
 	return exitFailed
+}
+
+// errorMessage is err for people: an AWS credentials problem, wherever it surfaced, ends
+// with how to configure credentials.
+func errorMessage(err error) string {
+	msg := err.Error()
+	var ce *awsapi.CredentialsError
+	if errors.As(err, &ce) && !strings.Contains(msg, ops.CredentialsHint) {
+		msg += "; " + ops.CredentialsHint
+	}
+	return msg
 }
 
 func newRootCommand(g *globals) *cobra.Command {
@@ -94,7 +120,7 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 	root.PersistentPreRun = func(c *cobra.Command, _ []string) {
 		g.regionFlag = c.Flags().Changed("region")
 		if g.region == "" {
-			g.region = firstNonEmpty(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+			g.region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 		}
 	}
 	root.AddCommand(
@@ -125,15 +151,6 @@ func verb(use, short string, subs ...*cobra.Command) *cobra.Command {
 	}
 	c.AddCommand(subs...)
 	return c
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // loadConfig reads, defaults and validates cluster.yaml; a bad file exits 2.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
@@ -44,7 +45,7 @@ func newVersionCommand(g *globals) *cobra.Command {
 				DefaultNeo4j: cluster.DefaultVersion,
 			}
 			v.Agent = map[string]string{}
-			for _, arch := range []string{"amd64", "arm64"} {
+			for _, arch := range naming.Archs {
 				if _, sum, err := agentbundle.Bundle(arch); err == nil {
 					v.Agent[arch] = sum
 				} else {

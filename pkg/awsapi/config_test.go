@@ -1,4 +1,4 @@
-package ops
+package awsapi
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func TestReadsRideOutADroppedConnectionWithRetriesOff(t *testing.T) {
 		"AWS_MAX_ATTEMPTS": "1", "AWS_REGION": "eu-west-1"} {
 		t.Setenv(k, v)
 	}
-	cfg, err := LoadConfig(context.Background(), ConfigOptions{})
+	cfg, err := LoadConfig(context.Background(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -94,15 +95,18 @@ func tooBig(size int64) FieldError {
 		Fix: "check that -f names the cluster.yaml; a complete one is a few KiB"}
 }
 
+// ExitCode is 2: the config is invalid, and nothing was touched.
+func (l ErrorList) ExitCode() int { return 2 }
+
 func (l ErrorList) setFile(path string) {
 	for i := range l {
 		l[i].File = path
 	}
 }
 
-// IsConfigError reports whether err is a problem with the config rather than with AWS; the
-// CLI exits 2 for these.
+// IsConfigError reports whether err is, or wraps, a problem with the config rather than with
+// AWS; the CLI exits 2 for these.
 func IsConfigError(err error) bool {
-	_, ok := err.(ErrorList)
-	return ok
+	var l ErrorList
+	return errors.As(err, &l)
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 )
 
 // Change is one resource change of a change set.
@@ -64,7 +66,7 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 		if IsNoChanges(err.Error()) {
 			return &ChangeSet{Stack: s.Name, Type: string(typ), NoChanges: true}, nil
 		}
-		return nil, fmt.Errorf("previewing changes to stack %s: %w", s.Name, explainAPIError(err))
+		return nil, fmt.Errorf("previewing changes to stack %s: %w", s.Name, awsapi.Clean(err))
 	}
 	cs := &ChangeSet{Stack: s.Name, Name: name, ID: aws.ToString(out.Id), Type: string(typ)}
 	interval := e.interval()
@@ -80,13 +82,13 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 		throttled := false
 		for {
 			d, err := e.CFN.DescribeChangeSet(ctx, in)
-			if IsThrottle(err) {
+			if awsapi.IsThrottle(err) {
 				interval = min(interval*2, e.maxInterval())
 				throttled = true
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("reading change set of stack %s: %w", s.Name, explainAPIError(err))
+				return nil, fmt.Errorf("reading change set of stack %s: %w", s.Name, awsapi.Clean(err))
 			}
 			status, reason = string(d.Status), aws.ToString(d.StatusReason)
 			for _, c := range d.Changes {
@@ -123,13 +125,13 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 		case string(types.ChangeSetStatusCreateComplete):
 			if len(cs.Changes) == 0 && typ == types.ChangeSetTypeUpdate {
 				// some emulators complete an empty change set instead of failing it
-				_ = e.Discard(ctx, cs)
+				_ = e.DiscardChangeSet(ctx, cs)
 				cs.NoChanges = true
 			}
 			return cs, nil
 		case string(types.ChangeSetStatusFailed):
 			if IsNoChanges(reason) {
-				_ = e.Discard(ctx, cs)
+				_ = e.DiscardChangeSet(ctx, cs)
 				cs.NoChanges = true
 				return cs, nil
 			}
@@ -138,9 +140,9 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 	}
 }
 
-// Discard removes a change set that will not be executed (and the empty stack a CREATE
-// change set reserved).
-func (e *Engine) Discard(ctx context.Context, cs *ChangeSet) error {
+// DiscardChangeSet removes a change set that will not be executed (and the empty stack a
+// CREATE change set reserved).
+func (e *Engine) DiscardChangeSet(ctx context.Context, cs *ChangeSet) error {
 	if cs == nil || cs.ID == "" {
 		return nil
 	}
@@ -151,7 +153,7 @@ func (e *Engine) Discard(ctx context.Context, cs *ChangeSet) error {
 		}
 	}
 	if err != nil && !strings.Contains(err.Error(), "does not exist") {
-		return fmt.Errorf("removing change set of stack %s: %w", cs.Stack, explainAPIError(err))
+		return fmt.Errorf("removing change set of stack %s: %w", cs.Stack, awsapi.Clean(err))
 	}
 	return nil
 }
@@ -164,7 +166,7 @@ func (e *Engine) Execute(ctx context.Context, cs *ChangeSet) (*StackInfo, error)
 	mark, _ := e.latestEvent(ctx, cs.Stack)
 	start := e.clock().Now()
 	if _, err := e.CFN.ExecuteChangeSet(ctx, &cfn.ExecuteChangeSetInput{ChangeSetName: aws.String(cs.ID), StackName: aws.String(cs.Stack)}); err != nil {
-		return nil, fmt.Errorf("applying the change set of stack %s: %w", cs.Stack, explainAPIError(err))
+		return nil, fmt.Errorf("applying the change set of stack %s: %w", cs.Stack, awsapi.Clean(err))
 	}
 	op := OpUpdate
 	status := "UPDATE_IN_PROGRESS"

@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	"github.com/aws/smithy-go"
+
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 )
 
 // CloudFormation is the part of the CloudFormation API the engine uses.
@@ -33,7 +35,7 @@ type CloudFormation interface {
 type Engine struct {
 	CFN      CloudFormation
 	Clock    Clock    // default RealClock
-	Progress Progress // default Discard
+	Progress Progress // default NoProgress
 	// PollInterval is the time between two looks at a stack (±20% jitter); default 2s.
 	PollInterval time.Duration
 	// MaxPollInterval caps the interval while AWS throttles; default 30s.
@@ -57,7 +59,7 @@ func (e *Engine) clock() Clock {
 
 func (e *Engine) progress() Progress {
 	if e.Progress == nil {
-		return Discard{}
+		return NoProgress{}
 	}
 	return e.Progress
 }
@@ -106,7 +108,7 @@ type Spec struct {
 var capabilities = []types.Capability{types.CapabilityCapabilityIam, types.CapabilityCapabilityNamedIam, types.CapabilityCapabilityAutoExpand}
 
 func (s Spec) parameters() []types.Parameter {
-	keys := sortedKeys(s.Parameters)
+	keys := slices.Sorted(maps.Keys(s.Parameters))
 	out := make([]types.Parameter, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, types.Parameter{ParameterKey: aws.String(k), ParameterValue: aws.String(s.Parameters[k])})
@@ -115,21 +117,12 @@ func (s Spec) parameters() []types.Parameter {
 }
 
 func (s Spec) tags() []types.Tag {
-	keys := sortedKeys(s.Tags)
+	keys := slices.Sorted(maps.Keys(s.Tags))
 	out := make([]types.Tag, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(s.Tags[k])})
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // StackInfo is what the engine knows of a live stack.
@@ -174,10 +167,10 @@ func stackInfo(s types.Stack) *StackInfo {
 func (e *Engine) Describe(ctx context.Context, name string) (*StackInfo, error) {
 	for {
 		out, err := e.CFN.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: aws.String(name)})
-		if IsNotFound(err) {
+		if awsapi.IsNotFound(err) {
 			return nil, nil
 		}
-		if IsThrottle(err) {
+		if awsapi.IsThrottle(err) {
 			e.progress().Note(fmt.Sprintf("AWS is throttling requests; looking at %s again in %s", name, e.interval().Round(time.Second)))
 			if werr := e.sleep(ctx, e.interval()); werr != nil {
 				return nil, werr
@@ -185,7 +178,7 @@ func (e *Engine) Describe(ctx context.Context, name string) (*StackInfo, error) 
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("describing stack %s: %w", name, explainAPIError(err))
+			return nil, fmt.Errorf("describing stack %s: %w", name, awsapi.Clean(err))
 		}
 		for _, s := range out.Stacks {
 			if string(s.StackStatus) == StatusDeleteComplete {
@@ -203,14 +196,14 @@ func (e *Engine) List(ctx context.Context, match map[string]string) ([]*StackInf
 	p := cfn.NewDescribeStacksPaginator(e.CFN, &cfn.DescribeStacksInput{})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
-		if IsThrottle(err) {
+		if awsapi.IsThrottle(err) {
 			if werr := e.sleep(ctx, e.interval()); werr != nil {
 				return nil, werr
 			}
 			continue // the paginator retries the same token
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listing stacks: %w", explainAPIError(err))
+			return nil, fmt.Errorf("listing stacks: %w", awsapi.Clean(err))
 		}
 		for _, s := range page.Stacks {
 			if string(s.StackStatus) == StatusDeleteComplete {
@@ -246,7 +239,7 @@ func (e *Engine) Create(ctx context.Context, s Spec, detach bool) (*StackInfo, e
 		OnFailure: types.OnFailureRollback,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating stack %s: %w", s.Name, explainAPIError(err))
+		return nil, fmt.Errorf("creating stack %s: %w", s.Name, awsapi.Clean(err))
 	}
 	e.progress().Stack(s.Name, StatusCreateInProgress, "")
 	if detach {
@@ -273,7 +266,7 @@ func (e *Engine) Delete(ctx context.Context, name string, unprotect bool) error 
 	mark, _ := e.latestEvent(ctx, name)
 	start := e.clock().Now()
 	if _, err := e.CFN.DeleteStack(ctx, &cfn.DeleteStackInput{StackName: aws.String(info.ID)}); err != nil {
-		return fmt.Errorf("deleting stack %s: %w", name, explainAPIError(err))
+		return fmt.Errorf("deleting stack %s: %w", name, awsapi.Clean(err))
 	}
 	e.progress().Stack(name, StatusDeleteInProgress, "")
 	// By name: once deleted, the stack is no longer found by its name, which ends the wait
@@ -305,10 +298,10 @@ func (e *Engine) setProtection(ctx context.Context, name string, on bool) error 
 	var err error
 	for attempt := 1; ; attempt++ {
 		_, err = e.CFN.UpdateTerminationProtection(ctx, in)
-		if err == nil || (e.Emulator && IsNotImplemented(err)) {
+		if err == nil || (e.Emulator && awsapi.IsNotImplemented(err)) {
 			return nil
 		}
-		if attempt == protectionAttempts || !(transient(err) || IsThrottle(err)) || ctx.Err() != nil {
+		if attempt == protectionAttempts || !(awsapi.IsTransient(err) || awsapi.IsThrottle(err)) || ctx.Err() != nil {
 			break
 		}
 		if werr := e.sleep(ctx, e.jittered(e.interval()*time.Duration(attempt))); werr != nil {
@@ -319,18 +312,18 @@ func (e *Engine) setProtection(ctx context.Context, name string, on bool) error 
 	if on {
 		verb = "on"
 	}
-	return fmt.Errorf("turning %s termination protection of %s: %w", verb, name, explainAPIError(err))
+	return fmt.Errorf("turning %s termination protection of %s: %w", verb, name, awsapi.Clean(err))
 }
 
 // Template returns the template a stack runs now (GetTemplate, Original stage), or nil when
 // the stack does not exist.
 func (e *Engine) Template(ctx context.Context, name string) ([]byte, error) {
 	out, err := e.CFN.GetTemplate(ctx, &cfn.GetTemplateInput{StackName: aws.String(name)})
-	if IsNotFound(err) {
+	if awsapi.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the template of stack %s: %w", name, explainAPIError(err))
+		return nil, fmt.Errorf("reading the template of stack %s: %w", name, awsapi.Clean(err))
 	}
 	return []byte(aws.ToString(out.TemplateBody)), nil
 }
@@ -360,22 +353,22 @@ func (e *Engine) waitID(ctx context.Context, name, id string, op Op, since time.
 		}
 		out, err := e.CFN.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: aws.String(id)})
 		switch {
-		case IsThrottle(err):
+		case awsapi.IsThrottle(err):
 			interval = min(interval*2, e.maxInterval())
 			e.progress().Note(fmt.Sprintf("AWS is throttling requests; looking at %s every %s", name, interval.Round(time.Second)))
 			continue
 		case ctx.Err() != nil:
 			return last, &InterruptedError{Stack: name, Op: op, Status: statusOf(last)}
-		case IsNotFound(err) && op == OpDelete:
+		case awsapi.IsNotFound(err) && op == OpDelete:
 			e.progress().Stack(name, StatusDeleteComplete, "")
 			return &StackInfo{Name: name, Status: StatusDeleteComplete}, nil
-		case err != nil && transient(err) && failures < maxTransient:
+		case err != nil && awsapi.IsTransient(err) && failures < maxTransient:
 			// a dropped connection or a 5xx during a long wait is not the stack's failure
 			failures++
 			e.progress().Note(fmt.Sprintf("looking at %s failed (%v); trying again", name, err))
 			continue
 		case err != nil:
-			return last, fmt.Errorf("waiting for stack %s: %w", name, explainAPIError(err))
+			return last, fmt.Errorf("waiting for stack %s: %w", name, awsapi.Clean(err))
 		}
 		failures = 0
 		interval = max(e.interval(), interval/2) // recover from throttling gradually
@@ -585,112 +578,7 @@ func IsInterrupted(err error) bool {
 // maxTransient is how many failed looks in a row a wait tolerates.
 const maxTransient = 5
 
-// transient is an error that says nothing about the stack: the network, or AWS's own 5xx.
-func transient(err error) bool {
-	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
-		return true
-	}
-	var ae smithy.APIError
-	return !errors.As(err, &ae) // no answer from AWS at all
-}
-
-// IsNotFound is CloudFormation's "Stack with id X does not exist".
-func IsNotFound(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
-}
-
-// IsThrottle reports a throttling error (after the SDK's own retries).
-func IsThrottle(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled", "SlowDown":
-		return true
-	}
-	return strings.Contains(err.Error(), "retry quota exceeded") || strings.Contains(err.Error(), "failed to get rate limit token")
-}
-
-// IsNotImplemented reports an emulator's "action has not been implemented" (moto answers
-// 500 with an HTML page), so callers can feature-detect.
-func IsNotImplemented(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) && (ae.ErrorCode() == "NotImplemented" || ae.ErrorCode() == "InternalFailure") {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "not been implemented") || strings.Contains(s, "StatusCode: 500") || strings.Contains(s, "Internal Server Error")
-}
-
 // IsNoChanges is CloudFormation's answer to a change set or update that changes nothing.
 func IsNoChanges(reason string) bool {
 	return strings.Contains(reason, "didn't contain changes") || strings.Contains(reason, "No updates are to be performed") || strings.Contains(reason, "submitted information didn't contain")
 }
-
-// explainAPIError keeps AWS's code and message but drops the SDK's request plumbing
-// (operation name, request id, HTTP status); errors.As still finds the original.
-func explainAPIError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ae smithy.APIError
-	msg := err.Error()
-	if errors.As(err, &ae) {
-		msg = ae.ErrorCode() + ": " + ae.ErrorMessage()
-	}
-	if IsCredentialsError(err) {
-		return apiError{err: err, msg: "no usable AWS credentials (" + msg + "); " + CredentialsHint}
-	}
-	if ae != nil {
-		return apiError{err: err, msg: msg}
-	}
-	return err
-}
-
-// CredentialsHint says how to give neo4jctl AWS credentials; every command that meets a
-// credentials error ends its message with it.
-const CredentialsHint = "configure credentials: `aws configure` (access keys), `aws sso login --profile NAME` (IAM Identity Center), " +
-	"then name the profile with AWS_PROFILE or --profile; or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-
-// IsCredentialsError reports an error that comes from missing, expired or rejected
-// credentials rather than from the request itself.
-func IsCredentialsError(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-			"InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthFailure", "MissingAuthenticationToken",
-			"InvalidGrantException", "UnauthorizedException":
-			return true
-		}
-		return false
-	}
-	s := err.Error()
-	for _, m := range []string{"failed to retrieve credentials", "get credentials", "no EC2 IMDS role found",
-		"failed to refresh cached credentials", "SSO session", "the SSO token", "anonymous credentials", "static credentials are empty"} {
-		if strings.Contains(s, m) {
-			return true
-		}
-	}
-	return false
-}
-
-type apiError struct {
-	err error
-	msg string
-}
-
-func (e apiError) Error() string { return e.msg }
-func (e apiError) Unwrap() error { return e.err }
-
-// APIError is explainAPIError for callers outside the engine.
-func APIError(err error) error { return explainAPIError(err) }

@@ -209,22 +209,6 @@ func TestDeleteFailedExplained(t *testing.T) {
 	}
 }
 
-func TestExplain(t *testing.T) {
-	cases := map[string]string{
-		StatusRollbackComplete:     "Run `neo4jctl create cluster -f c.yaml` again: it deletes the empty stack and retries",
-		StatusUpdateRollbackFailed: "aws cloudformation continue-update-rollback --stack-name s1",
-		StatusDeleteFailed:         "run `neo4jctl delete cluster c` again",
-		"UPDATE_IN_PROGRESS":       "another operation is running",
-		StatusCreateComplete:       "",
-	}
-	for status, want := range cases {
-		got := Explain("s1", status, "c", "c.yaml")
-		if (want == "") != (got == "") || !strings.Contains(got, want) {
-			t.Errorf("Explain(%s) = %q, want %q", status, got, want)
-		}
-	}
-}
-
 func TestPreview(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -392,21 +376,6 @@ func TestProtectionNotImplementedToleratedOnlyOnAnEmulator(t *testing.T) {
 		if want := "turning off termination protection of s1: InternalFailure: The UpdateTerminationProtection action has not been implemented"; err.Error() != want {
 			t.Fatalf("AWS error %q, want %q", err, want)
 		}
-	}
-}
-
-func TestCredentialsErrorsCarryTheHint(t *testing.T) {
-	raw := errors.New("operation error CloudFormation: DescribeStacks, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found")
-	if got := explainAPIError(raw).Error(); !strings.Contains(got, "no usable AWS credentials (") || !strings.Contains(got, "aws sso login") || !strings.Contains(got, "--profile") {
-		t.Fatalf("missing credentials: %s", got)
-	}
-	expired := &smithy.GenericAPIError{Code: "ExpiredToken", Message: "The security token included in the request is expired"}
-	if got := explainAPIError(expired).Error(); !strings.HasPrefix(got, "no usable AWS credentials (ExpiredToken: The security token") {
-		t.Fatalf("expired: %s", got)
-	}
-	other := &smithy.GenericAPIError{Code: "ValidationError", Message: "bad"}
-	if got := explainAPIError(other).Error(); got != "ValidationError: bad" {
-		t.Fatalf("other: %s", got)
 	}
 }
 

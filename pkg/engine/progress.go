@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/briandowns/spinner"
-	"golang.org/x/term"
 
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
@@ -30,14 +29,14 @@ type Progress interface {
 	Stop()
 }
 
-// Discard shows nothing.
-type Discard struct{}
+// NoProgress shows nothing.
+type NoProgress struct{}
 
-func (Discard) Stack(string, string, string) {}
-func (Discard) Event(Event)                  {}
-func (Discard) Note(string)                  {}
-func (Discard) Print(string)                 {}
-func (Discard) Stop()                        {}
+func (NoProgress) Stack(string, string, string) {}
+func (NoProgress) Event(Event)                  {}
+func (NoProgress) Note(string)                  {}
+func (NoProgress) Print(string)                 {}
+func (NoProgress) Stop()                        {}
 
 // NewProgress returns a spinner when tty (the file behind w) is a terminal, and one line per
 // event otherwise, with quiet, or in CI.
@@ -46,7 +45,7 @@ func NewProgress(w io.Writer, colors printer.Colors, quiet bool, tty *os.File, c
 		clock = RealClock{}
 	}
 	lines := &Lines{W: w, Colors: colors, Clock: clock}
-	if quiet || tty == nil || !term.IsTerminal(int(tty.Fd())) || isCI() {
+	if quiet || !printer.IsTerminal(tty) || isCI() {
 		return lines
 	}
 	return newSpinner(w, tty, lines)

@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Stack statuses (types.StackStatus values) the engine reasons about.
 const (
@@ -57,31 +54,4 @@ func succeeded(op Op, status string) bool {
 		return status == StatusDeleteComplete
 	}
 	return false
-}
-
-// Explain says in words what a stack's stable, unhealthy status means and how to get out of
-// it. cluster and file fill the suggested commands; "" for a status that needs no help.
-func Explain(stack, status, cluster, file string) string {
-	if file == "" {
-		file = "cluster.yaml"
-	}
-	switch status {
-	case StatusRollbackComplete, StatusRollbackFailed, StatusCreateFailed:
-		return fmt.Sprintf("stack %s failed to create and was rolled back (%s); such a stack holds nothing and can only be deleted. "+
-			"Run `neo4jctl create cluster -f %s` again: it deletes the empty stack and retries, or `neo4jctl delete cluster %s` to give up.", stack, status, file, cluster)
-	case StatusUpdateRollbackFailed:
-		return fmt.Sprintf("stack %s could not roll back an update (%s): a resource could not return to its previous state. "+
-			"Fix the resource named in the events, then continue the rollback: "+
-			"`aws cloudformation continue-update-rollback --stack-name %s` (add --resources-to-skip LOGICAL_ID for a resource that cannot be fixed), then run `neo4jctl update cluster -f %s`.", stack, status, stack, file)
-	case StatusUpdateRollbackComplete:
-		return fmt.Sprintf("the last update of stack %s failed and was rolled back; the stack works as before. Fix the cause and run `neo4jctl update cluster -f %s`.", stack, file)
-	case StatusDeleteFailed:
-		return fmt.Sprintf("stack %s could not be deleted (%s); run `neo4jctl delete cluster %s` again, which removes what blocks it (Cloud Map instances, termination protection).", stack, status, cluster)
-	case StatusReviewInProgress:
-		return fmt.Sprintf("stack %s was reserved by a change set that was never executed; `neo4jctl create cluster -f %s` replaces it.", stack, file)
-	}
-	if InProgress(status) {
-		return fmt.Sprintf("stack %s is busy (%s): another operation is running; wait for it (`neo4jctl get cluster %s`) and try again.", stack, status, cluster)
-	}
-	return ""
 }

@@ -6,16 +6,9 @@ package ops
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -25,9 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go/logging"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 )
@@ -114,110 +104,4 @@ func NewAWS(cfg aws.Config) *AWS {
 		ASG:      autoscaling.NewFromConfig(cfg),
 		KMS:      kms.NewFromConfig(cfg),
 	}
-}
-
-// EndpointOverride reports whether the service's calls go to a configured endpoint (an
-// emulator such as moto, or a proxy) instead of AWS: AWS_ENDPOINT_URL (the config's base
-// endpoint) or AWS_ENDPOINT_URL_<SERVICE>, e.g. service "CLOUDFORMATION".
-func EndpointOverride(cfg aws.Config, service string) bool {
-	return (cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != "") || os.Getenv("AWS_ENDPOINT_URL_"+service) != ""
-}
-
-// ErrNoRegion: neither the config, the flags, the environment nor the profile names a region.
-var ErrNoRegion = errors.New("no AWS region: pass --region, set AWS_REGION or a region in the profile")
-
-// ConfigOptions choose how neo4jctl talks to AWS.
-type ConfigOptions struct {
-	Region  string
-	Profile string
-	// MaxAttempts per call, SDK retries included; 0 takes AWS_MAX_ATTEMPTS, else the SDK's 3.
-	// Emulators want 1: moto answers a retried CreateStack with AlreadyExists.
-	MaxAttempts int
-	// Customize runs last (tests: emulator headers and middleware).
-	Customize []func(*aws.Config)
-}
-
-// LoadConfig is config.LoadDefaultConfig with neo4jctl's choices: --region and --profile win
-// over the environment, AWS_ENDPOINT_URL is honoured, and the SDK's retries never exhaust a
-// client-side retry quota during long waits (the engine slows its polling instead), while
-// still retrying throttled calls with backoff.
-func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	}
-	if o.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
-	}
-	// A custom retryer makes LoadDefaultConfig ignore AWS_MAX_ATTEMPTS, so read it here.
-	attempts := o.MaxAttempts
-	if attempts <= 0 {
-		attempts, _ = strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS"))
-	}
-	opts = append(opts, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(so *retry.StandardOptions) {
-			so.RateLimiter = ratelimit.None
-			if attempts > 0 {
-				so.MaxAttempts = attempts
-			}
-		})
-	}))
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return aws.Config{}, ErrNoRegion
-	}
-	if attempts > 0 && attempts < readAttempts {
-		cfg.APIOptions = append(cfg.APIOptions, retryReadsOnConnectionErrors)
-	}
-	cfg.Logger = sdkLogger()
-	for _, c := range o.Customize {
-		c(&cfg)
-	}
-	return cfg, nil
-}
-
-// readAttempts is how often a read-only call is tried when the connection drops.
-const readAttempts = 3
-
-// readOnly reports whether an operation only looks (and so is safe to send again).
-func readOnly(op string) bool {
-	for _, p := range []string{"Describe", "Get", "List", "Head"} {
-		if strings.HasPrefix(op, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// retryReadsOnConnectionErrors retries read-only calls whose connection failed (dropped,
-// reset, "use of closed network connection") even when retries are turned down with
-// AWS_MAX_ATTEMPTS (as against moto): such a call never reached AWS or changed nothing.
-// Calls that change something (CreateStack, ...) keep the configured attempts: a retried
-// CreateStack that did reach the emulator comes back as AlreadyExists.
-func retryReadsOnConnectionErrors(st *middleware.Stack) error {
-	if !readOnly(st.ID()) {
-		return nil
-	}
-	if _, ok := st.Finalize.Get("Retry"); !ok {
-		return nil
-	}
-	r := retry.NewStandard(func(so *retry.StandardOptions) {
-		so.MaxAttempts = readAttempts
-		so.RateLimiter = ratelimit.None
-		so.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
-	})
-	_, err := st.Finalize.Swap("Retry", retry.NewAttemptMiddleware(r, smithyhttp.RequestCloner))
-	return err
-}
-
-// sdkLogger keeps the SDK's own log lines (e.g. "WARN failed to discard remaining HTTP
-// response body") off neo4jctl's output; NEO4JCTL_DEBUG=1 shows them on stderr.
-func sdkLogger() logging.Logger {
-	if os.Getenv("NEO4JCTL_DEBUG") == "" {
-		return logging.Nop{}
-	}
-	return logging.NewStandardLogger(os.Stderr)
 }

@@ -5,7 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -43,10 +45,10 @@ func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig, agentSHA
 	env := &Environment{SubnetAZs: map[string]string{}}
 	id, err := o.AWS.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		if engine.IsCredentialsError(err) {
-			return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w", engine.APIError(err))
+		if awsapi.IsCredentials(err) {
+			return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w", awsapi.Clean(err))
 		}
-		return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w; %s", engine.APIError(err), engine.CredentialsHint)
+		return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w; %s", awsapi.Clean(err), CredentialsHint)
 	}
 	env.Account = aws.ToString(id.Account)
 	o.logf("Using account %s in %s", env.Account, cfg.Metadata.Region)
@@ -55,7 +57,7 @@ func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig, agentSHA
 		Filters: []ec2types.Filter{{Name: aws.String("state"), Values: []string{"available"}}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("checking region %s (ec2:DescribeAvailabilityZones): %w", cfg.Metadata.Region, engine.APIError(err))
+		return nil, fmt.Errorf("checking region %s (ec2:DescribeAvailabilityZones): %w", cfg.Metadata.Region, awsapi.Clean(err))
 	}
 	if cfg.CreatesVPC() && len(azs.AvailabilityZones) < cfg.SubnetSlots() {
 		return nil, fmt.Errorf("region %s has %d available AZs; the new VPC needs %d", cfg.Metadata.Region, len(azs.AvailabilityZones), cfg.SubnetSlots())
@@ -77,11 +79,11 @@ func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig, agentSHA
 func (o *Ops) checkNetwork(ctx context.Context, cfg *cluster.ClusterConfig, env *Environment) error {
 	vpcID := cfg.Network.VPCID
 	if _, err := o.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpcID}}); err != nil {
-		return fmt.Errorf("network.vpcID: %s not found in %s: %w", vpcID, cfg.Metadata.Region, engine.APIError(err))
+		return fmt.Errorf("network.vpcID: %s not found in %s: %w", vpcID, cfg.Metadata.Region, awsapi.Clean(err))
 	}
 	out, err := o.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: cfg.Network.Subnets})
 	if err != nil {
-		return fmt.Errorf("network.subnets: %w", engine.APIError(err))
+		return fmt.Errorf("network.subnets: %w", awsapi.Clean(err))
 	}
 	found := map[string]ec2types.Subnet{}
 	for _, s := range out.Subnets {
@@ -110,22 +112,13 @@ func (o *Ops) checkNetwork(ctx context.Context, cfg *cluster.ClusterConfig, env 
 	for _, m := range cfg.Members() {
 		perAZ[env.SubnetAZs[m.Subnet]]++
 	}
-	azs := sortedKeys(perAZ)
+	azs := slices.Sorted(maps.Keys(perAZ))
 	for _, az := range azs {
 		if n := perAZ[az]; cfg.Cores.Count > 1 && n > cfg.Cores.Count/2 {
 			o.logf("Warning: %d of %d core members land in %s (subnets %s): losing that AZ loses quorum; use subnets in more AZs", n, cfg.Cores.Count, az, strings.Join(byAZ[az], ", "))
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // checkImage makes sure the default ECR image (or an ECR image named in neo4j.image) exists.
@@ -151,7 +144,7 @@ func (o *Ops) checkImage(ctx context.Context, cfg *cluster.ClusterConfig, accoun
 	})
 	if err != nil {
 		return "", fmt.Errorf("image %s is not in ECR (%v); push it first: neo4jctl image push --repository %s%s --neo4j-version %s --tag %s --create-repository",
-			img, engine.APIError(err), prefix, repo, cfg.Neo4j.Version, tag)
+			img, awsapi.Clean(err), prefix, repo, cfg.Neo4j.Version, tag)
 	}
 	return img, nil
 }
@@ -261,11 +254,11 @@ func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt Create
 		case engine.StatusRollbackComplete, engine.StatusRollbackFailed, engine.StatusCreateFailed, engine.StatusReviewInProgress:
 			o.logf("Stack %s is %s from an earlier attempt: deleting the empty stack to create it again", n, info.Status)
 			if err := o.Engine.Delete(ctx, n, true); err != nil {
-				return fmt.Errorf("%w\n%s", err, engine.Explain(n, info.Status, name, opt.File))
+				return fmt.Errorf("%w\n%s", err, explainStack(n, info.Status, name, opt.File))
 			}
 			delete(live, n)
 		default:
-			return errors.New(engine.Explain(n, info.Status, name, opt.File))
+			return errors.New(explainStack(n, info.Status, name, opt.File))
 		}
 	}
 
@@ -405,7 +398,7 @@ func (o *Ops) uploadBundles(ctx context.Context, cluster string, keys map[string
 	if bucket == "" {
 		return fmt.Errorf("the shared stack of %s has no %s output: cannot upload the agent bundle", cluster, stack.OutputBucketName)
 	}
-	for _, arch := range sortedKeys(keys) {
+	for _, arch := range slices.Sorted(maps.Keys(keys)) {
 		key := keys[arch]
 		if _, err := o.AWS.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err == nil {
 			o.logf("Agent bundle %s already in s3://%s", key, bucket)
@@ -415,7 +408,7 @@ func (o *Ops) uploadBundles(ctx context.Context, cluster string, keys map[string
 			Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(bundles[arch]),
 			ContentType: aws.String("application/zip"),
 		}); err != nil {
-			return fmt.Errorf("uploading the agent bundle to s3://%s/%s: %w", bucket, key, engine.APIError(err))
+			return fmt.Errorf("uploading the agent bundle to s3://%s/%s: %w", bucket, key, awsapi.Clean(err))
 		}
 		o.logf("Uploaded agent bundle s3://%s/%s", bucket, key)
 	}

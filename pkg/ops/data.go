@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
@@ -103,7 +104,7 @@ func (o *Ops) taggedBucket(ctx context.Context, name string) (string, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return "", fmt.Errorf("listing buckets to find those of %s: %w", name, engine.APIError(err))
+			return "", fmt.Errorf("listing buckets to find those of %s: %w", name, awsapi.Clean(err))
 		}
 		for _, b := range page.Buckets {
 			bucket := aws.ToString(b.Name)
@@ -148,7 +149,7 @@ func (o *Ops) taggedKey(ctx context.Context, name string) (string, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return "", fmt.Errorf("listing KMS keys to find the key of %s: %w", name, engine.APIError(err))
+			return "", fmt.Errorf("listing KMS keys to find the key of %s: %w", name, awsapi.Clean(err))
 		}
 		for _, k := range page.Keys {
 			id := aws.ToString(k.KeyId)
@@ -167,7 +168,7 @@ func (o *Ops) taggedKey(ctx context.Context, name string) (string, error) {
 			}
 			d, err := o.AWS.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
 			if err != nil {
-				return "", fmt.Errorf("reading KMS key %s of %s: %w", id, name, engine.APIError(err))
+				return "", fmt.Errorf("reading KMS key %s of %s: %w", id, name, awsapi.Clean(err))
 			}
 			if d.KeyMetadata != nil && d.KeyMetadata.KeyState == kmstypes.KeyStatePendingDeletion {
 				continue
@@ -186,7 +187,7 @@ func (o *Ops) scheduleKeyDeletion(ctx context.Context, id string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("scheduling the deletion of KMS key %s: %w", id, engine.APIError(err))
+		return fmt.Errorf("scheduling the deletion of KMS key %s: %w", id, awsapi.Clean(err))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
@@ -71,7 +72,7 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 		return nil, err
 	}
 	if len(stacks) == 0 && (!opt.PurgeData || data.empty()) {
-		nf := &ErrNotFound{Name: name, Region: o.AWS.Region}
+		nf := &NotFoundError{Name: name, Region: o.AWS.Region}
 		if !data.empty() {
 			return nil, fmt.Errorf("%w\nKept from an earlier delete: %s; `neo4jctl delete cluster %s --purge-data` deletes them", nf, strings.Join(data.names(), ", "), name)
 		}
@@ -173,7 +174,7 @@ func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*Dele
 	if opt.PurgeData && len(causes) == 0 {
 		for _, v := range data.volumes {
 			if _, err := o.AWS.EC2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(v.id)}); err != nil {
-				causes = append(causes, fmt.Errorf("deleting volume %s (%s): %w", v.id, v.member, engine.APIError(err)))
+				causes = append(causes, fmt.Errorf("deleting volume %s (%s): %w", v.id, v.member, awsapi.Clean(err)))
 				continue
 			}
 			o.logf("Deleted volume %s (%s)", v.id, v.member)
@@ -243,7 +244,7 @@ func (o *Ops) clusterVolumes(ctx context.Context, name string, stacks []*engine.
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing the volumes of %s: %w", name, engine.APIError(err))
+			return nil, fmt.Errorf("listing the volumes of %s: %w", name, awsapi.Clean(err))
 		}
 		for _, v := range page.Volumes {
 			id := aws.ToString(v.VolumeId)
@@ -272,16 +273,16 @@ func (o *Ops) deregisterInstances(ctx context.Context, namespaceID string) (int,
 		Filters: []sdtypes.ServiceFilter{{Name: sdtypes.ServiceFilterNameNamespaceId, Values: []string{namespaceID}, Condition: sdtypes.FilterConditionEq}},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("listing Cloud Map services of namespace %s: %w", namespaceID, engine.APIError(err))
+		return 0, fmt.Errorf("listing Cloud Map services of namespace %s: %w", namespaceID, awsapi.Clean(err))
 	}
 	for _, s := range svcs.Services {
 		inst, err := o.AWS.CloudMap.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: s.Id})
 		if err != nil {
-			return n, fmt.Errorf("listing instances of Cloud Map service %s: %w", aws.ToString(s.Name), engine.APIError(err))
+			return n, fmt.Errorf("listing instances of Cloud Map service %s: %w", aws.ToString(s.Name), awsapi.Clean(err))
 		}
 		for _, i := range inst.Instances {
 			if _, err := o.AWS.CloudMap.DeregisterInstance(ctx, &servicediscovery.DeregisterInstanceInput{ServiceId: s.Id, InstanceId: i.Id}); err != nil {
-				return n, fmt.Errorf("deregistering %s from Cloud Map service %s: %w", aws.ToString(i.Id), aws.ToString(s.Name), engine.APIError(err))
+				return n, fmt.Errorf("deregistering %s from Cloud Map service %s: %w", aws.ToString(i.Id), aws.ToString(s.Name), awsapi.Clean(err))
 			}
 			n++
 		}
@@ -295,7 +296,7 @@ func (o *Ops) deleteBucket(ctx context.Context, bucket string) error {
 	for {
 		out, err := o.AWS.S3.ListObjectVersions(ctx, in)
 		if err != nil {
-			return fmt.Errorf("emptying bucket %s: %w", bucket, engine.APIError(err))
+			return fmt.Errorf("emptying bucket %s: %w", bucket, awsapi.Clean(err))
 		}
 		var ids []s3types.ObjectIdentifier
 		for _, v := range out.Versions {
@@ -306,7 +307,7 @@ func (o *Ops) deleteBucket(ctx context.Context, bucket string) error {
 		}
 		if len(ids) > 0 {
 			if _, err := o.AWS.S3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
-				return fmt.Errorf("emptying bucket %s: %w", bucket, engine.APIError(err))
+				return fmt.Errorf("emptying bucket %s: %w", bucket, awsapi.Clean(err))
 			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
@@ -315,7 +316,7 @@ func (o *Ops) deleteBucket(ctx context.Context, bucket string) error {
 		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
 	}
 	if _, err := o.AWS.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return fmt.Errorf("deleting bucket %s: %w", bucket, engine.APIError(err))
+		return fmt.Errorf("deleting bucket %s: %w", bucket, awsapi.Clean(err))
 	}
 	return nil
 }

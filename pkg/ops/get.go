@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -83,10 +84,10 @@ func (o *Ops) Clusters(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// ErrNotFound is a cluster with no stacks.
-type ErrNotFound struct{ Name, Region string }
+// NotFoundError is a cluster with no stacks.
+type NotFoundError struct{ Name, Region string }
 
-func (e *ErrNotFound) Error() string {
+func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("no cluster %s in %s (no stacks tagged %s=%s); list clusters with `neo4jctl get cluster`", e.Name, e.Region, naming.TagCluster, e.Name)
 }
 
@@ -117,7 +118,7 @@ func (o *Ops) Get(ctx context.Context, name string) (*Cluster, error) {
 		return nil, err
 	}
 	if len(stacks) == 0 {
-		return nil, &ErrNotFound{Name: name, Region: o.AWS.Region}
+		return nil, &NotFoundError{Name: name, Region: o.AWS.Region}
 	}
 	c := &Cluster{Name: name, Region: o.AWS.Region, Members: []Member{}}
 	ecsCluster := naming.ECSCluster(name)
@@ -130,7 +131,7 @@ func (o *Ops) Get(ctx context.Context, name string) (*Cluster, error) {
 		}
 		c.Stacks = append(c.Stacks, StackStatus{Name: s.Name, Kind: kind, Status: s.Status, Reason: s.Reason, Updated: updated.UTC()})
 		statuses = append(statuses, s.Status)
-		if x := engine.Explain(s.Name, s.Status, name, ""); x != "" && !engine.InProgress(s.Status) {
+		if x := explainStack(s.Name, s.Status, name, ""); x != "" && !engine.InProgress(s.Status) {
 			c.Problems = append(c.Problems, x)
 		}
 		switch kind {
@@ -146,7 +147,7 @@ func (o *Ops) Get(ctx context.Context, name string) (*Cluster, error) {
 	}
 	if c.Endpoint == "" && c.Namespace != "" {
 		// stacks made before the operations stack had an Endpoint output
-		c.Endpoint = fmt.Sprintf("neo4j://%s.%s:%d", cluster.DefaultCoresSubdomain, c.Namespace, naming.PortBolt)
+		c.Endpoint = naming.BoltURI(cluster.DefaultCoresSubdomain + "." + c.Namespace)
 	}
 	c.Status = summarize(statuses)
 	for _, s := range stacks {
@@ -256,18 +257,9 @@ func (o *Ops) instanceOf(ctx context.Context, asg, az string) (id, state, zone s
 		az = g.AvailabilityZones[0]
 	}
 	for _, i := range g.Instances {
-		return aws.ToString(i.InstanceId), string(i.LifecycleState), firstNonEmpty(aws.ToString(i.AvailabilityZone), az)
+		return aws.ToString(i.InstanceId), string(i.LifecycleState), cmp.Or(aws.ToString(i.AvailabilityZone), az)
 	}
 	return "", "none", az
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func (o *Ops) service(ctx context.Context, cluster, name string) *ecstypes.Service {

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
@@ -38,17 +39,20 @@ func (o *Ops) logf(format string, a ...any) {
 
 func (o *Ops) archs() []string {
 	if len(o.Archs) == 0 {
-		return []string{"amd64", "arm64"}
+		return naming.Archs
 	}
 	return o.Archs
 }
 
-// NeedsConfirmation is returned when a change needs a yes and nobody can give it.
-type NeedsConfirmation struct{ What, Flag string }
+// ConfirmationNeededError is returned when a change needs a yes and nobody can give it.
+type ConfirmationNeededError struct{ What, Flag string }
 
-func (e *NeedsConfirmation) Error() string {
+func (e *ConfirmationNeededError) Error() string {
 	return fmt.Sprintf("%s needs confirmation and there is no terminal to ask on; pass %s to go ahead", e.What, e.Flag)
 }
+
+// ExitCode is 2: the invocation lacked the flag, and nothing was changed.
+func (e *ConfirmationNeededError) ExitCode() int { return 2 }
 
 // confirm asks, or fails with the flag to pass.
 func (o *Ops) confirm(question, what, flag string, yes bool) (bool, error) {
@@ -56,7 +60,7 @@ func (o *Ops) confirm(question, what, flag string, yes bool) (bool, error) {
 		return true, nil
 	}
 	if o.Confirm == nil {
-		return false, &NeedsConfirmation{What: what, Flag: flag}
+		return false, &ConfirmationNeededError{What: what, Flag: flag}
 	}
 	return o.Confirm(question)
 }

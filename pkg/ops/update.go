@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -153,7 +154,7 @@ func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt Update
 	}
 	for _, s := range live {
 		if !engine.Healthy(s.Status) {
-			return errors.New(engine.Explain(s.Name, s.Status, name, opt.File))
+			return errors.New(explainStack(s.Name, s.Status, name, opt.File))
 		}
 	}
 	built := map[string]bool{}
@@ -234,7 +235,7 @@ func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt Update
 	wg.Wait()
 	discardAll := func() {
 		for _, cs := range sets {
-			_ = o.Engine.Discard(context.WithoutCancel(ctx), cs)
+			_ = o.Engine.DiscardChangeSet(context.WithoutCancel(ctx), cs)
 		}
 	}
 	if len(previewErrs) > 0 {
@@ -338,22 +339,22 @@ func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt Update
 		case err == nil:
 		case errors.As(err, &skipped), errors.As(err, &ie) && ie.Op == "start":
 			// change sets not executed are left for nobody: remove them
-			_ = o.Engine.Discard(context.WithoutCancel(ctx), sets[n])
+			_ = o.Engine.DiscardChangeSet(context.WithoutCancel(ctx), sets[n])
 			ue.NotStarted = append(ue.NotStarted, n)
 			ue.Stopped = ue.Stopped || ie != nil
 		case engine.IsInterrupted(err):
 			ue.Stopped = true
-			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, firstNonEmpty(statusOfErr(err), "UPDATE_IN_PROGRESS")))
+			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(statusOfErr(err), "UPDATE_IN_PROGRESS")))
 		case errors.As(err, &te):
 			ue.Failed = append(ue.Failed, err)
-			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, firstNonEmpty(te.Status, "UPDATE_IN_PROGRESS")))
+			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(te.Status, "UPDATE_IN_PROGRESS")))
 		case errors.As(err, &se):
 			ue.Failed = append(ue.Failed, err)
 			switch se.Status {
 			case engine.StatusUpdateRollbackComplete, engine.StatusRollbackComplete:
 				ue.RolledBack = append(ue.RolledBack, n)
 			default:
-				if x := engine.Explain(n, se.Status, name, opt.File); x != "" {
+				if x := explainStack(n, se.Status, name, opt.File); x != "" {
 					ue.Explains = append(ue.Explains, x)
 				}
 			}

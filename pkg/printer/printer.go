@@ -55,11 +55,17 @@ func Write(w io.Writer, format string, v any, table func(*tabwriter.Writer)) err
 	}
 }
 
-// IsTerminal reports whether w is a terminal.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// Terminal returns the file behind a stream (stdin, stdout, stderr) when it is a terminal,
+// and nil otherwise. The one terminal check of neo4jctl.
+func Terminal(stream any) *os.File {
+	if f, ok := stream.(*os.File); ok && f != nil && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
 }
+
+// IsTerminal reports whether a stream is a terminal.
+func IsTerminal(stream any) bool { return Terminal(stream) != nil }
 
 // ColorEnabled is true only on a terminal and never with NO_COLOR set (https://no-color.org).
 func ColorEnabled(w io.Writer) bool {
