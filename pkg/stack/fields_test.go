@@ -3,6 +3,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -354,7 +355,7 @@ func TestFieldEffects(t *testing.T) {
 		renders[name] = rendering(t, bases[name])
 	}
 	allKinds := []string{naming.KindVPC, naming.KindShared, naming.KindCore, naming.KindReplicas, naming.KindOperations}
-	for _, path := range sortedKeys(fieldEffects) {
+	for _, path := range slices.Sorted(maps.Keys(fieldEffects)) {
 		fe := fieldEffects[path]
 		t.Run(path, func(t *testing.T) {
 			if fe.none != "" {
