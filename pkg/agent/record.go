@@ -3,7 +3,9 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -141,7 +143,7 @@ func (rc recorder) prune(ctx context.Context, days int) ([]string, map[string]st
 		}
 	}
 	var deleted []string
-	for _, db := range sortedKeys(manifests) {
+	for _, db := range slices.Sorted(maps.Keys(manifests)) {
 		if _, skip := refused[db]; skip {
 			continue
 		}
@@ -183,14 +185,5 @@ func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
 	for k := range b {
 		set[k] = true
 	}
-	return sortedKeys(set)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
