@@ -102,13 +102,13 @@ type database struct {
 
 // alloc is one copy of a database on one server (an allocation).
 type alloc struct {
-	server  *server
-	role    string
-	since   time.Time // allocated (a new copy starts store copying then)
-	store   bool      // the store is there (copied, seeded, or created at formation)
-	readyAt time.Time // when the store arrived
-	applied float64
-	leaving bool   // being moved away: removed once its replacement is online
+	server   *server
+	role     string
+	since    time.Time // allocated (a new copy starts store copying then)
+	store    bool      // the store is there (copied, seeded, or created at formation)
+	readyAt  time.Time // when the store arrived
+	applied  float64
+	leaving  bool   // being moved away: removed once its replacement is online
 	replaces *alloc // the leaving copy this one takes over from
 }
 
