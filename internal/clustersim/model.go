@@ -453,6 +453,9 @@ func (s *Sim) elect(d *database) {
 		}
 	}
 	if len(online) < len(voters)/2+1 || len(voters) == 0 {
+		if d.leader != nil { // a leader that cannot reach a majority steps down
+			d.leader, d.leaderLost = nil, now
+		}
 		return // no majority: no leader, no writes
 	}
 	if d.leader == nil {

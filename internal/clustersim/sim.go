@@ -83,9 +83,13 @@ func (t Timing) withDefaults() Timing {
 
 // Service is what ECS says of one member service (as DescribeServices reports it).
 type Service struct {
+	// Running is how many tasks run: what the simulator acts on. Desired is informational.
+	// moto runs nothing and reports runningCount 0 for a new service: tests that read moto
+	// pass its desiredCount as Running.
 	Desired, Running int
-	// Deployment identifies the running tasks' deployment (the ECS primary deployment's id or
-	// task definition): when it changes, a running core restarts and the replicas are
+	// Deployment identifies the running tasks' deployment: the ECS primary deployment's id
+	// (moto gives it a new one on forceNewDeployment) joined with its task definition (which
+	// a stack update changes). When it changes, a running core restarts and the replicas are
 	// replaced by new tasks.
 	Deployment string
 	// Version is the Neo4j version of the service's image (default Config.Version); a member
