@@ -9,17 +9,7 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
-// amiParameter is the public SSM parameter of the ECS-optimized Amazon Linux 2023 AMI.
-func amiParameter(arch string) string {
-	if arch == "arm64" {
-		return "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
-	}
-	return "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
-}
-
 const (
-	paramAMI = "ImageId"
-	paramAZ  = "AvailabilityZone"
 	// ParamDesiredCount carries an ECS service's desired count, so that an update can pass
 	// the live count and never undo a stop or scale done since the last update.
 	ParamDesiredCount = "DesiredCount"
@@ -79,23 +69,14 @@ func ConfiguredDesiredCount(template []byte) (int, bool) {
 	return *n, true
 }
 
-func addAMIParameter(t *Template, params map[string]string, arch string) {
-	t.Parameters[paramAMI] = M{
-		"Type":        "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-		"Default":     amiParameter(arch),
-		"Description": "ECS-optimized Amazon Linux 2023 AMI (" + arch + "), resolved from its public SSM parameter",
-	}
-	params[paramAMI] = amiParameter(arch)
-}
-
 // launchTemplate is the container instances' launch template: IMDSv2 only, encrypted root,
 // no public address, the instance role, and the user data. instanceType is the type of a
 // core member's instance; the replicas pass "" (their group's overrides name the types).
 // Without it a member's group would launch whatever EC2 defaults to, or fail: moto, cfn-lint
 // and checkov all accept a launch template without one.
-func (b *builder) launchTemplate(t *Template, instanceType string, rootGiB int, userData any, tags []any) {
+func (b *builder) launchTemplate(t *Template, image any, instanceType string, rootGiB int, userData any, tags []any) {
 	data := M{
-		"ImageId":            Ref(paramAMI),
+		"ImageId":            image,
 		"IamInstanceProfile": M{"Name": b.imp(OutputInstanceProfile)},
 		"MetadataOptions": M{
 			"HttpEndpoint":            "enabled",
@@ -248,22 +229,22 @@ chown 7474:7474 "$MOUNT" "$MOUNT/@MARKER@"
 # 6. only now may the member's task be placed here
 `
 
-// coreUserData is the member instance's user data; it names the stack's own data volume.
-func (b *builder) coreUserData(m cluster.Member) any {
+// coreUserData is the member instance's user data; it names the member's data volume.
+func (b *builder) coreUserData(m cluster.Member, volumeID any) any {
 	r := strings.NewReplacer("@CLUSTER@", b.name, "@MEMBER@", m.Name, "@MOUNT@", naming.DataMount,
 		"@TAGCLUSTER@", naming.TagCluster, "@TAGMEMBER@", naming.TagMember,
 		"@TAGROLE@", naming.TagRole, "@ROLEDATA@", naming.TagRoleData, "@MARKER@", naming.VolumeMarker)
 	script := b.userDataHead(m.Name+": attach and mount the member volume, then join ECS", coreStopTimeout) +
 		r.Replace(coreUserDataBody) + ecsAttribute(m.Name)
 	before, after, _ := strings.Cut(script, "@VOLUME@")
-	return Join("", before, Ref("DataVolume"), after)
+	return Join("", before, volumeID, after)
 }
 
 func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	cfg := b.cfg
 	t := NewTemplate(fmt.Sprintf("neo4jctl %s: core member %s (%s): instance, retained data volume, ECS service", b.name, m.Name, m.DNSName))
 	params := map[string]string{}
-	addAMIParameter(t, params, cfg.Arch())
+	image := b.addImageParameters(t, params, cfg.Arch())
 
 	var subnet, az any
 	if cfg.CreatesVPC() {
@@ -271,12 +252,12 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 		az = b.imp(OutputAZ(m.SubnetIndex))
 	} else {
 		subnet = m.Subnet
-		t.Parameters[paramAZ] = M{
+		t.Parameters[ParamAvailabilityZone] = M{
 			"Type":        "AWS::EC2::AvailabilityZone::Name",
 			"Description": "Availability zone of subnet " + m.Subnet + " (the member's volume lives there)",
 		}
-		params[paramAZ] = b.in.SubnetAZs[m.Subnet]
-		az = Ref(paramAZ)
+		params[ParamAvailabilityZone] = b.in.SubnetAZs[m.Subnet]
+		az = Ref(ParamAvailabilityZone)
 	}
 	tags := b.resourceTags(naming.TagMember, m.Name, "Name", naming.StackPrefix(b.name)+"-"+m.Name)
 	// only the data volume has the data role: the instance's root volume gets the member
@@ -300,9 +281,11 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	if v.Type == "gp3" && v.ThroughputMiBps > 0 {
 		vol["Throughput"] = v.ThroughputMiBps
 	}
-	Retain(t.Add("DataVolume", "AWS::EC2::Volume", vol, true))
+	createVolume, volumeID := adoptable(t, params, ParamExistingVolumeID, "Volume", `vol-[0-9a-f]{8,17}`, b.in.Adopt.Volumes[m.Index],
+		"Data volume of "+m.Name+" an earlier cluster "+b.name+" kept (same member, same AZ).", Ref(ParamExistingVolumeID), Ref("DataVolume"))
+	conditional(Retain(t.Add("DataVolume", "AWS::EC2::Volume", vol, true)), createVolume)
 
-	b.launchTemplate(t, cfg.Cores.InstanceType, 30, b.coreUserData(m), tags)
+	b.launchTemplate(t, image, cfg.Cores.InstanceType, 30, b.coreUserData(m, volumeID), tags)
 	asg := t.Add("AutoScalingGroup", "AWS::AutoScaling::AutoScalingGroup", M{
 		"MinSize":                          "1",
 		"MaxSize":                          "1",
@@ -365,7 +348,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	}, true)
 	svc["DependsOn"] = L{"AutoScalingGroup", "CapacityProvider"}
 
-	t.Output(OutputVolumeID, Ref("DataVolume"), "Data volume of "+m.Name+" (retained)", "")
+	t.Output(OutputVolumeID, volumeID, "Data volume of "+m.Name+" (retained)", "")
 	t.Output(OutputAutoScalingGroup, Ref("AutoScalingGroup"), "Auto Scaling group of "+m.Name, "")
 	t.Output(OutputCapacityProvider, Ref("CapacityProvider"), "Capacity provider of "+m.Name, "")
 	t.Output(OutputService, GetAtt("Service", "Name"), "ECS service of "+m.Name, "")

@@ -16,7 +16,7 @@ func (b *builder) replicas() (*Template, map[string]string) {
 	t := NewTemplate(fmt.Sprintf("neo4jctl %s: %d read replicas (secondaries)", b.name, r.Count))
 	params := map[string]string{}
 	arch := cluster.InstanceArch(r.InstanceTypes[0])
-	addAMIParameter(t, params, arch)
+	image := b.addImageParameters(t, params, arch)
 	tags := b.resourceTags("Name", naming.StackPrefix(b.name)+"-replica")
 
 	// the root volume holds the replica's copy of the databases: as large as a core's volume
@@ -28,7 +28,7 @@ func (b *builder) replicas() (*Template, map[string]string) {
 		agentSettings = append(agentSettings, "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true")
 	}
 	head := b.userDataHead("replica: join ECS", fmt.Sprintf("%ds", replicaStopTimeoutSeconds), agentSettings...)
-	b.launchTemplate(t, "", root, head+ecsAttribute(naming.AttrReplica), tags)
+	b.launchTemplate(t, image, "", root, head+ecsAttribute(naming.AttrReplica), tags)
 
 	var overrides []any
 	for _, it := range r.InstanceTypes {

@@ -17,7 +17,8 @@ import (
 )
 
 // resolve renders a template value as a string: pseudo parameters get fixed test values,
-// other intrinsics a readable placeholder (<Ref X>, <GetAtt X.Y>, <Import name>).
+// other intrinsics a readable placeholder (<Ref X>, <GetAtt X.Y>, <Import name>), Fn::If
+// its last branch (the stack's own resource rather than an adopted one).
 func resolve(v any) string {
 	pseudoValues := strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::Region}", "eu-west-1",
 		"${AWS::AccountId}", "123456789012", "${AWS::URLSuffix}", "amazonaws.com")
@@ -38,6 +39,9 @@ func resolve(v any) string {
 				parts = append(parts, resolve(p))
 			}
 			return strings.Join(parts, j[0].(string))
+		case x["Fn::If"] != nil:
+			// the created resource's branch: adoption (params.go) picks the other
+			return resolve(x["Fn::If"].([]any)[2])
 		case x["Ref"] != nil:
 			return "<Ref " + x["Ref"].(string) + ">"
 		case x["Fn::GetAtt"] != nil:

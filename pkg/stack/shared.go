@@ -81,29 +81,64 @@ func (b *builder) backupFamilies() []string {
 	return []string{b.backupFamilyFull(), b.backupFamilyDiff()}
 }
 
-// secretRefs are the ARNs of the secrets of this cluster (inside the shared stack).
+// secretRefs are the ARNs of the secrets of this cluster (made by the shared stack or adopted).
 func (b *builder) secretRefs() []any {
-	out := []any{Ref(sharedAdminSecret)}
+	out := []any{b.secretArn(sharedAdminSecret)}
 	if u := b.cfg.Users; u != nil {
 		if u.ReadOnly != "" {
-			out = append(out, Ref(sharedROSecret))
+			out = append(out, b.secretArn(sharedROSecret))
 		}
 		if u.ReadWrite != "" {
-			out = append(out, Ref(sharedRWSecret))
+			out = append(out, b.secretArn(sharedRWSecret))
 		}
 	}
 	return out
 }
 
-func (b *builder) shared() *Template {
+// secretArn is the ARN of one secret of the shared stack: the adopted one when its
+// existing-id parameter is set, else the stack's own.
+func (b *builder) secretArn(id string) M {
+	return If(condAdoptPrefix+id, Ref("Existing"+id+"Arn"), Ref(id))
+}
+
+// adoptionParameters declares the shared stack's existing-id parameters (params.go) and
+// returns the create conditions of the key, the bucket and each secret by logical id, and
+// the key's and the bucket's ARN and the bucket's name as the rest of the stack uses them.
+func (b *builder) adoptionParameters(t *Template, params map[string]string) (creates map[string]string, keyArn, bucketArn, bucketName M) {
+	a := b.in.Adopt
+	creates = map[string]string{}
+	creates[sharedKey], keyArn = adoptable(t, params, ParamExistingKMSKeyArn, sharedKey, `arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-z-]+`, a.KMSKeyArn,
+		"KMS key an earlier cluster "+b.name+" kept (it encrypts the kept volumes and backups).", Ref(ParamExistingKMSKeyArn), GetAtt(sharedKey, "Arn"))
+	creates[sharedBucket], bucketName = adoptable(t, params, ParamExistingBucketName, sharedBucket, `[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]`, a.BucketName,
+		"Bucket (backups) an earlier cluster "+b.name+" kept.", Ref(ParamExistingBucketName), Ref(sharedBucket))
+	bucketArn = If(condAdoptPrefix+sharedBucket, Sub("arn:${AWS::Partition}:s3:::${"+ParamExistingBucketName+"}"), GetAtt(sharedBucket, "Arn"))
+	secretPattern := `arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+`
+	secret := func(id, param, value, name string) {
+		creates[id], _ = adoptable(t, params, param, id, secretPattern, value,
+			"Secret "+name+" an earlier cluster "+b.name+" kept (its name is fixed: adopt it, it cannot be made again).", Ref(param), Ref(id))
+	}
+	secret(sharedAdminSecret, ParamExistingAdminSecretArn, a.AdminSecretArn, naming.AdminSecret(b.name))
+	if u := b.cfg.Users; u != nil {
+		if u.ReadOnly != "" {
+			secret(sharedROSecret, ParamExistingReadOnlySecretArn, a.ReadOnlySecretArn, naming.ReadOnlySecret(b.name))
+		}
+		if u.ReadWrite != "" {
+			secret(sharedRWSecret, ParamExistingReadWriteSecretArn, a.ReadWriteSecretArn, naming.ReadWriteSecret(b.name))
+		}
+	}
+	return creates, keyArn, bucketArn, bucketName
+}
+
+func (b *builder) shared() (*Template, map[string]string) {
 	cfg := b.cfg
 	t := NewTemplate(fmt.Sprintf("neo4jctl %s: shared resources (bucket, KMS key, secrets, security groups, IAM, Cloud Map namespace, ECS cluster, logs, alarm topic)", b.name))
+	params := map[string]string{}
 	exp := func(out string, v any, desc string) { t.Output(out, v, desc, naming.Export(b.name, out)) }
-	keyArn := GetAtt(sharedKey, "Arn")
+	creates, keyArn, bucketArn, bucketName := b.adoptionParameters(t, params)
 	logArnPattern := Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/neo4jctl/" + b.name + "*")
 
 	// KMS key: retained, because it encrypts the retained volumes and backups.
-	Retain(t.Add(sharedKey, "AWS::KMS::Key", M{
+	conditional(Retain(t.Add(sharedKey, "AWS::KMS::Key", M{
 		"Description":       "neo4jctl " + b.name + ": volumes, bucket, secrets, logs, topic",
 		"EnableKeyRotation": true,
 		"KeyPolicy": policyDoc(
@@ -116,8 +151,8 @@ func (b *builder) shared() *Template {
 				"Action": L{"kms:Decrypt", "kms:GenerateDataKey*"}, "Resource": "*"},
 		),
 		"Tags": b.resourceTags(),
-	}, true))
-	t.Add("KeyAlias", "AWS::KMS::Alias", M{"AliasName": "alias/neo4jctl/" + b.name, "TargetKeyId": Ref(sharedKey)}, false)
+	}, true)), creates[sharedKey])
+	t.Add("KeyAlias", "AWS::KMS::Alias", M{"AliasName": "alias/neo4jctl/" + b.name, "TargetKeyId": keyArn}, false)
 
 	// Bucket: backups, seeds, the agent bundle.
 	backupRule := M{
@@ -146,10 +181,10 @@ func (b *builder) shared() *Template {
 		}},
 		"Tags": b.resourceTags(),
 	}, true))
+	conditional(bucket, creates[sharedBucket])
 	Skip(bucket, "CKV_AWS_18", "Server access logging needs a second bucket per cluster; object-level access is audited with CloudTrail data events where the account enables them.")
-	bucketArn := GetAtt(sharedBucket, "Arn")
 	t.Add("BucketPolicy", "AWS::S3::BucketPolicy", M{
-		"Bucket": Ref(sharedBucket),
+		"Bucket": bucketName,
 		"PolicyDocument": policyDoc(M{
 			"Sid": "TLSOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
 			"Resource":  L{bucketArn, Join("", bucketArn, "/*")},
@@ -161,7 +196,7 @@ func (b *builder) shared() *Template {
 	secret := func(id, name, user, desc string) {
 		// Rotation is not configured: it needs a Neo4j-aware rotation function (ALTER USER
 		// on the cluster); neo4jctl rotates through its operations Lambda on demand.
-		t.Add(id, "AWS::SecretsManager::Secret", M{
+		conditional(t.Add(id, "AWS::SecretsManager::Secret", M{
 			"Name":        name,
 			"Description": desc,
 			"KmsKeyId":    keyArn,
@@ -172,18 +207,18 @@ func (b *builder) shared() *Template {
 				"ExcludePunctuation":   true,
 			},
 			"Tags": b.resourceTags(),
-		}, true)
+		}, true), creates[id])
 	}
 	secret(sharedAdminSecret, naming.AdminSecret(b.name), "neo4j", "Neo4j admin user (neo4j) of "+b.name)
-	exp(OutputAdminSecretArn, Ref(sharedAdminSecret), "Admin secret ARN (the value stays in Secrets Manager)")
+	exp(OutputAdminSecretArn, b.secretArn(sharedAdminSecret), "Admin secret ARN (the value stays in Secrets Manager)")
 	if u := cfg.Users; u != nil {
 		if u.ReadOnly != "" {
 			secret(sharedROSecret, naming.ReadOnlySecret(b.name), u.ReadOnly, "Neo4j read-only user of "+b.name)
-			exp(OutputReadOnlySecretArn, Ref(sharedROSecret), "Read-only user secret ARN")
+			exp(OutputReadOnlySecretArn, b.secretArn(sharedROSecret), "Read-only user secret ARN")
 		}
 		if u.ReadWrite != "" {
 			secret(sharedRWSecret, naming.ReadWriteSecret(b.name), u.ReadWrite, "Neo4j read-write user of "+b.name)
-			exp(OutputReadWriteSecretArn, Ref(sharedRWSecret), "Read-write user secret ARN")
+			exp(OutputReadWriteSecretArn, b.secretArn(sharedRWSecret), "Read-write user secret ARN")
 		}
 	}
 
@@ -248,10 +283,10 @@ func (b *builder) shared() *Template {
 		exp(OutputAlarmTopicArn, Ref(sharedTopic), "Alarm topic ARN")
 	}
 
-	exp(OutputBucketName, Ref(sharedBucket), "Cluster bucket (backups, seeds, agent bundle)")
+	exp(OutputBucketName, bucketName, "Cluster bucket (backups, seeds, agent bundle)")
 	exp(OutputBucketArn, bucketArn, "Cluster bucket ARN")
 	exp(OutputKMSKeyArn, keyArn, "KMS key of the cluster")
-	return t
+	return t, params
 }
 
 // port rules ------------------------------------------------------------------------------

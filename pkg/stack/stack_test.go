@@ -492,6 +492,7 @@ func TestCrossReferences(t *testing.T) {
 // ---------------------------------------------------------------------------- assertions
 
 var (
+	secretArnRe            = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:]+$`)
 	port5000Re             = regexp.MustCompile(`[:"]5000\b`)
 	allowedPasswordStrings = map[string]bool{"password": true, ":password::": true, naming.EnvAdminPassword: true,
 		naming.EnvReadOnlyPassword: true, naming.EnvReadWritePassword: true}
@@ -548,7 +549,11 @@ func TestTemplateAssertions(t *testing.T) {
 						t.Errorf("%s: %s opens a port to the internet", s.Name, id)
 					}
 				}
-				for p := range s.Parameters {
+				for p, v := range s.Parameters {
+					// a secret's ARN names it (adoption); it never holds its value
+					if strings.HasSuffix(p, "SecretArn") && (v == "" || secretArnRe.MatchString(v)) {
+						continue
+					}
 					if strings.Contains(strings.ToLower(p), "password") || strings.Contains(strings.ToLower(p), "secret") {
 						t.Errorf("%s: parameter %s looks like a secret", s.Name, p)
 					}
@@ -895,4 +900,62 @@ func TestEndpointFollowsTheCoresSubdomain(t *testing.T) {
 		return
 	}
 	t.Fatal("no operations stack")
+}
+
+// TestInputsReachTheParameters: the pinned AMI and the kept data's ids (params.go) are passed
+// as the stacks' parameters; without them the parameters are empty and the stacks create
+// their own resources and resolve the AMI from SSM.
+func TestInputsReachTheParameters(t *testing.T) {
+	tc := examples(t)[0]
+	for _, e := range examples(t) {
+		if e.cfg.Users != nil && e.cfg.ReplicaCount() > 0 {
+			tc = e
+		}
+	}
+	in := testInputs
+	in.ImageIDs = map[string]string{"arm64": "ami-0123456789abcdef0", "amd64": "ami-0fedcba9876543210"}
+	in.Adopt = Adoption{
+		KMSKeyArn:          "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		BucketName:         "kept-bucket",
+		AdminSecretArn:     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:neo4jctl/x/admin-AbCdEf",
+		ReadOnlySecretArn:  "arn:aws:secretsmanager:eu-west-1:123456789012:secret:neo4jctl/x/read-only-AbCdEf",
+		ReadWriteSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:neo4jctl/x/read-write-AbCdEf",
+		Volumes:            map[int]string{1: "vol-0123456789abcdef1", 3: "vol-0123456789abcdef3"},
+	}
+	for _, pinned := range []bool{true, false} {
+		use := in
+		if !pinned {
+			use = testInputs
+		}
+		stacks, err := Build(tc.cfg, use)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range stacks {
+			want := map[string]string{}
+			switch s.Kind {
+			case naming.KindShared:
+				want = map[string]string{ParamExistingKMSKeyArn: in.Adopt.KMSKeyArn, ParamExistingBucketName: in.Adopt.BucketName,
+					ParamExistingAdminSecretArn: in.Adopt.AdminSecretArn, ParamExistingReadOnlySecretArn: in.Adopt.ReadOnlySecretArn,
+					ParamExistingReadWriteSecretArn: in.Adopt.ReadWriteSecretArn}
+			case naming.KindCore:
+				want = map[string]string{ParamImageID: in.ImageIDs[tc.cfg.Arch()], ParamExistingVolumeID: in.Adopt.Volumes[s.Member]}
+			case naming.KindReplicas:
+				want = map[string]string{ParamImageID: in.ImageIDs[cluster.InstanceArch(tc.cfg.Replicas.InstanceTypes[0])]}
+			}
+			for k, v := range want {
+				if !pinned {
+					v = ""
+				}
+				if got, ok := s.Parameters[k]; !ok || got != v {
+					t.Errorf("pinned=%v: %s: parameter %s=%q, want %q", pinned, s.Name, k, got, v)
+				}
+			}
+			if s.Kind == naming.KindCore || s.Kind == naming.KindReplicas {
+				if !strings.HasPrefix(s.Parameters[ParamImageSSMParameter], "/aws/service/ecs/optimized-ami/amazon-linux-2023/") {
+					t.Errorf("%s: SSM fallback %q", s.Name, s.Parameters[ParamImageSSMParameter])
+				}
+			}
+		}
+	}
 }

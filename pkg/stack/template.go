@@ -45,6 +45,14 @@ type Inputs struct {
 	// missing from the map leaves the member stack's AvailabilityZone parameter empty, to be
 	// filled before the stack is created.
 	SubnetAZs map[string]string
+	// AgentSHAs maps an architecture to the SHA-256 of its agent bundle (SetAgent): the core
+	// hosts download that bundle at boot (ParamHostAgentSHA256).
+	AgentSHAs map[string]string
+	// ImageIDs maps an architecture to the pinned AMI id (ParamImageID); missing: the
+	// stacks resolve the public SSM parameter at every deployment.
+	ImageIDs map[string]string
+	// Adopt names kept data of an earlier cluster of the same name to use (see params.go).
+	Adopt Adoption
 }
 
 // SetAgent records the agent bundle of arch by its SHA-256: its S3 key for the Lambdas and,
@@ -54,6 +62,10 @@ func (in *Inputs) SetAgent(arch, sha256hex string) {
 		in.AgentCodeKeys = map[string]string{}
 	}
 	in.AgentCodeKeys[arch] = naming.AgentKey(arch, sha256hex)
+	if in.AgentSHAs == nil {
+		in.AgentSHAs = map[string]string{}
+	}
+	in.AgentSHAs[arch] = sha256hex
 	if arch == naming.ImageTagArch {
 		in.AgentSHA256 = sha256hex
 	}
@@ -179,7 +191,8 @@ func Build(cfg *cluster.ClusterConfig, in Inputs) ([]Stack, error) {
 		}
 		sharedDeps = []string{naming.StackName(b.name, naming.KindVPC, 0)}
 	}
-	if err := add(naming.KindShared, 0, b.shared(), map[string]string{}, sharedDeps); err != nil {
+	sharedT, sharedParams := b.shared()
+	if err := add(naming.KindShared, 0, sharedT, sharedParams, sharedDeps); err != nil {
 		return nil, err
 	}
 	shared := []string{naming.StackName(b.name, naming.KindShared, 0)}
