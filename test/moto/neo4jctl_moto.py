@@ -1218,6 +1218,32 @@ def _install_deleted_stacks_stay_deleted() -> None:
 _install_deleted_stacks_stay_deleted()
 
 
+def _install_change_sets_without_changes_fail_like_aws() -> None:
+    """CreateChangeSet with nothing to change succeeds, and the change set is FAILED, as on AWS.
+
+    moto 5.2 answers CreateChangeSet itself with "No updates are to be performed" (UpdateStack's
+    answer) whenever parameters are passed and equal the stack's, and only then; without
+    parameters it makes the change set, which its model marks FAILED with AWS's reason ("The
+    submitted information didn't contain changes"). This skips the UpdateStack check for
+    change sets, so a stack with parameters behaves like one without, and like AWS.
+    """
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    original = CloudFormationResponse.create_change_set
+
+    def create_change_set(self):  # type: ignore[no-untyped-def]
+        self._validate_different_update = lambda *args, **kwargs: None
+        try:
+            return original(self)
+        finally:
+            del self._validate_different_update
+
+    CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]
+
+
+_install_change_sets_without_changes_fail_like_aws()
+
+
 if __name__ == "__main__":
     from moto.server import main
 
