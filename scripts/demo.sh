@@ -4,7 +4,8 @@
 # CloudFormation types test/moto registers), so no AWS account is needed and nothing costs
 # money. Everything runs from this checkout; moto stops when the script ends.
 #
-# Needs what the tests need (scripts/test-deps.sh installs the rest into .venv).
+# Needs Go and Python 3.11 with venv; scripts/test-deps.sh --demo installs moto into .venv
+# (no Java or Maven: the Neo4j test server is for make test only).
 # DEMO_KEEP=1 leaves moto running at the end, detached from this shell (setsid), and keeps
 # the work directory (moto's log, the cluster.yaml used); the script prints both.
 set -euo pipefail
@@ -16,8 +17,8 @@ if [[ -t 2 && -z "${NO_COLOR:-}" ]]; then B=$'\033[1m'; N=$'\033[0m'; else B="";
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$N" >&2; }
 run() { printf '%s$ %s%s\n' "$B" "$*" "$N" >&2; "$@"; }
 
-step "Installing the emulator (scripts/test-deps.sh) and building neo4jctl with its agent"
-scripts/test-deps.sh
+step "Installing the emulator (scripts/test-deps.sh --demo) and building neo4jctl with its agent"
+scripts/test-deps.sh --demo
 go run ./cmd/build-agent >&2
 go build -o bin/neo4jctl ./cmd/neo4jctl
 PY="$ROOT/.venv/bin/python"

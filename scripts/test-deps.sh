@@ -6,10 +6,21 @@
 #      skipped when target/neo4j-testserver.jar is newer than the pom and the sources.
 # Needs: python3 >= 3.11 (with venv), Java 17+ and Maven. Nothing else is downloaded
 # than PyPI packages and Maven Central artifacts.
+#
+#   scripts/test-deps.sh          everything (make test, CI)
+#   scripts/test-deps.sh --demo   only what `make demo` needs: moto in .venv, at the versions
+#                                 requirements-test.txt pins; no cfn-lint, checkov, Java or Maven
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+
+DEMO=""
+case "${1:-}" in
+  "") ;;
+  --demo) DEMO=1 ;;
+  *) printf 'usage: %s [--demo]\n' "$0" >&2; exit 2 ;;
+esac
 
 say() { printf 'test-deps: %s\n' "$*" >&2; }
 die() { printf 'test-deps: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -31,15 +42,36 @@ REQ="requirements-test.txt"
 WANT="$( { sha256sum "$REQ" | cut -d' ' -f1; echo "python $PYVER"; } | sha256sum | cut -d' ' -f1)"
 STAMP=".venv/.requirements.sha256"
 
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x .venv/bin/moto_server && -x .venv/bin/cfn-lint && -x .venv/bin/checkov ]]; then
-  say ".venv up to date"
-else
+# The venv is (re)made for this Python; the tools go in whole (make test) or only moto
+# (--demo), constrained to the same pins. A full install satisfies the demo too.
+ensure_venv() {
   if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c 'import sys' >/dev/null 2>&1 \
      || [[ "$(.venv/bin/python -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')" != "$PYVER" ]]; then
     say "creating .venv with $PYTHON ($PYVER)"
     rm -rf .venv
     "$PYTHON" -m venv .venv || die "'$PYTHON -m venv' failed; install the venv module (e.g. apt-get install python3-venv)"
   fi
+}
+DEMO_STAMP=".venv/.demo-requirements.sha256"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x .venv/bin/moto_server && -x .venv/bin/cfn-lint && -x .venv/bin/checkov ]]; then
+  say ".venv up to date"
+elif [[ -n "$DEMO" && -f "$DEMO_STAMP" && "$(cat "$DEMO_STAMP")" == "$WANT" && -x .venv/bin/moto_server ]]; then
+  say ".venv has the emulator"
+elif [[ -n "$DEMO" ]]; then
+  ensure_venv
+  say "installing moto[server] into .venv, pinned by $REQ (about 20 s)"
+  rm -f "$DEMO_STAMP"
+  # pip takes no extras in a constraints file: the pins without them
+  constraints="$(mktemp)"
+  sed 's/\[[a-z,]*\]//' "$REQ" > "$constraints"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c "$constraints" "$(grep -m1 '^moto\[server\]==' "$REQ")" \
+    || { rm -f "$constraints"; die "pip install moto[server] failed (see above); is PyPI reachable?"; }
+  rm -f "$constraints"
+  [[ -x .venv/bin/moto_server ]] || die ".venv/bin/moto_server missing after pip install"
+  echo "$WANT" > "$DEMO_STAMP"
+  say ".venv has the emulator (make test adds cfn-lint, checkov and the Neo4j test server)"
+else
+  ensure_venv
   say "installing $REQ into .venv (about 30 s)"
   rm -f "$STAMP"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQ" \
@@ -49,6 +81,10 @@ else
   done
   echo "$WANT" > "$STAMP"
   say ".venv ready"
+fi
+if [[ -n "$DEMO" ]]; then
+  say "ok (demo)"
+  exit 0
 fi
 
 # ---------------------------------------------------------------- Neo4j test server
