@@ -64,7 +64,7 @@ func (c *conn) Query(ctx context.Context, db string, write bool, cypher string, 
 	if c.unreachable != "" {
 		return nil, connectivity(c.unreachable)
 	}
-	on, err := s.route(c.direct, write && !strings.HasPrefix(cypher, "SHOW SETTINGS") && !strings.HasPrefix(cypher, "CALL dbms.setConfigValue"))
+	on, err := s.route(c.direct, write)
 	if err != nil {
 		return nil, err
 	}

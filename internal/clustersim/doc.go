@@ -86,5 +86,7 @@
 // (a server is Available exactly when its process runs and has joined), per-server views
 // that disagree, the allocator's real heuristics (it places copies on the least loaded
 // eligible servers), Neo4j's exact error texts (refusals carry the simulator's own message
-// under a plausible Neo4j code).
+// under a plausible Neo4j code), what SHOW SERVERS lists as hosting for an unavailable server
+// (the manual does not say; the simulator lists nothing), STOP DATABASE, and whether Neo4j
+// allows DROP SERVER on a Free server (the manual asks for Deallocated; so does the simulator).
 package clustersim

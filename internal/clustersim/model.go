@@ -3,6 +3,7 @@ package clustersim
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,7 @@ type server struct {
 	enabledAt time.Time
 }
 
-func (s *server) host() string { h, _, _ := cut(s.address, ":"); return h }
+func (s *server) host() string { h, _, _ := strings.Cut(s.address, ":"); return h }
 
 // canHost: the server may be given a new copy of a database in role (not Free, Cordoned,
 // Deallocating, Deallocated, Dropped; mode constraint obeyed).
@@ -170,15 +171,6 @@ func laterOf(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-func cut(s, sep string) (string, string, bool) {
-	for i := 0; i+len(sep) <= len(s); i++ {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
 }
 
 // step applies every rule once at the current time, dt after the previous step.

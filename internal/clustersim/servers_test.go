@@ -48,6 +48,15 @@ func TestStoppedMemberLosesItsLeaderships(t *testing.T) {
 			t.Errorf("neo4j term %d, want %d", tm, term+1)
 		}
 	}
+	// what get cluster reads: the new leader, its term from dbms.cluster.statusCheck, two of
+	// three primaries online, still a majority [clustering/monitoring/status-check]
+	newLeader, _ := leader(s, "neo4j")
+	for _, v := range status(t, s).DatabaseViews() {
+		if v.Name == "neo4j" && (v.Leader != serverOf(t, s, newLeader).ID || v.LeaderTerm == nil || *v.LeaderTerm != term+1 ||
+			v.PrimariesOnline != 2 || !v.HasMajority || v.CurrentStatus != "unknown") {
+			t.Errorf("neo4j as get cluster sees it: %+v", v)
+		}
+	}
 	st := s.Stats()
 	if st.LeaderChanges["neo4j"] != 1 || st.WriteUnavailable["neo4j"] < s.cfg.Timing.Election {
 		t.Errorf("stats %+v", st)
