@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -9,18 +10,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
 func newCreateCommand(g *globals) *cobra.Command {
-	return verb("create", "Create a cluster", newCreateClusterCommand(g))
+	return group("create", "Create a cluster", "an object", newCreateClusterCommand(g))
 }
 
 type createOptions struct {
 	file   string
 	dryRun bool
 	output string
-	detach bool // start the stacks that can start and return (create_aws.go)
+	detach bool // start the stacks that can start and return
 }
 
 func newCreateClusterCommand(g *globals) *cobra.Command {
@@ -42,7 +45,7 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 			if !o.dryRun {
 				return createCluster(c.Context(), g, f, o)
 			}
-			return writeDryRun(g.out, o.output, f.Config)
+			return writeDryRun(g.out, o.output, f.Config, g.release().OfflineInputs())
 		},
 	}
 	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml to create")
@@ -55,13 +58,13 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 // dryRun is what --dry-run prints: the config as neo4jctl will use it, and what it will make.
 type dryRun struct {
 	Config *cluster.ClusterConfig `json:"config"`
-	Plan   Plan                   `json:"plan"`
+	Plan   *ops.Plan              `json:"plan"`
 }
 
 // writeDryRun prints the defaulted config and the plan. As YAML, the plan is written as
 // comments so that the output is itself a complete cluster.yaml.
-func writeDryRun(w io.Writer, format string, cfg *cluster.ClusterConfig) error {
-	plan, err := buildPlan(cfg)
+func writeDryRun(w io.Writer, format string, cfg *cluster.ClusterConfig, in stack.Inputs) error {
+	plan, err := ops.NewPlan(cfg, in)
 	if err != nil {
 		return err
 	}
@@ -80,5 +83,37 @@ func writeDryRun(w io.Writer, format string, cfg *cluster.ClusterConfig) error {
 	for _, l := range strings.Split(strings.TrimRight(plan.Text(), "\n"), "\n") {
 		fmt.Fprintf(w, "# %s\n", l)
 	}
+	return nil
+}
+
+// createCluster creates the stacks in AWS: the create action's plan (checks, resume) and
+// execution; after Ctrl-C the action offers to roll back.
+func createCluster(ctx context.Context, g *globals, f *cluster.File, o *createOptions) error {
+	cfg := f.Config
+	h, err := newCluster(ctx, g, cfg.Metadata.Name, cfg.Metadata.Region)
+	if err != nil {
+		return err
+	}
+	c := ops.NewCreate(h, cfg, f.Path, o.detach, g.release())
+	sig, stop := g.interrupts()
+	defer stop()
+	c.Interrupts = sig
+	plan, err := c.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := c.Execute(ctx, plan)
+	g.done()
+	if err != nil {
+		return err
+	}
+	if res.Detached {
+		fmt.Fprintf(g.err, "Started %s; not waiting (--detach).\n", strings.Join(res.Started, ", "))
+		if rec := res.Recommend(); rec != "" {
+			fmt.Fprintln(g.err, rec)
+		}
+		return nil
+	}
+	fmt.Fprintf(g.err, "%s cluster %s created in %s. %s\n", g.colors.Green("Done:"), res.Cluster, res.Region, res.Recommend())
 	return nil
 }

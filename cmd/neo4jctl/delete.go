@@ -9,7 +9,7 @@ import (
 )
 
 func newDeleteCommand(g *globals) *cobra.Command {
-	return verb("delete", "Delete a cluster", newDeleteClusterCommand(g))
+	return group("delete", "Delete a cluster", "an object", newDeleteClusterCommand(g))
 }
 
 func newDeleteClusterCommand(g *globals) *cobra.Command {
@@ -32,11 +32,12 @@ Anything left over is listed and the exit code is 1.`,
   neo4jctl delete cluster graph-dev --purge-data --yes`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			op, err := newOps(c.Context(), g, g.region)
+			h, err := newCluster(c.Context(), g, args[0], g.region)
 			if err != nil {
 				return err
 			}
-			rep, err := op.Delete(c.Context(), args[0], ops.DeleteOptions{PurgeData: purge, Yes: yes})
+			rep, err := ops.NewDelete(h, purge, yes).Run(c.Context())
+			g.done()
 			if rep != nil {
 				for _, k := range rep.Kept {
 					fmt.Fprintf(g.err, "Kept %s; --purge-data deletes it\n", k)

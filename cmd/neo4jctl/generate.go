@@ -5,22 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/neo4jctl/neo4jctl/pkg/lambdas/agentbundle"
-	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
-
-// offlineInputs are the builders' inputs known without AWS: the embedded agent bundles'
-// keys and the image tag they imply. A binary built without bundles renders placeholders.
-func offlineInputs() stack.Inputs {
-	in := stack.Inputs{Neo4jctlVersion: version}
-	for _, arch := range naming.Archs {
-		if _, sum, err := agentbundle.Bundle(arch); err == nil {
-			in.SetAgent(arch, sum)
-		}
-	}
-	return in
-}
 
 func newGenerateCommand(g *globals) *cobra.Command {
 	var file, dir string
@@ -43,7 +29,7 @@ empty (create cluster looks the subnets up).`,
 			if err != nil {
 				return err
 			}
-			stacks, err := stack.Build(f.Config, offlineInputs())
+			stacks, err := stack.Build(f.Config, g.release().OfflineInputs())
 			if err != nil {
 				return fmt.Errorf("rendering templates: %w", err)
 			}
@@ -59,5 +45,5 @@ empty (create cluster looks the subnets up).`,
 	}
 	templates.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml to render")
 	templates.Flags().StringVarP(&dir, "output-dir", "o", "", "directory to write <stack>.template.json and <stack>.parameters.json to")
-	return verb("generate", "Generate files from cluster.yaml", templates)
+	return group("generate", "Generate files from cluster.yaml", "an object", templates)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func newGetCommand(g *globals) *cobra.Command {
-	return verb("get", "Show clusters", newGetClusterCommand(g))
+	return group("get", "Show clusters", "an object", newGetClusterCommand(g))
 }
 
 func newGetClusterCommand(g *globals) *cobra.Command {
@@ -33,41 +33,30 @@ func newGetClusterCommand(g *globals) *cobra.Command {
 			if err := printer.CheckFormat(output); err != nil {
 				return usageError{err}
 			}
-			op, err := newOps(c.Context(), g, g.region)
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			h, err := newCluster(c.Context(), g, name, g.region)
 			if err != nil {
 				return err
 			}
-			var names []string
-			if len(args) == 1 {
-				names = args
-			} else if names, err = op.Clusters(c.Context()); err != nil {
-				return err
-			}
-			clusters := []*ops.Cluster{}
-			for _, n := range names {
-				cl, err := op.Get(c.Context(), n)
+			if name != "" {
+				v, err := ops.NewGet(h).Execute(c.Context())
 				if err != nil {
 					return err
 				}
-				clusters = append(clusters, cl)
+				return printer.Write(g.out, output, v, func(w *tabwriter.Writer) { clusterTable(w, v) })
 			}
-			if len(args) == 1 {
-				return printer.Write(g.out, output, clusters[0], func(w *tabwriter.Writer) { clusterTable(w, clusters[0]) })
+			views, err := ops.NewGetAll(h).Execute(c.Context())
+			if err != nil {
+				return err
 			}
-			if len(clusters) == 0 && output == printer.Table {
-				fmt.Fprintf(g.err, "No neo4jctl clusters in %s.\n", op.AWS.Region)
+			if len(views) == 0 && output == printer.Table {
+				fmt.Fprintf(g.err, "No neo4jctl clusters in %s.\n", h.Region)
 				return nil
 			}
-			return printer.Write(g.out, output, clusters, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "NAME\tREGION\tSTATUS\tCORES\tREPLICAS\tENDPOINT")
-				for _, cl := range clusters {
-					reps := "-"
-					if cl.Replicas != nil {
-						reps = fmt.Sprintf("%d/%d", cl.Replicas.Running, cl.Replicas.Desired)
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", cl.Name, cl.Region, cl.Status, len(cl.Members), reps, cl.Endpoint)
-				}
-			})
+			return printer.Write(g.out, output, views, func(w *tabwriter.Writer) { clustersTable(w, views) })
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", printer.Table, "table, json or yaml")
@@ -81,7 +70,20 @@ func dash(s string) string {
 	return s
 }
 
-func clusterTable(w *tabwriter.Writer, c *ops.Cluster) {
+// clustersTable is every cluster of the region, one line each.
+func clustersTable(w *tabwriter.Writer, views []*ops.ClusterView) {
+	fmt.Fprintln(w, "NAME\tREGION\tSTATUS\tCORES\tREPLICAS\tENDPOINT")
+	for _, cl := range views {
+		reps := "-"
+		if cl.Replicas != nil {
+			reps = fmt.Sprintf("%d/%d", cl.Replicas.Running, cl.Replicas.Desired)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", cl.Name, cl.Region, cl.Status, len(cl.Members), reps, cl.Endpoint)
+	}
+}
+
+// clusterTable is one cluster: its facts, stacks, members, replicas and problems.
+func clusterTable(w *tabwriter.Writer, c *ops.ClusterView) {
 	fmt.Fprintf(w, "CLUSTER\t%s\n", c.Name)
 	fmt.Fprintf(w, "REGION\t%s\n", c.Region)
 	fmt.Fprintf(w, "STATUS\t%s\n", c.Status)

@@ -13,19 +13,9 @@ import (
 )
 
 // newImageCommand is `neo4jctl image push`: the official Neo4j Enterprise image plus the
-// agent layer, pushed without a Docker daemon. Wire it into the root with
-// root.AddCommand(newImageCommand(g)).
+// agent layer, pushed without a Docker daemon.
 func newImageCommand(g *globals) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "image",
-		Short: "Build and push the cluster's Neo4j image",
-		Args:  noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return usagef("%s needs a subcommand, e.g. %q", c.CommandPath(), c.CommandPath()+" push")
-		},
-	}
-	c.AddCommand(newImagePushCommand(g))
-	return c
+	return group("image", "Build and push the cluster's Neo4j image", "a subcommand", newImagePushCommand(g))
 }
 
 func newImagePushCommand(g *globals) *cobra.Command {

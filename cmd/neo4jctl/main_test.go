@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
 )
 
 // cli runs neo4jctl in-process as a user would, returning exit code, stdout and stderr.
@@ -107,7 +109,7 @@ func TestDryRunJSONIsCleanOnStdout(t *testing.T) {
 					Metadata struct{ Name string }
 					Cores    struct{ Count int }
 				}
-				Plan Plan
+				Plan ops.Plan
 			}
 			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 				t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)

@@ -38,7 +38,8 @@ type globals struct {
 	profile    string
 	quiet      bool
 	colors     printer.Colors
-	hooks      hooks // test seams for the AWS commands (cluster_aws.go); zero in production
+	hooks      hooks    // test seams for the AWS commands (session.go); zero in production
+	display    *display // progress on stderr, once a command connects to AWS
 }
 
 // exitCoder is an error that decides neo4jctl's exit code; errors.As finds it however deep
@@ -67,6 +68,7 @@ func runWith(ctx context.Context, args []string, s streams, h hooks) int {
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	err := root.ExecuteContext(ctx)
+	g.done()
 	if err == nil {
 		return exitOK
 	}
@@ -139,14 +141,16 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 	return root
 }
 
-// verb builds a group command such as "create" whose subcommands name the object.
-func verb(use, short string, subs ...*cobra.Command) *cobra.Command {
+// group is a command that only holds others, such as "create" (whose subcommands name the
+// object) or "image" (whose subcommands are verbs); want says what it needs, e.g. "an
+// object". Every verb and noun of neo4jctl is one.
+func group(use, short, want string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return usagef("%s needs an object, e.g. %q", c.CommandPath(), c.CommandPath()+" "+subs[0].Name())
+			return usagef("%s needs %s, e.g. %q", c.CommandPath(), want, c.CommandPath()+" "+subs[0].Name())
 		},
 	}
 	c.AddCommand(subs...)

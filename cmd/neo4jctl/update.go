@@ -1,13 +1,21 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
 	"github.com/spf13/cobra"
 
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/ops"
+	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
 func newUpdateCommand(g *globals) *cobra.Command {
-	return verb("update", "Change a cluster to match cluster.yaml", newUpdateClusterCommand(g))
+	return group("update", "Change a cluster to match cluster.yaml", "an object", newUpdateClusterCommand(g))
 }
 
 func newUpdateClusterCommand(g *globals) *cobra.Command {
@@ -36,15 +44,86 @@ in cluster.yaml since the last update: then the config wins and the diff shows i
 			if err != nil {
 				return err
 			}
-			op, err := newOps(c.Context(), g, f.Config.Metadata.Region)
-			if err != nil {
-				return err
-			}
-			return op.Update(c.Context(), f.Config, ops.UpdateOptions{File: f.Path, Force: force, Yes: yes}, g.out)
+			return updateCluster(c.Context(), g, f, force, yes)
 		},
 	}
 	c.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml of the cluster")
 	c.Flags().BoolVar(&force, "force", false, "allow replacing a member's volume, and restart running core members one at a time")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	return c
+}
+
+// updateCluster previews, shows the diff on stdout, asks and applies.
+func updateCluster(ctx context.Context, g *globals, f *cluster.File, force, yes bool) error {
+	h, err := newCluster(ctx, g, f.Config.Metadata.Name, f.Config.Metadata.Region)
+	if err != nil {
+		return err
+	}
+	u := ops.NewUpdate(h, f.Config, f.Path, force, yes, g.release())
+	plan, err := u.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	writeDiff(g.out, plan.ChangeSets, plan.Notes, g.colors)
+	if plan.Changed() == 0 {
+		g.display.Print(fmt.Sprintf("No changes: cluster %s matches %s.", h.Name, f.Path))
+		return nil
+	}
+	if err := u.Ask(ctx, plan); err != nil {
+		return err
+	}
+	err = u.Execute(ctx, plan)
+	g.done()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.err, "Cluster %s updated.\n", h.Name)
+	return nil
+}
+
+// writeDiff prints change sets for people: + add, ~ modify, - remove, with replacements
+// called out, and under each stack its notes (desired counts the config sets).
+func writeDiff(w io.Writer, sets []*engine.ChangeSet, notes map[string][]string, colors printer.Colors) {
+	for _, cs := range sets {
+		if cs == nil {
+			continue
+		}
+		if (cs.NoChanges || len(cs.Changes) == 0) && len(notes[cs.Stack]) == 0 {
+			fmt.Fprintf(w, "%s: no changes\n", cs.Stack)
+			continue
+		}
+		verb := "changes"
+		if cs.Type == "CREATE" {
+			verb = "new stack"
+		}
+		fmt.Fprintf(w, "%s: %s\n", colors.Bold(cs.Stack), verb)
+		for _, c := range cs.Changes {
+			fmt.Fprintln(w, diffLine(c, colors))
+		}
+		for _, n := range notes[cs.Stack] {
+			fmt.Fprintln(w, colors.Yellow("  ~ "+n))
+		}
+	}
+}
+
+// diffLine is one resource change: mark, action, resource, properties, replacement.
+func diffLine(c engine.Change, colors printer.Colors) string {
+	mark, col := "~", colors.Yellow
+	switch c.Action {
+	case "Add":
+		mark, col = "+", colors.Green
+	case "Remove":
+		mark, col = "-", colors.Red
+	}
+	line := fmt.Sprintf("  %s %-7s %s (%s)", mark, c.Action, c.LogicalID, c.Type)
+	if len(c.Properties) > 0 {
+		line += " [" + strings.Join(c.Properties, ", ") + "]"
+	}
+	switch c.Replacement {
+	case "True":
+		line += " REPLACEMENT"
+	case "Conditional":
+		line += " MAY BE REPLACED"
+	}
+	return col(line)
 }

@@ -21,5 +21,5 @@ func newUtilsCommand(g *globals) *cobra.Command {
 			return err
 		},
 	}
-	return verb("utils", "Utilities", schema)
+	return group("utils", "Utilities", "an object", schema)
 }

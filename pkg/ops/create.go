@@ -1,152 +1,77 @@
 package ops
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+	"os"
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-// CreateOptions tune create.
-type CreateOptions struct {
-	File   string // the cluster.yaml path, for the commands suggested
-	Detach bool   // start what can start and return
+// CreateS3 is what create does with S3: upload the agent bundles, find a kept bucket.
+type CreateS3 interface {
+	BundleStore
+	BucketFinder
 }
 
-// Environment is what the pre-checks learned about the account.
-type Environment struct {
-	Account   string
-	SubnetAZs map[string]string
-	Image     string // the image the tasks run
+// Create makes the cluster's stacks in order (members in parallel once the shared stack
+// exists), resuming an earlier attempt, and offers to roll back after Ctrl-C.
+type Create struct {
+	*Cluster
+	Config   *cluster.ClusterConfig
+	File     string // the cluster.yaml path, for the commands suggested
+	Detach   bool   // start what can start and return
+	Release  Release
+	Precheck Precheck
+	EC2      VolumeFinder
+	S3       CreateS3
+	KMS      KeyFinder
+	ECS      TaskReader // stopped tasks, for a failure report
+	// Interrupts delivers Ctrl-C. The first one cancels the create's ctx; then, on a
+	// terminal, create offers to roll back with Rollback, and the next Ctrl-C ends that
+	// question or that rollback.
+	Interrupts <-chan os.Signal
+	Rollback   *Delete // nil: no rollback offered
 }
 
-// Precheck verifies, before anything is created: credentials, region, the existing VPC and
-// its subnets and their AZ spread, and that the image is in ECR (the default image's tag
-// names the amd64 agent bundle, agentSHA). Warnings go to the log.
-func (o *Ops) Precheck(ctx context.Context, cfg *cluster.ClusterConfig, agentSHA string) (*Environment, error) {
-	env := &Environment{SubnetAZs: map[string]string{}}
-	id, err := o.AWS.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		if awsapi.IsCredentials(err) {
-			return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w", awsapi.Clean(err))
-		}
-		return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w; %s", awsapi.Clean(err), CredentialsHint)
-	}
-	env.Account = aws.ToString(id.Account)
-	o.logf("Using account %s in %s", env.Account, cfg.Metadata.Region)
-
-	azs, err := o.AWS.EC2.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("state"), Values: []string{"available"}}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("checking region %s (ec2:DescribeAvailabilityZones): %w", cfg.Metadata.Region, awsapi.Clean(err))
-	}
-	if cfg.CreatesVPC() && len(azs.AvailabilityZones) < cfg.SubnetSlots() {
-		return nil, fmt.Errorf("region %s has %d available AZs; the new VPC needs %d", cfg.Metadata.Region, len(azs.AvailabilityZones), cfg.SubnetSlots())
-	}
-
-	if !cfg.CreatesVPC() {
-		if err := o.checkNetwork(ctx, cfg, env); err != nil {
-			return nil, err
-		}
-	}
-	img, err := o.checkImage(ctx, cfg, env.Account, agentSHA)
-	if err != nil {
-		return nil, err
-	}
-	env.Image = img
-	return env, nil
+// NewCreate is create on the handle's clients; file is the cluster.yaml's path.
+func NewCreate(c *Cluster, cfg *cluster.ClusterConfig, file string, detach bool, rel Release) *Create {
+	return &Create{Cluster: c, Config: cfg, File: file, Detach: detach, Release: rel, Precheck: newPrecheck(c.AWS),
+		EC2: c.AWS.EC2, S3: c.AWS.S3, KMS: c.AWS.KMS, ECS: c.AWS.ECS, Rollback: NewDelete(c, false, true)}
 }
 
-func (o *Ops) checkNetwork(ctx context.Context, cfg *cluster.ClusterConfig, env *Environment) error {
-	vpcID := cfg.Network.VPCID
-	if _, err := o.AWS.EC2.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpcID}}); err != nil {
-		return fmt.Errorf("network.vpcID: %s not found in %s: %w", vpcID, cfg.Metadata.Region, awsapi.Clean(err))
-	}
-	out, err := o.AWS.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: cfg.Network.Subnets})
-	if err != nil {
-		return fmt.Errorf("network.subnets: %w", awsapi.Clean(err))
-	}
-	found := map[string]ec2types.Subnet{}
-	for _, s := range out.Subnets {
-		found[aws.ToString(s.SubnetId)] = s
-	}
-	var problems []string
-	byAZ := map[string][]string{}
-	for _, id := range cfg.Network.Subnets {
-		s, ok := found[id]
-		switch {
-		case !ok:
-			problems = append(problems, fmt.Sprintf("subnet %s does not exist", id))
-		case aws.ToString(s.VpcId) != vpcID:
-			problems = append(problems, fmt.Sprintf("subnet %s belongs to %s, not network.vpcID %s", id, aws.ToString(s.VpcId), vpcID))
-		default:
-			az := aws.ToString(s.AvailabilityZone)
-			env.SubnetAZs[id] = az
-			byAZ[az] = append(byAZ[az], id)
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("network.subnets: %s", strings.Join(problems, "; "))
-	}
-	// AZ spread: members go round-robin over the subnets; subnets sharing an AZ concentrate them
-	perAZ := map[string]int{}
-	for _, m := range cfg.Members() {
-		perAZ[env.SubnetAZs[m.Subnet]]++
-	}
-	azs := slices.Sorted(maps.Keys(perAZ))
-	for _, az := range azs {
-		if n := perAZ[az]; cfg.Cores.Count > 1 && n > cfg.Cores.Count/2 {
-			o.logf("Warning: %d of %d core members land in %s (subnets %s): losing that AZ loses quorum; use subnets in more AZs", n, cfg.Cores.Count, az, strings.Join(byAZ[az], ", "))
-		}
-	}
-	return nil
+// CreatePlan is what create found: the rendered stacks and those that exist already.
+type CreatePlan struct {
+	Stacks   []stack.Stack
+	Live     map[string]*engine.StackInfo // stacks of an earlier attempt, by name
+	Recreate []string                     // rolled-back stacks to delete and create again
+	rendered *rendered
 }
 
-// checkImage makes sure the default ECR image (or an ECR image named in neo4j.image) exists.
-// Images elsewhere (Docker Hub, another registry) are not checked.
-func (o *Ops) checkImage(ctx context.Context, cfg *cluster.ClusterConfig, account, agentSHA string) (string, error) {
-	region := cfg.Metadata.Region
-	img := cfg.Neo4j.Image
-	if img == "" {
-		img = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s:%s", account, region, naming.DefaultImageRepository, naming.ImageTag(cfg.Neo4j.Version, agentSHA))
+// CreateResult is a create that succeeded, or started with Detach.
+type CreateResult struct {
+	Cluster, Region string
+	Detached        bool
+	Started         []string // Detach: the stacks started
+	Waiting         int      // Detach: the stacks that wait for those
+	File            string
+}
+
+// Recommend is the next command to run.
+func (r *CreateResult) Recommend() string {
+	switch {
+	case !r.Detached:
+		return fmt.Sprintf("See it with `neo4jctl get cluster %s`.", r.Cluster)
+	case r.Waiting > 0:
+		return fmt.Sprintf("%d stacks wait for those: run `neo4jctl create cluster -f %s` again once they are done (watch with `neo4jctl get cluster %s`).", r.Waiting, r.File, r.Cluster)
 	}
-	prefix := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/", account, region)
-	if !strings.HasPrefix(img, prefix) {
-		return img, nil
-	}
-	repoTag := strings.TrimPrefix(img, prefix)
-	repo, tag, _ := strings.Cut(repoTag, ":")
-	if tag == "" {
-		tag = "latest"
-	}
-	_, err := o.AWS.ECR.DescribeImages(ctx, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repo),
-		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("image %s is not in ECR (%v); push it first: neo4jctl image push --repository %s%s --neo4j-version %s --tag %s --create-repository",
-			img, awsapi.Clean(err), prefix, repo, cfg.Neo4j.Version, tag)
-	}
-	return img, nil
+	return ""
 }
 
 // CreateError is a create that failed part-way, with what to do next.
@@ -186,120 +111,186 @@ func (e *CreateError) Error() string {
 	return b.String()
 }
 
-// Create makes the cluster's stacks in order, resuming a previous attempt.
-func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt CreateOptions) error {
-	if opt.File == "" {
-		opt.File = "cluster.yaml"
-	}
-	name := cfg.Metadata.Name
-	stacks, keys, bundles, err := o.build(ctx, cfg)
+// Plan checks the account and renders the stacks, then looks at what exists: a resume
+// carries on, a name taken by another cluster or a cluster that exists is refused, and so
+// is a stack in a state only a person can fix. Plan changes nothing.
+func (c *Create) Plan(ctx context.Context) (*CreatePlan, error) {
+	r, err := c.render(ctx, c.Precheck, c.Release, c.Config)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	p := &CreatePlan{Stacks: r.stacks, rendered: r}
+	if p.Live, err = c.liveStacks(ctx, r.stacks); err != nil {
+		return nil, err
+	}
+	if len(p.Live) == 0 {
+		return p, c.warnKeptData(ctx)
+	}
+	return p, c.checkResumable(p)
+}
 
-	// What exists already: resume, or refuse a name that is taken.
+// liveStacks describes the stacks that exist; one of another cluster is refused.
+func (c *Create) liveStacks(ctx context.Context, stacks []stack.Stack) (map[string]*engine.StackInfo, error) {
 	live := map[string]*engine.StackInfo{}
-	var names []string
-	deps := map[string][]string{}
-	byName := map[string]stack.Stack{}
 	for _, s := range stacks {
-		names = append(names, s.Name)
-		deps[s.Name] = s.DependsOn
-		byName[s.Name] = s
-		info, err := o.Engine.Describe(ctx, s.Name)
+		info, err := c.Stacks.Describe(ctx, s.Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if info == nil {
 			continue
 		}
-		if info.Tags[naming.TagCluster] != name {
-			return fmt.Errorf("stack %s already exists and is not part of neo4jctl cluster %s; choose another metadata.name", s.Name, name)
+		if info.Tags[naming.TagCluster] != c.Name {
+			return nil, fmt.Errorf("stack %s already exists and is not part of neo4jctl cluster %s; choose another metadata.name", s.Name, c.Name)
 		}
 		live[s.Name] = info
 	}
+	return live, nil
+}
+
+// warnKeptData: data kept by an earlier delete of a cluster of this name is not reused
+// (yet). Say so, so nobody expects the old databases; a warning, not a refusal: nothing is
+// lost, the old data stays where it is.
+func (c *Create) warnKeptData(ctx context.Context) error {
+	old, err := dataFinder{EC2: c.EC2, S3: c.S3, KMS: c.KMS}.find(ctx, c.Name, c.Region, nil)
+	if err != nil {
+		return err
+	}
+	if !old.Empty() {
+		c.emit(KeptDataFound{Cluster: c.Name, Region: c.Region, Data: old.Names()})
+	}
+	return nil
+}
+
+// checkResumable refuses a cluster that exists and stacks in states create cannot repair,
+// and lists the rolled-back stacks to make again.
+func (c *Create) checkResumable(p *CreatePlan) error {
 	healthy := 0
-	for _, info := range live {
+	for _, info := range p.Live {
 		if engine.Healthy(info.Status) {
 			healthy++
 		}
 	}
-	if len(live) == 0 {
-		// A fresh create. Data kept by an earlier delete of a cluster of this name is not
-		// reused (yet): say so, so nobody expects the old databases. A warning, not a
-		// refusal: nothing is lost, the old data stays where it is.
-		old, err := o.findData(ctx, name, nil)
-		if err != nil {
-			return err
-		}
-		if !old.empty() {
-			o.logf("Warning: data of an earlier cluster %s is still in %s: %s.\n"+
-				"neo4jctl does not reattach old volumes yet: this cluster starts with new, empty volumes and a new bucket, and the old data stays as it is. "+
-				"To remove it for good: `neo4jctl delete cluster %s --purge-data` (which would then also delete this cluster's data).",
-				name, o.AWS.Region, strings.Join(old.names(), ", "), name)
-		}
+	if healthy == len(p.Stacks) {
+		return fmt.Errorf("cluster %s already exists (%d stacks); change it with `neo4jctl update cluster -f %s`", c.Name, len(p.Stacks), c.File)
 	}
-	switch {
-	case healthy == len(stacks):
-		return fmt.Errorf("cluster %s already exists (%d stacks); change it with `neo4jctl update cluster -f %s`", name, len(stacks), opt.File)
-	case len(live) > 0:
-		o.logf("Resuming a previous create of %s: %d of %d stacks exist, %d of them complete", name, len(live), len(stacks), healthy)
-	}
-	for _, n := range names {
-		info := live[n]
+	c.emit(CreateResumed{Cluster: c.Name, Existing: len(p.Live), Total: len(p.Stacks), Complete: healthy})
+	for _, s := range p.Stacks {
+		info := p.Live[s.Name]
 		if info == nil || engine.Healthy(info.Status) || engine.InProgress(info.Status) {
 			continue
 		}
 		switch info.Status {
 		case engine.StatusRollbackComplete, engine.StatusRollbackFailed, engine.StatusCreateFailed, engine.StatusReviewInProgress:
-			o.logf("Stack %s is %s from an earlier attempt: deleting the empty stack to create it again", n, info.Status)
-			if err := o.Engine.Delete(ctx, n, true); err != nil {
-				return fmt.Errorf("%w\n%s", err, explainStack(n, info.Status, name, opt.File))
-			}
-			delete(live, n)
+			p.Recreate = append(p.Recreate, s.Name)
 		default:
-			return errors.New(explainStack(n, info.Status, name, opt.File))
+			return errors.New(explainStack(s.Name, info.Status, c.Name, c.File))
 		}
 	}
+	return nil
+}
 
-	var upload sync.Once
+// Execute makes the stacks: the rolled-back ones are deleted first, then everything that
+// is missing is created in order (or started, with Detach), and the agent bundles go to the
+// bucket once the shared stack exists. After Ctrl-C it offers to roll back.
+func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, error) {
+	if err := c.clearRolledBack(ctx, p); err != nil {
+		return nil, err
+	}
+	var once sync.Once
 	var uploadErr error
-	doUpload := func(ctx context.Context) error {
-		upload.Do(func() { uploadErr = o.uploadBundles(ctx, name, keys, bundles) })
+	upload := func(ctx context.Context) error {
+		once.Do(func() { uploadErr = c.uploadBundles(ctx, c.S3, p.rendered) })
 		return uploadErr
 	}
-	shared := naming.StackName(name, naming.KindShared, 0)
-
-	if opt.Detach {
-		return o.createDetached(ctx, cfg, opt, stacks, live, doUpload)
+	if c.Detach {
+		return c.startDetached(ctx, p, upload)
 	}
-
-	o.logf("Creating cluster %s: %d stacks (members in parallel once the shared stack exists)", name, len(stacks))
+	c.emit(CreateStarted{Cluster: c.Name, Stacks: len(p.Stacks)})
+	names, deps := order(p.Stacks)
 	errs := engine.InOrder(ctx, names, deps, func(ctx context.Context, n string) error {
-		info := live[n]
-		switch {
-		case info != nil && engine.InProgress(info.Status):
-			o.logf("Stack %s is already %s: waiting for it", n, info.Status)
-			if _, err := o.Engine.Wait(ctx, n, engine.OpCreate, info.Created, ""); err != nil {
-				return err
-			}
-		case info != nil:
-			// exists and is healthy
-		default:
-			if _, err := o.Engine.Create(ctx, o.spec(byName[n]), false); err != nil {
-				return err
-			}
-		}
-		if n == shared {
-			return doUpload(ctx)
-		}
-		return nil
+		return c.createStack(ctx, p, n, upload)
 	})
-	o.Engine.Progress.Stop()
 	if len(errs) == 0 {
-		return nil
+		return &CreateResult{Cluster: c.Name, Region: c.Region, File: c.File}, nil
 	}
-	ce := &CreateError{Cluster: name, File: opt.File}
+	ce := c.failure(ctx, names, errs)
+	if ce.Stopped {
+		return nil, c.offerRollback(ctx, ce)
+	}
+	return nil, ce
+}
+
+// clearRolledBack deletes the empty stacks an earlier attempt left rolled back.
+func (c *Create) clearRolledBack(ctx context.Context, p *CreatePlan) error {
+	for _, n := range p.Recreate {
+		status := p.Live[n].Status
+		c.emit(StackRecreated{Stack: n, Status: status})
+		if err := c.Stacks.Delete(ctx, n, true); err != nil {
+			return fmt.Errorf("%w\n%s", err, explainStack(n, status, c.Name, c.File))
+		}
+		delete(p.Live, n)
+	}
+	return nil
+}
+
+// createStack creates one stack, or waits for one an earlier run started; right after the
+// shared stack, the agent bundles go into its bucket.
+func (c *Create) createStack(ctx context.Context, p *CreatePlan, n string, upload func(context.Context) error) error {
+	info := p.Live[n]
+	switch {
+	case info != nil && engine.InProgress(info.Status):
+		c.emit(StackAwaited{Stack: n, Status: info.Status})
+		if _, err := c.Stacks.Wait(ctx, n, engine.OpCreate, info.Created, ""); err != nil {
+			return err
+		}
+	case info != nil:
+		// exists and is healthy
+	default:
+		if _, err := c.Stacks.Create(ctx, spec(stackNamed(p.Stacks, n)), false); err != nil {
+			return err
+		}
+	}
+	if n == naming.StackName(c.Name, naming.KindShared, 0) {
+		return upload(ctx)
+	}
+	return nil
+}
+
+// startDetached starts the stacks whose dependencies exist and returns.
+func (c *Create) startDetached(ctx context.Context, p *CreatePlan, upload func(context.Context) error) (*CreateResult, error) {
+	if info := p.Live[naming.StackName(c.Name, naming.KindShared, 0)]; info != nil && engine.Healthy(info.Status) {
+		if err := upload(ctx); err != nil {
+			return nil, err
+		}
+	}
+	res := &CreateResult{Cluster: c.Name, Region: c.Region, File: c.File, Detached: true}
+	for _, s := range p.Stacks {
+		if p.Live[s.Name] != nil {
+			continue
+		}
+		ready := true
+		for _, d := range s.DependsOn {
+			if info := p.Live[d]; info == nil || !engine.Healthy(info.Status) {
+				ready = false
+			}
+		}
+		if !ready {
+			res.Waiting++
+			continue
+		}
+		if _, err := c.Stacks.Create(ctx, spec(s), true); err != nil {
+			return nil, err
+		}
+		res.Started = append(res.Started, s.Name)
+	}
+	return res, nil
+}
+
+// failure turns the stacks' errors into one CreateError: interrupted, failed, or both, with
+// the stopped ECS tasks when something failed.
+func (c *Create) failure(ctx context.Context, names []string, errs map[string]error) *CreateError {
+	ce := &CreateError{Cluster: c.Name, File: c.File}
 	for _, n := range names {
 		err := errs[n]
 		var skipped *engine.SkippedError
@@ -312,105 +303,80 @@ func (o *Ops) Create(ctx context.Context, cfg *cluster.ClusterConfig, opt Create
 			ce.Failed = append(ce.Failed, err)
 		}
 	}
-	if ce.Stopped && len(ce.Failed) == 0 {
-		return ce
+	if len(ce.Failed) > 0 {
+		ce.Tasks = stoppedTasks(context.WithoutCancel(ctx), c.ECS, c.Name)
 	}
-	ce.Tasks = o.stoppedTasks(context.WithoutCancel(ctx), name)
 	return ce
 }
 
-// build runs the pre-checks and renders the stacks with the agent bundles' keys.
-func (o *Ops) build(ctx context.Context, cfg *cluster.ClusterConfig) ([]stack.Stack, map[string]string, map[string][]byte, error) {
-	in := stack.Inputs{Neo4jctlVersion: o.Version}
-	bundles := map[string][]byte{}
-	for _, arch := range o.archs() {
-		z, sum, err := o.Bundle(arch)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("agent bundle: %w", err)
-		}
-		in.SetAgent(arch, sum)
-		bundles[arch] = z
+// offerRollback: after Ctrl-C, on a terminal, asks whether to delete what this create made
+// (volumes and backups are kept). A second Ctrl-C ends the question, or the rollback, and
+// leaves the stacks as they are.
+func (c *Create) offerRollback(ctx context.Context, ce *CreateError) error {
+	drain(c.Interrupts) // the Ctrl-C that got us here
+	if c.Prompt == nil || c.Rollback == nil {
+		return ce
 	}
-	env, err := o.Precheck(ctx, cfg, in.AgentSHA256)
-	if err != nil {
-		return nil, nil, nil, err
+	rctx, cancel := untilInterrupt(context.WithoutCancel(ctx), c.Interrupts)
+	defer cancel()
+	ok, err := c.Prompt.Confirm(rctx, fmt.Sprintf("\nInterrupted. Roll back: delete the stacks of cluster %s made so far (volumes and backups are kept)? [y/N] ", c.Name))
+	switch {
+	case rctx.Err() != nil:
+		c.emit(RollbackDeclined{})
+		return ce
+	case err != nil || !ok:
+		return ce
 	}
-	in.SubnetAZs = env.SubnetAZs
-	stacks, err := stack.Build(cfg, in)
-	if err != nil {
-		return nil, nil, nil, err
+	if _, err := c.Rollback.Run(rctx); err != nil {
+		return fmt.Errorf("rolling back the create of %s: %w", c.Name, err)
 	}
-	return stacks, in.AgentCodeKeys, bundles, nil
+	return fmt.Errorf("create of cluster %s interrupted and rolled back; nothing of it is left but kept data", c.Name)
 }
 
-func (o *Ops) spec(s stack.Stack) engine.Spec {
-	return engine.Spec{Name: s.Name, Template: s.Template, Parameters: s.Parameters, Tags: s.Tags, TerminationProtection: true}
+// untilInterrupt is ctx cancelled by the next signal on sig.
+func untilInterrupt(ctx context.Context, sig <-chan os.Signal) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-sig:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
-// createDetached starts the stacks whose dependencies exist and returns.
-func (o *Ops) createDetached(ctx context.Context, cfg *cluster.ClusterConfig, opt CreateOptions, stacks []stack.Stack, live map[string]*engine.StackInfo, upload func(context.Context) error) error {
-	name := cfg.Metadata.Name
-	shared := naming.StackName(name, naming.KindShared, 0)
-	if info := live[shared]; info != nil && engine.Healthy(info.Status) {
-		if err := upload(ctx); err != nil {
-			return err
+func drain(sig <-chan os.Signal) {
+	for {
+		select {
+		case <-sig:
+		default:
+			return
 		}
 	}
-	var started, waiting []string
+}
+
+// order is the stacks' names in creation order and their dependencies.
+func order(stacks []stack.Stack) ([]string, map[string][]string) {
+	var names []string
+	deps := map[string][]string{}
 	for _, s := range stacks {
-		if live[s.Name] != nil {
-			continue
-		}
-		ready := true
-		for _, d := range s.DependsOn {
-			if info := live[d]; info == nil || !engine.Healthy(info.Status) {
-				ready = false
-			}
-		}
-		if !ready {
-			waiting = append(waiting, s.Name)
-			continue
-		}
-		if _, err := o.Engine.Create(ctx, o.spec(s), true); err != nil {
-			return err
-		}
-		started = append(started, s.Name)
+		names = append(names, s.Name)
+		deps[s.Name] = s.DependsOn
 	}
-	o.Engine.Progress.Stop()
-	o.logf("Started %s; not waiting (--detach).", strings.Join(started, ", "))
-	if len(waiting) > 0 {
-		o.logf("%d stacks wait for those: run `neo4jctl create cluster -f %s` again once they are done (watch with `neo4jctl get cluster %s`).", len(waiting), opt.File, name)
-	}
-	return nil
+	return names, deps
 }
 
-// uploadBundles puts the agent bundles in the cluster bucket under their SHA-256 keys,
-// skipping those already there.
-func (o *Ops) uploadBundles(ctx context.Context, cluster string, keys map[string]string, bundles map[string][]byte) error {
-	info, err := o.Engine.Describe(ctx, naming.StackName(cluster, naming.KindShared, 0))
-	if err != nil {
-		return err
-	}
-	bucket := ""
-	if info != nil {
-		bucket = info.Outputs[stack.OutputBucketName]
-	}
-	if bucket == "" {
-		return fmt.Errorf("the shared stack of %s has no %s output: cannot upload the agent bundle", cluster, stack.OutputBucketName)
-	}
-	for _, arch := range slices.Sorted(maps.Keys(keys)) {
-		key := keys[arch]
-		if _, err := o.AWS.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err == nil {
-			o.logf("Agent bundle %s already in s3://%s", key, bucket)
-			continue
+func stackNamed(stacks []stack.Stack, name string) stack.Stack {
+	for _, s := range stacks {
+		if s.Name == name {
+			return s
 		}
-		if _, err := o.AWS.S3.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(bundles[arch]),
-			ContentType: aws.String("application/zip"),
-		}); err != nil {
-			return fmt.Errorf("uploading the agent bundle to s3://%s/%s: %w", bucket, key, awsapi.Clean(err))
-		}
-		o.logf("Uploaded agent bundle s3://%s/%s", bucket, key)
 	}
-	return nil
+	return stack.Stack{Name: name}
+}
+
+// spec is a stack as the engine makes it: always with termination protection.
+func spec(s stack.Stack) engine.Spec {
+	return engine.Spec{Name: s.Name, Template: s.Template, Parameters: s.Parameters, Tags: s.Tags, TerminationProtection: true}
 }

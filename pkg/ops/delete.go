@@ -9,9 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 
@@ -21,10 +18,40 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-// DeleteOptions tune delete.
-type DeleteOptions struct {
-	PurgeData bool // also delete the member volumes and the bucket (backups)
-	Yes       bool
+// CloudMapCleaner deregisters the Cloud Map instances CloudFormation does not own.
+type CloudMapCleaner interface {
+	ListServices(context.Context, *servicediscovery.ListServicesInput, ...func(*servicediscovery.Options)) (*servicediscovery.ListServicesOutput, error)
+	ListInstances(context.Context, *servicediscovery.ListInstancesInput, ...func(*servicediscovery.Options)) (*servicediscovery.ListInstancesOutput, error)
+	DeregisterInstance(context.Context, *servicediscovery.DeregisterInstanceInput, ...func(*servicediscovery.Options)) (*servicediscovery.DeregisterInstanceOutput, error)
+}
+
+// Delete removes a cluster's stacks in reverse order. Member volumes, the bucket and the KMS
+// key are kept unless PurgeData; with PurgeData they are found by the cluster tag too, so a
+// purge after a plain delete still finds them.
+type Delete struct {
+	*Cluster
+	EC2       VolumeDeleter
+	S3        BucketDeleter
+	KMS       KeyDeleter
+	CloudMap  CloudMapCleaner
+	PurgeData bool // also delete the member volumes, the bucket (backups) and the KMS key
+	Yes       bool // do not ask
+}
+
+// NewDelete is delete on the handle's clients.
+func NewDelete(c *Cluster, purgeData, yes bool) *Delete {
+	return &Delete{Cluster: c, EC2: c.AWS.EC2, S3: c.AWS.S3, KMS: c.AWS.KMS, CloudMap: c.AWS.CloudMap, PurgeData: purgeData, Yes: yes}
+}
+
+// DeletePlan is what a delete will remove and keep.
+type DeletePlan struct {
+	Cluster, Region string
+	Stacks          []string // creation order
+	Data            KeptData
+	Purge           bool
+
+	kinds       map[string]string // stack → kind
+	namespaceID string            // the Cloud Map namespace, to clean before its stacks go
 }
 
 // DeleteReport is what delete did and what is left.
@@ -57,266 +84,235 @@ func (e *LeftoversError) Error() string {
 	return b.String()
 }
 
-type volume struct{ id, member string }
+// Run plans, asks and executes: the whole delete.
+func (d *Delete) Run(ctx context.Context) (*DeleteReport, error) {
+	p, err := d.Plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Ask(ctx, p); err != nil {
+		return nil, err
+	}
+	return d.Execute(ctx, p)
+}
 
-// Delete removes a cluster's stacks in reverse order. Member volumes, the bucket and the KMS
-// key are kept unless PurgeData; with PurgeData they are found by the cluster tag too, so a
-// purge after a plain delete still finds them.
-func (o *Ops) Delete(ctx context.Context, name string, opt DeleteOptions) (*DeleteReport, error) {
-	stacks, err := o.clusterStacks(ctx, name)
+// Plan finds the stacks and the data; NotFoundError when there is nothing to delete (naming
+// the data kept by an earlier delete, which only --purge-data removes).
+func (d *Delete) Plan(ctx context.Context) (*DeletePlan, error) {
+	stacks, err := d.FindStacks(ctx)
 	if err != nil {
 		return nil, err
 	}
-	data, err := o.findData(ctx, name, stacks)
+	data, err := d.finder().find(ctx, d.Name, d.Region, stacks)
 	if err != nil {
 		return nil, err
 	}
-	if len(stacks) == 0 && (!opt.PurgeData || data.empty()) {
-		nf := &NotFoundError{Name: name, Region: o.AWS.Region}
-		if !data.empty() {
-			return nil, fmt.Errorf("%w\nKept from an earlier delete: %s; `neo4jctl delete cluster %s --purge-data` deletes them", nf, strings.Join(data.names(), ", "), name)
+	if len(stacks) == 0 && (!d.PurgeData || data.Empty()) {
+		nf := &NotFoundError{Name: d.Name, Region: d.Region}
+		if !data.Empty() {
+			return nil, fmt.Errorf("%w\nKept from an earlier delete: %s; `neo4jctl delete cluster %s --purge-data` deletes them", nf, strings.Join(data.Names(), ", "), d.Name)
 		}
 		return nil, nf
 	}
-	var nsID string
-	var names []string
-	deps := map[string][]string{}
-	kinds := map[string]string{}
+	p := &DeletePlan{Cluster: d.Name, Region: d.Region, Data: data, Purge: d.PurgeData, kinds: map[string]string{}}
 	for _, s := range stacks {
-		names = append(names, s.Name)
-		kinds[s.Name] = s.Tags[naming.TagStackKind]
-		if kinds[s.Name] == naming.KindShared {
-			nsID = s.Outputs[stack.OutputNamespaceID]
+		p.Stacks = append(p.Stacks, s.Name)
+		p.kinds[s.Name] = s.Tags[naming.TagStackKind]
+		if p.kinds[s.Name] == naming.KindShared {
+			p.namespaceID = s.Outputs[stack.OutputNamespaceID]
 		}
 	}
-	// creation order by kind: vpc < shared < core, replicas < operations
-	for _, n := range names {
-		for _, d := range names {
-			if kindBefore(kinds[d], kinds[n]) {
-				deps[n] = append(deps[n], d)
-			}
-		}
-	}
+	return p, nil
+}
 
-	// say what goes and what stays, and ask
+func (d *Delete) finder() dataFinder { return dataFinder{EC2: d.EC2, S3: d.S3, KMS: d.KMS} }
+
+// Text says what goes and what stays.
+func (p *DeletePlan) Text() string {
 	var q strings.Builder
-	if len(names) == 0 {
-		fmt.Fprintf(&q, "Cluster %s in %s has no stacks left (deleted before).", name, o.AWS.Region)
+	if len(p.Stacks) == 0 {
+		fmt.Fprintf(&q, "Cluster %s in %s has no stacks left (deleted before).", p.Cluster, p.Region)
 	} else {
-		fmt.Fprintf(&q, "Delete cluster %s in %s: %d stacks (%s).", name, o.AWS.Region, len(names), strings.Join(names, ", "))
+		fmt.Fprintf(&q, "Delete cluster %s in %s: %d stacks (%s).", p.Cluster, p.Region, len(p.Stacks), strings.Join(p.Stacks, ", "))
 	}
-	if opt.PurgeData {
-		fmt.Fprintf(&q, "\n--purge-data also deletes, for good:")
-		for _, v := range data.volumes {
-			fmt.Fprintf(&q, "\n  volume %s (%s data)", v.id, v.member)
-		}
-		if data.bucket != "" {
-			fmt.Fprintf(&q, "\n  bucket %s (every backup in it)", data.bucket)
-		}
-		if data.key != "" {
-			fmt.Fprintf(&q, "\n  KMS key %s (scheduled for deletion in %d days, the minimum; nothing it encrypted can be read after that)", data.key, KeyDeletionDays)
-		}
-	} else {
+	if !p.Purge {
 		fmt.Fprintf(&q, "\nMember volumes, backups and the KMS key are kept.")
+		return q.String()
 	}
-	o.logf("%s", q.String())
-	ok, err := o.confirm("Delete? [y/N] ", "delete cluster "+name, "--yes", opt.Yes)
+	fmt.Fprintf(&q, "\n--purge-data also deletes, for good:")
+	for _, v := range p.Data.Volumes {
+		fmt.Fprintf(&q, "\n  volume %s (%s data)", v.ID, v.Member)
+	}
+	if p.Data.Bucket != "" {
+		fmt.Fprintf(&q, "\n  bucket %s (every backup in it)", p.Data.Bucket)
+	}
+	if p.Data.KeyID != "" {
+		fmt.Fprintf(&q, "\n  KMS key %s (scheduled for deletion in %d days, the minimum; nothing it encrypted can be read after that)", p.Data.KeyID, KeyDeletionDays)
+	}
+	return q.String()
+}
+
+// Ask says what goes and what stays, then asks (unless Yes).
+func (d *Delete) Ask(ctx context.Context, p *DeletePlan) error {
+	d.emit(DeletePlanned{Plan: p})
+	ok, err := d.confirm(ctx, "Delete? [y/N] ", "delete cluster "+d.Name, "--yes", d.Yes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !ok {
-		return nil, errors.New("nothing deleted")
+		return errors.New("nothing deleted")
 	}
+	return nil
+}
 
+// Execute deletes the stacks, then (PurgeData) the data, and reports what is left.
+func (d *Delete) Execute(ctx context.Context, p *DeletePlan) (*DeleteReport, error) {
 	rep := &DeleteReport{}
-	var causes []error
+	causes := d.deleteStacks(ctx, p, rep)
+	switch {
+	case d.PurgeData && len(causes) == 0:
+		causes = append(causes, d.purge(ctx, p.Data, rep)...)
+	case !d.PurgeData:
+		rep.Kept = p.Data.Names()
+	}
+	return d.leftovers(context.WithoutCancel(ctx), rep, causes)
+}
+
+// deleteStacks deletes the stacks in reverse creation order, cleaning Cloud Map right before
+// the stacks that own its services.
+func (d *Delete) deleteStacks(ctx context.Context, p *DeletePlan, rep *DeleteReport) []error {
+	deps := map[string][]string{}
+	for _, n := range p.Stacks {
+		for _, dep := range p.Stacks {
+			if kindBefore(p.kinds[dep], p.kinds[n]) {
+				deps[n] = append(deps[n], dep)
+			}
+		}
+	}
 	var mu sync.Mutex
-	deregister := func(ctx context.Context) {
-		cnt, err := o.deregisterInstances(ctx, nsID)
-		if err != nil {
+	var causes []error
+	errs := engine.InOrder(ctx, p.Stacks, engine.Reverse(p.Stacks, deps), func(ctx context.Context, n string) error {
+		return d.deleteStack(ctx, p, n, func(err error) {
 			mu.Lock()
+			defer mu.Unlock()
 			causes = append(causes, err)
-			mu.Unlock()
-		} else if cnt > 0 {
-			o.logf("Deregistered %d Cloud Map instances registered outside CloudFormation", cnt)
-		}
-	}
-	errs := engine.InOrder(ctx, names, engine.Reverse(names, deps), func(ctx context.Context, n string) error {
-		// A Cloud Map service with instances cannot be deleted: the operations stack owns the
-		// core/replica records the DNS sync Lambda registers, the shared stack the namespace.
-		// Deregister right before each of them, when nothing that deleted first (members,
-		// the Lambda) can register again; if the Lambda still did during the delete, once more.
-		cleans := nsID != "" && (kinds[n] == naming.KindOperations || kinds[n] == naming.KindShared)
-		if cleans {
-			deregister(ctx)
-		}
-		// only stacks found by this cluster's tags get their protection turned off
-		err := o.Engine.Delete(ctx, n, true)
-		var se *engine.StackError
-		if cleans && errors.As(err, &se) && se.Status == engine.StatusDeleteFailed {
-			deregister(ctx)
-			err = o.Engine.Delete(ctx, n, true)
-		}
-		return err
+		})
 	})
-	o.Engine.Progress.Stop()
-	for _, n := range names {
-		if err := errs[n]; err != nil {
-			var skipped *engine.SkippedError
-			if !errors.As(err, &skipped) {
-				causes = append(causes, err)
-			}
-		} else {
+	for _, n := range p.Stacks {
+		var skipped *engine.SkippedError
+		switch err := errs[n]; {
+		case err == nil:
 			rep.Deleted = append(rep.Deleted, "stack "+n)
+		case !errors.As(err, &skipped):
+			causes = append(causes, err)
 		}
 	}
+	return causes
+}
 
-	if opt.PurgeData && len(causes) == 0 {
-		for _, v := range data.volumes {
-			if _, err := o.AWS.EC2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(v.id)}); err != nil {
-				causes = append(causes, fmt.Errorf("deleting volume %s (%s): %w", v.id, v.member, awsapi.Clean(err)))
-				continue
-			}
-			o.logf("Deleted volume %s (%s)", v.id, v.member)
-			rep.Deleted = append(rep.Deleted, "volume "+v.id+" ("+v.member+")")
-		}
-		if data.bucket != "" {
-			if err := o.deleteBucket(ctx, data.bucket); err != nil {
-				causes = append(causes, err)
-			} else {
-				o.logf("Deleted bucket %s", data.bucket)
-				rep.Deleted = append(rep.Deleted, "bucket "+data.bucket)
-			}
-		}
-		if data.key != "" {
-			if err := o.scheduleKeyDeletion(ctx, data.key); err != nil {
-				causes = append(causes, err)
-			} else {
-				o.logf("Scheduled KMS key %s for deletion in %d days (`aws kms cancel-key-deletion --key-id %s` until then keeps it)", data.key, KeyDeletionDays, data.key)
-				rep.Deleted = append(rep.Deleted, "KMS key "+data.key+" (scheduled)")
-			}
-		}
-	} else if !opt.PurgeData {
-		rep.Kept = data.names()
+// deleteStack deletes one stack. A Cloud Map service with instances cannot be deleted: the
+// operations stack owns the core/replica records the DNS sync Lambda registers, the shared
+// stack the namespace. Deregister right before each of them, when nothing that was deleted
+// first (members, the Lambda) can register again; if the Lambda still did, once more.
+func (d *Delete) deleteStack(ctx context.Context, p *DeletePlan, n string, cause func(error)) error {
+	cleans := p.namespaceID != "" && (p.kinds[n] == naming.KindOperations || p.kinds[n] == naming.KindShared)
+	if cleans {
+		d.cleanCloudMap(ctx, p.namespaceID, cause)
 	}
+	// only stacks found by this cluster's tags get their protection turned off
+	err := d.Stacks.Delete(ctx, n, true)
+	var se *engine.StackError
+	if cleans && errors.As(err, &se) && se.Status == engine.StatusDeleteFailed {
+		d.cleanCloudMap(ctx, p.namespaceID, cause)
+		err = d.Stacks.Delete(ctx, n, true)
+	}
+	return err
+}
 
-	// what is left
-	left, err := o.clusterStacks(context.WithoutCancel(ctx), name)
+func (d *Delete) cleanCloudMap(ctx context.Context, namespaceID string, cause func(error)) {
+	n, err := deregisterInstances(ctx, d.CloudMap, namespaceID)
+	switch {
+	case err != nil:
+		cause(err)
+	case n > 0:
+		d.emit(CloudMapCleaned{Instances: n})
+	}
+}
+
+// purge deletes the kept data: volumes, bucket, key.
+func (d *Delete) purge(ctx context.Context, data KeptData, rep *DeleteReport) []error {
+	var causes []error
+	for _, v := range data.Volumes {
+		if _, err := d.EC2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(v.ID)}); err != nil {
+			causes = append(causes, fmt.Errorf("deleting volume %s (%s): %w", v.ID, v.Member, awsapi.Clean(err)))
+			continue
+		}
+		d.emit(VolumeDeleted{ID: v.ID, Member: v.Member})
+		rep.Deleted = append(rep.Deleted, "volume "+v.ID+" ("+v.Member+")")
+	}
+	if data.Bucket != "" {
+		if err := emptyAndDeleteBucket(ctx, d.S3, data.Bucket); err != nil {
+			causes = append(causes, err)
+		} else {
+			d.emit(BucketDeleted{Bucket: data.Bucket})
+			rep.Deleted = append(rep.Deleted, "bucket "+data.Bucket)
+		}
+	}
+	if data.KeyID != "" {
+		if err := scheduleKeyDeletion(ctx, d.KMS, data.KeyID); err != nil {
+			causes = append(causes, err)
+		} else {
+			d.emit(KeyScheduledForDeletion{KeyID: data.KeyID, Days: KeyDeletionDays})
+			rep.Deleted = append(rep.Deleted, "KMS key "+data.KeyID+" (scheduled)")
+		}
+	}
+	return causes
+}
+
+// leftovers looks again: stacks still there and, after a purge, data still there.
+func (d *Delete) leftovers(ctx context.Context, rep *DeleteReport, causes []error) (*DeleteReport, error) {
+	left, err := d.FindStacks(ctx)
 	if err != nil {
 		return rep, err
 	}
 	for _, s := range left {
 		rep.Leftovers = append(rep.Leftovers, fmt.Sprintf("stack %s (%s)", s.Name, s.Status))
 	}
-	if opt.PurgeData {
-		rest, err := o.findData(context.WithoutCancel(ctx), name, left)
+	if d.PurgeData {
+		rest, err := d.finder().find(ctx, d.Name, d.Region, left)
 		if err != nil {
 			causes = append(causes, err)
 		}
-		rep.Leftovers = append(rep.Leftovers, rest.names()...)
+		rep.Leftovers = append(rep.Leftovers, rest.Names()...)
 	}
 	if len(rep.Leftovers) > 0 || len(causes) > 0 {
-		return rep, &LeftoversError{Cluster: name, Leftovers: rep.Leftovers, Causes: causes}
+		return rep, &LeftoversError{Cluster: d.Name, Leftovers: rep.Leftovers, Causes: causes}
 	}
 	return rep, nil
-}
-
-func kindBefore(a, b string) bool {
-	rank := map[string]int{naming.KindVPC: 0, naming.KindShared: 1, naming.KindCore: 2, naming.KindReplicas: 2, naming.KindOperations: 3}
-	ra, oka := rank[a]
-	rb, okb := rank[b]
-	return oka && okb && ra < rb
-}
-
-// clusterVolumes finds the member volumes: stack outputs and the cluster tag.
-func (o *Ops) clusterVolumes(ctx context.Context, name string, stacks []*engine.StackInfo) ([]volume, error) {
-	seen := map[string]bool{}
-	var out []volume
-	for _, s := range stacks {
-		if id := s.Outputs[stack.OutputVolumeID]; id != "" && !seen[id] {
-			seen[id] = true
-			out = append(out, volume{id, s.Tags[naming.TagMember]})
-		}
-	}
-	p := ec2.NewDescribeVolumesPaginator(o.AWS.EC2, &ec2.DescribeVolumesInput{
-		Filters: []ec2types.Filter{{Name: aws.String("tag:" + naming.TagCluster), Values: []string{name}}},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("listing the volumes of %s: %w", name, awsapi.Clean(err))
-		}
-		for _, v := range page.Volumes {
-			id := aws.ToString(v.VolumeId)
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			member := "?"
-			for _, t := range v.Tags {
-				if aws.ToString(t.Key) == naming.TagMember {
-					member = aws.ToString(t.Value)
-				}
-			}
-			out = append(out, volume{id, member})
-		}
-	}
-	return out, nil
 }
 
 // deregisterInstances removes the instances in the namespace's services that CloudFormation
 // does not own (the DNS sync Lambda's core/replica records, tasks that died uncleanly): a
 // Cloud Map service with instances cannot be deleted.
-func (o *Ops) deregisterInstances(ctx context.Context, namespaceID string) (int, error) {
+func deregisterInstances(ctx context.Context, api CloudMapCleaner, namespaceID string) (int, error) {
 	n := 0
-	svcs, err := o.AWS.CloudMap.ListServices(ctx, &servicediscovery.ListServicesInput{
+	svcs, err := api.ListServices(ctx, &servicediscovery.ListServicesInput{
 		Filters: []sdtypes.ServiceFilter{{Name: sdtypes.ServiceFilterNameNamespaceId, Values: []string{namespaceID}, Condition: sdtypes.FilterConditionEq}},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("listing Cloud Map services of namespace %s: %w", namespaceID, awsapi.Clean(err))
 	}
 	for _, s := range svcs.Services {
-		inst, err := o.AWS.CloudMap.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: s.Id})
+		inst, err := api.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: s.Id})
 		if err != nil {
 			return n, fmt.Errorf("listing instances of Cloud Map service %s: %w", aws.ToString(s.Name), awsapi.Clean(err))
 		}
 		for _, i := range inst.Instances {
-			if _, err := o.AWS.CloudMap.DeregisterInstance(ctx, &servicediscovery.DeregisterInstanceInput{ServiceId: s.Id, InstanceId: i.Id}); err != nil {
+			if _, err := api.DeregisterInstance(ctx, &servicediscovery.DeregisterInstanceInput{ServiceId: s.Id, InstanceId: i.Id}); err != nil {
 				return n, fmt.Errorf("deregistering %s from Cloud Map service %s: %w", aws.ToString(i.Id), aws.ToString(s.Name), awsapi.Clean(err))
 			}
 			n++
 		}
 	}
 	return n, nil
-}
-
-// deleteBucket empties a versioned bucket and deletes it.
-func (o *Ops) deleteBucket(ctx context.Context, bucket string) error {
-	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)}
-	for {
-		out, err := o.AWS.S3.ListObjectVersions(ctx, in)
-		if err != nil {
-			return fmt.Errorf("emptying bucket %s: %w", bucket, awsapi.Clean(err))
-		}
-		var ids []s3types.ObjectIdentifier
-		for _, v := range out.Versions {
-			ids = append(ids, s3types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
-		}
-		for _, m := range out.DeleteMarkers {
-			ids = append(ids, s3types.ObjectIdentifier{Key: m.Key, VersionId: m.VersionId})
-		}
-		if len(ids) > 0 {
-			if _, err := o.AWS.S3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
-				return fmt.Errorf("emptying bucket %s: %w", bucket, awsapi.Clean(err))
-			}
-		}
-		if !aws.ToBool(out.IsTruncated) {
-			break
-		}
-		in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
-	}
-	if _, err := o.AWS.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return fmt.Errorf("deleting bucket %s: %w", bucket, awsapi.Clean(err))
-	}
-	return nil
 }

@@ -1,15 +1,10 @@
 package ops
 
 import (
-	"bytes"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
-	"github.com/neo4jctl/neo4jctl/pkg/engine"
-	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
 func TestDescribeTaskSaysWhyItStopped(t *testing.T) {
@@ -43,34 +38,5 @@ func TestSummarize(t *testing.T) {
 		if got := summarize(in); got != want {
 			t.Errorf("summarize(%v) = %s, want %s", in, got, want)
 		}
-	}
-}
-
-func TestWriteDiff(t *testing.T) {
-	var b bytes.Buffer
-	n := WriteDiff(&b, []*engine.ChangeSet{
-		{Stack: "s-shared", NoChanges: true},
-		{Stack: "s-core-1", Type: "UPDATE", Changes: []engine.Change{
-			{Action: "Modify", LogicalID: "DataVolume", Type: "AWS::EC2::Volume", Replacement: "True", Properties: []string{"AvailabilityZone"}},
-			{Action: "Modify", LogicalID: "TaskDefinition", Type: "AWS::ECS::TaskDefinition", Replacement: "Conditional"},
-			{Action: "Add", LogicalID: "Alarm", Type: "AWS::CloudWatch::Alarm"},
-			{Action: "Remove", LogicalID: "Old", Type: "AWS::SNS::Topic"},
-		}},
-		{Stack: "s-replicas", Type: "CREATE", Changes: []engine.Change{{Action: "Add", LogicalID: "Service", Type: "AWS::ECS::Service"}}},
-	}, printer.Colors{})
-	want := `s-shared: no changes
-s-core-1: changes
-  ~ Modify  DataVolume (AWS::EC2::Volume) [AvailabilityZone] REPLACEMENT
-  ~ Modify  TaskDefinition (AWS::ECS::TaskDefinition) MAY BE REPLACED
-  + Add     Alarm (AWS::CloudWatch::Alarm)
-  - Remove  Old (AWS::SNS::Topic)
-s-replicas: new stack
-  + Add     Service (AWS::ECS::Service)
-`
-	if n != 2 || b.String() != want {
-		t.Fatalf("WriteDiff (%d stacks):\n%s\nwant:\n%s", n, b.String(), want)
-	}
-	if strings.Contains(b.String(), "\x1b[") {
-		t.Fatal("colour without a terminal")
 	}
 }

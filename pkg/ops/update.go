@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,21 +14,54 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
-	"github.com/neo4jctl/neo4jctl/pkg/printer"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
-
-// UpdateOptions tune update.
-type UpdateOptions struct {
-	File  string
-	Force bool // allow replacing a member's volume or a running member's instance
-	Yes   bool // apply without asking
-}
 
 // ParamDesiredCount is the template parameter through which update keeps the live ECS desired
 // count of a member or the replicas (set by scale, stop and start), so an update never
 // reverts them.
 const ParamDesiredCount = stack.ParamDesiredCount
+
+// Update previews every stack's change set, refuses dangerous changes without Force, and
+// applies on confirmation, core members one at a time.
+type Update struct {
+	*Cluster
+	Config   *cluster.ClusterConfig
+	File     string
+	Force    bool // allow replacing a member's volume or restarting a running member
+	Yes      bool // apply without asking
+	Release  Release
+	Precheck Precheck
+	S3       BundleStore
+	ECS      ServiceReader // live desired counts
+}
+
+// NewUpdate is update on the handle's clients; file is the cluster.yaml's path.
+func NewUpdate(c *Cluster, cfg *cluster.ClusterConfig, file string, force, yes bool, rel Release) *Update {
+	return &Update{Cluster: c, Config: cfg, File: file, Force: force, Yes: yes, Release: rel, Precheck: newPrecheck(c.AWS), S3: c.AWS.S3, ECS: c.AWS.ECS}
+}
+
+// UpdatePlan is every stack's previewed change set and what update thinks of them.
+type UpdatePlan struct {
+	ChangeSets []*engine.ChangeSet // in stack order
+	Notes      map[string][]string // per stack: desired counts the config sets, shown in the diff
+	Refusals   []string            // changes that destroy a member's data or restart a running member
+	Restarts   bool                // some refusal is a restart (--force rolls it)
+	stacks     []stack.Stack       // rendered, with the desired counts to keep
+	sets       map[string]*engine.ChangeSet
+	rendered   *rendered
+}
+
+// Changed is the number of stacks that change.
+func (p *UpdatePlan) Changed() int {
+	n := 0
+	for _, cs := range p.ChangeSets {
+		if cs != nil && ((!cs.NoChanges && len(cs.Changes) > 0) || len(p.Notes[cs.Stack]) > 0) {
+			n++
+		}
+	}
+	return n
+}
 
 // RefusedError is an update that would destroy a member's data or take a running member down.
 type RefusedError struct {
@@ -47,45 +80,6 @@ func (e *RefusedError) Error() string {
 		msg += " Pass --force to do it anyway (after checking that a recent backup is in the cluster bucket's backups/ folder)."
 	}
 	return msg
-}
-
-// disruptiveTypes are the resources of a core member stack whose change restarts the member:
-// a launch template change makes a new version, which the group's rolling update (one
-// instance, MinInstancesInService 0) applies by terminating the instance; a task definition
-// change is a new revision, which the service deploys by stopping the task first
-// (MinimumHealthyPercent 0); a service change redeploys it.
-var disruptiveTypes = map[string]string{
-	"AWS::EC2::LaunchTemplate":           "new launch template version: the rolling update replaces the instance",
-	"AWS::AutoScaling::AutoScalingGroup": "the rolling update replaces the instance",
-	"AWS::EC2::Instance":                 "the instance is replaced",
-	"AWS::ECS::TaskDefinition":           "new task definition: the service stops the task and starts a new one",
-	"AWS::ECS::Service":                  "the service redeploys its task",
-}
-
-// disruptive reports whether a change in a running core member's stack restarts the member.
-// Whatever the Replacement value says: on AWS an instance type change is a Modify of the
-// launch template and the group (Replacement False), and still terminates the instance.
-// Only a change of Tags alone on the group or the service leaves the member running.
-func disruptive(c engine.Change) bool {
-	if _, ok := disruptiveTypes[c.Type]; !ok {
-		return false
-	}
-	if c.Action == "Modify" && len(c.Properties) > 0 && (c.Type == "AWS::AutoScaling::AutoScalingGroup" || c.Type == "AWS::ECS::Service") {
-		for _, p := range c.Properties {
-			if p != "Tags" {
-				return true
-			}
-		}
-		return false
-	}
-	return true
-}
-
-// countChange is a desired count that update sets from the config (replicas.count changed
-// since the last update), shown in the diff.
-type countChange struct {
-	what     string
-	from, to int
 }
 
 // UpdateError is an update that failed or was interrupted part-way, with what to do next.
@@ -130,205 +124,227 @@ func (e *UpdateError) Error() string {
 	return b.String()
 }
 
-// Update previews every stack's change set, shows the diff on w, refuses dangerous changes
-// without Force, and applies on confirmation. No changes is success.
-func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt UpdateOptions, w io.Writer) error {
-	name := cfg.Metadata.Name
-	if opt.File == "" {
-		opt.File = "cluster.yaml"
-	}
-	live, err := o.clusterStacks(ctx, name)
+// Validate finds the cluster's stacks, in creation order; there must be some.
+func (u *Update) Validate(ctx context.Context) ([]*engine.StackInfo, error) {
+	live, err := u.FindStacks(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(live) == 0 {
-		return fmt.Errorf("no cluster %s in %s to update; create it with `neo4jctl create cluster -f %s`", name, o.AWS.Region, opt.File)
+		return nil, fmt.Errorf("no cluster %s in %s to update; create it with `neo4jctl create cluster -f %s`", u.Name, u.Region, u.File)
 	}
-	stacks, keys, bundles, err := o.build(ctx, cfg)
+	return live, nil
+}
+
+// Plan renders the config, requires every live stack in a state an update can start from,
+// keeps the live desired counts, previews every stack's change set and finds what must be
+// refused. Change sets are made but nothing is applied: Ask or Discard ends them.
+func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
+	stacks, err := u.Validate(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	byName := map[string]*engine.StackInfo{}
-	for _, s := range live {
-		byName[s.Name] = s
+	r, err := u.render(ctx, u.Precheck, u.Release, u.Config)
+	if err != nil {
+		return nil, err
 	}
-	for _, s := range live {
+	live := map[string]*engine.StackInfo{}
+	for _, s := range stacks {
 		if !engine.Healthy(s.Status) {
-			return errors.New(explainStack(s.Name, s.Status, name, opt.File))
+			return nil, errors.New(explainStack(s.Name, s.Status, u.Name, u.File))
 		}
+		live[s.Name] = s
 	}
+	u.noteStacksLeftAlone(stacks, r.stacks)
+	p := &UpdatePlan{stacks: r.stacks, rendered: r, Notes: map[string][]string{}}
+	running, err := u.keepDesiredCounts(ctx, p, live)
+	if err != nil {
+		return nil, err
+	}
+	if p.sets, err = u.preview(ctx, p.stacks, live); err != nil {
+		return nil, err
+	}
+	for _, s := range p.stacks {
+		p.ChangeSets = append(p.ChangeSets, p.sets[s.Name])
+	}
+	p.Refusals, p.Restarts = refusals(p.stacks, p.sets, running)
+	return p, nil
+}
+
+// noteStacksLeftAlone: a live stack the config no longer makes (fewer cores or no replicas)
+// is never removed by update.
+func (u *Update) noteStacksLeftAlone(live []*engine.StackInfo, stacks []stack.Stack) {
 	built := map[string]bool{}
 	for _, s := range stacks {
 		built[s.Name] = true
 	}
 	for _, s := range live {
 		if !built[s.Name] {
-			o.logf("Note: stack %s is not in %s any more; update never removes a member or the replicas (a core scale-in must DEALLOCATE and DROP the server first), so it is left as it is", s.Name, opt.File)
+			u.emit(StackNotInConfig{Stack: s.Name, File: u.File})
 		}
 	}
+}
 
-	// Desired counts: the live count (scale, stop, start) wins, unless the config's count
-	// changed since the last update (the previous template records it), then the config wins.
-	ecsCluster := naming.ECSCluster(name)
+// keepDesiredCounts sets each member's and the replicas' desired count parameter: the live
+// count (scale, stop, start) wins, unless the config's count changed since the last update
+// (the previous template records it); then the config wins and the diff says so. It
+// returns the stacks whose service runs.
+func (u *Update) keepDesiredCounts(ctx context.Context, p *UpdatePlan, live map[string]*engine.StackInfo) (map[string]bool, error) {
 	running := map[string]bool{}
-	counts := map[string]*countChange{}
-	for i, s := range stacks {
+	for i, s := range p.stacks {
 		if s.Kind != naming.KindCore && s.Kind != naming.KindReplicas {
 			continue
 		}
-		svcName := naming.ReplicasService
-		what := "replicas"
+		what, svcName := naming.ReplicasService, naming.ReplicasService
 		if s.Kind == naming.KindCore {
-			svcName = naming.CoreService(s.Member)
-			what = svcName
+			what, svcName = naming.CoreService(s.Member), naming.CoreService(s.Member)
 		}
-		if info := byName[s.Name]; info != nil && info.Outputs[stack.OutputService] != "" {
-			svcName = info.Outputs[stack.OutputService]
+		if info := live[s.Name]; info != nil {
+			svcName = cmp.Or(info.Outputs[stack.OutputService], svcName)
 		}
-		svc := o.service(ctx, ecsCluster, svcName)
-		if svc != nil && svc.DesiredCount > 0 {
-			running[s.Name] = true
-		}
+		svc := service(ctx, u.ECS, naming.ECSCluster(u.Name), svcName)
+		running[s.Name] = svc != nil && svc.DesiredCount > 0
 		if svc == nil || !templateHasParameter(s.Template, ParamDesiredCount) {
 			continue
 		}
-		desired := int(svc.DesiredCount)
-		if want, ok := stack.ConfiguredDesiredCount(s.Template); ok && byName[s.Name] != nil {
-			prev, err := o.Engine.Template(ctx, s.Name)
-			if err != nil {
-				return err
-			}
-			if was, ok := stack.ConfiguredDesiredCount(prev); ok && was != want {
-				if desired != want {
-					counts[s.Name] = &countChange{what: what, from: desired, to: want}
-				}
-				desired = want
-			}
+		desired, note, err := u.desiredCount(ctx, s, int(svc.DesiredCount), live[s.Name] != nil, what)
+		if err != nil {
+			return nil, err
 		}
-		params := map[string]string{}
-		for k, v := range s.Parameters {
-			params[k] = v
+		if note != "" {
+			p.Notes[s.Name] = append(p.Notes[s.Name], note)
+		}
+		params := maps.Clone(s.Parameters)
+		if params == nil {
+			params = map[string]string{}
 		}
 		params[ParamDesiredCount] = strconv.Itoa(desired)
-		stacks[i].Parameters = params
+		p.stacks[i].Parameters = params
 	}
+	return running, nil
+}
 
-	// preview all stacks at once
+// desiredCount is the count to keep for one service running live, and a note when the
+// config's count changed since the last update and differs from the live one.
+func (u *Update) desiredCount(ctx context.Context, s stack.Stack, live int, exists bool, what string) (int, string, error) {
+	want, ok := stack.ConfiguredDesiredCount(s.Template)
+	if !ok || !exists {
+		return live, "", nil
+	}
+	prev, err := u.Stacks.Template(ctx, s.Name)
+	if err != nil {
+		return 0, "", err
+	}
+	if was, ok := stack.ConfiguredDesiredCount(prev); !ok || was == want {
+		return live, "", nil
+	}
+	if live == want {
+		return want, "", nil
+	}
+	return want, fmt.Sprintf("%s desired %d → %d", what, live, want), nil
+}
+
+// preview makes every stack's change set at once.
+func (u *Update) preview(ctx context.Context, stacks []stack.Stack, live map[string]*engine.StackInfo) (map[string]*engine.ChangeSet, error) {
 	var mu sync.Mutex
 	sets := map[string]*engine.ChangeSet{}
-	var previewErrs []error
+	var errs []error
 	var wg sync.WaitGroup
 	for _, s := range stacks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs, err := o.Engine.Preview(ctx, o.spec(s), byName[s.Name] != nil)
+			cs, err := u.Stacks.Preview(ctx, spec(s), live[s.Name] != nil)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				previewErrs = append(previewErrs, err)
+				errs = append(errs, err)
 				return
 			}
 			sets[s.Name] = cs
 		}()
 	}
 	wg.Wait()
-	discardAll := func() {
-		for _, cs := range sets {
-			_ = o.Engine.DiscardChangeSet(context.WithoutCancel(ctx), cs)
-		}
+	if len(errs) > 0 {
+		u.discard(ctx, sets)
+		return nil, errors.Join(errs...)
 	}
-	if len(previewErrs) > 0 {
-		discardAll()
-		return errors.Join(previewErrs...)
-	}
+	return sets, nil
+}
 
-	var ordered []*engine.ChangeSet
-	notes := map[string][]string{}
-	for _, s := range stacks {
-		ordered = append(ordered, sets[s.Name])
-		if c := counts[s.Name]; c != nil {
-			notes[s.Name] = append(notes[s.Name], fmt.Sprintf("%s desired %d → %d", c.what, c.from, c.to))
-		}
-	}
-	changed := writeDiff(w, ordered, notes, o.Colors)
-	if changed == 0 {
-		o.logf("No changes: cluster %s matches %s.", name, opt.File)
-		return nil
-	}
+// Discard removes the plan's change sets: nothing of it will be applied.
+func (u *Update) Discard(ctx context.Context, p *UpdatePlan) { u.discard(ctx, p.sets) }
 
-	var refusals []string
-	restarts := false
-	for _, s := range stacks {
-		if s.Kind != naming.KindCore {
-			continue
-		}
-		member := naming.CoreService(s.Member)
-		var down []string
-		for _, c := range sets[s.Name].Changes {
-			switch {
-			case c.Type == "AWS::EC2::Volume" && (c.Replaces() || c.Action == "Remove"):
-				refusals = append(refusals, fmt.Sprintf("%s: %s %s would replace the data volume with a new, empty one (changing %s)", member, c.Action, c.LogicalID, strings.Join(c.Properties, ", ")))
-			case running[s.Name] && disruptive(c):
-				d := fmt.Sprintf("%s %s (%s", c.Action, c.LogicalID, disruptiveTypes[c.Type])
-				if len(c.Properties) > 0 {
-					d += "; changing " + strings.Join(c.Properties, ", ")
-				}
-				down = append(down, d+")")
-			}
-		}
-		if len(down) > 0 {
-			restarts = true
-			refusals = append(refusals, fmt.Sprintf("%s is running and would restart: %s", member, strings.Join(down, ", ")))
-		}
+func (u *Update) discard(ctx context.Context, sets map[string]*engine.ChangeSet) {
+	for _, cs := range sets {
+		_ = u.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), cs)
 	}
-	if len(refusals) > 0 && !opt.Force {
-		discardAll()
-		return &RefusedError{Reasons: refusals, Restarts: restarts}
-	}
+}
 
-	ok, err := o.confirm(fmt.Sprintf("Apply these changes to %d stacks? [y/N] ", changed), "update cluster "+name, "--yes", opt.Yes)
+// Ask refuses what must be refused without Force, then asks (unless Yes). Either way out
+// discards the change sets.
+func (u *Update) Ask(ctx context.Context, p *UpdatePlan) error {
+	if len(p.Refusals) > 0 && !u.Force {
+		u.Discard(ctx, p)
+		return &RefusedError{Reasons: p.Refusals, Restarts: p.Restarts}
+	}
+	ok, err := u.confirm(ctx, fmt.Sprintf("Apply these changes to %d stacks? [y/N] ", p.Changed()), "update cluster "+u.Name, "--yes", u.Yes)
 	if err != nil || !ok {
-		discardAll()
+		u.Discard(ctx, p)
 		if err != nil {
 			return err
 		}
 		return errors.New("nothing changed")
 	}
-	// only now, once the user said yes: the operations stack's Lambdas need the bundle
-	if err := o.uploadBundles(ctx, name, keys, bundles); err != nil {
-		discardAll()
+	return nil
+}
+
+// Execute uploads the agent bundles (only now, once the user said yes: the operations
+// stack's Lambdas need them) and applies the change sets in order, core members one at a
+// time, each once the one before is complete.
+func (u *Update) Execute(ctx context.Context, p *UpdatePlan) error {
+	if err := u.uploadBundles(ctx, u.S3, p.rendered); err != nil {
+		u.Discard(ctx, p)
 		return err
 	}
-
-	var names, cores []string
-	deps := map[string][]string{}
-	for _, s := range stacks {
-		if cs := sets[s.Name]; cs != nil && !cs.NoChanges {
-			names = append(names, s.Name)
-			deps[s.Name] = append([]string(nil), s.DependsOn...)
-			if s.Kind == naming.KindCore {
-				// core members one at a time: each waits for the one before it
-				if len(cores) > 0 {
-					deps[s.Name] = append(deps[s.Name], cores[len(cores)-1])
-				}
-				cores = append(cores, s.Name)
-			}
-		}
-	}
+	names, deps, cores := rollingOrder(p)
 	if len(cores) > 1 {
-		o.logf("Updating core member stacks one at a time (%s), each once the one before is UPDATE_COMPLETE", strings.Join(cores, ", then "))
+		u.emit(CoresRolling{Stacks: cores})
 	}
 	errs := engine.InOrder(ctx, names, deps, func(ctx context.Context, n string) error {
-		_, err := o.Engine.Execute(ctx, sets[n])
+		_, err := u.Stacks.Execute(ctx, p.sets[n])
 		return err
 	})
-	o.Engine.Progress.Stop()
 	if len(errs) == 0 {
-		o.logf("Cluster %s updated.", name)
 		return nil
 	}
-	ue := &UpdateError{Cluster: name, File: opt.File}
+	return u.failure(ctx, p, names, errs)
+}
+
+// rollingOrder is the stacks that change, their dependencies, and the core member stacks,
+// each made to wait for the one before it.
+func rollingOrder(p *UpdatePlan) (names []string, deps map[string][]string, cores []string) {
+	deps = map[string][]string{}
+	for _, s := range p.stacks {
+		if cs := p.sets[s.Name]; cs == nil || cs.NoChanges {
+			continue
+		}
+		names = append(names, s.Name)
+		deps[s.Name] = append([]string(nil), s.DependsOn...)
+		if s.Kind == naming.KindCore {
+			if len(cores) > 0 {
+				deps[s.Name] = append(deps[s.Name], cores[len(cores)-1])
+			}
+			cores = append(cores, s.Name)
+		}
+	}
+	return names, deps, cores
+}
+
+// failure turns the stacks' errors into one UpdateError: what rolled back, what still runs
+// in AWS, what never started (its change set discarded), and how to get out.
+func (u *Update) failure(ctx context.Context, p *UpdatePlan, names []string, errs map[string]error) *UpdateError {
+	ue := &UpdateError{Cluster: u.Name, File: u.File}
 	for _, n := range names {
 		err := errs[n]
 		var skipped *engine.SkippedError
@@ -339,25 +355,18 @@ func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt Update
 		case err == nil:
 		case errors.As(err, &skipped), errors.As(err, &ie) && ie.Op == "start":
 			// change sets not executed are left for nobody: remove them
-			_ = o.Engine.DiscardChangeSet(context.WithoutCancel(ctx), sets[n])
+			_ = u.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), p.sets[n])
 			ue.NotStarted = append(ue.NotStarted, n)
 			ue.Stopped = ue.Stopped || ie != nil
 		case engine.IsInterrupted(err):
 			ue.Stopped = true
-			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(statusOfErr(err), "UPDATE_IN_PROGRESS")))
+			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(interruptedStatus(err), "UPDATE_IN_PROGRESS")))
 		case errors.As(err, &te):
 			ue.Failed = append(ue.Failed, err)
 			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(te.Status, "UPDATE_IN_PROGRESS")))
 		case errors.As(err, &se):
 			ue.Failed = append(ue.Failed, err)
-			switch se.Status {
-			case engine.StatusUpdateRollbackComplete, engine.StatusRollbackComplete:
-				ue.RolledBack = append(ue.RolledBack, n)
-			default:
-				if x := explainStack(n, se.Status, name, opt.File); x != "" {
-					ue.Explains = append(ue.Explains, x)
-				}
-			}
+			u.explainFailed(ue, n, se.Status)
 		default:
 			ue.Failed = append(ue.Failed, err)
 		}
@@ -365,7 +374,20 @@ func (o *Ops) Update(ctx context.Context, cfg *cluster.ClusterConfig, opt Update
 	return ue
 }
 
-func statusOfErr(err error) string {
+// explainFailed: a stack CloudFormation rolled back runs as before; any other failed state
+// gets its way out.
+func (u *Update) explainFailed(ue *UpdateError, n, status string) {
+	switch status {
+	case engine.StatusUpdateRollbackComplete, engine.StatusRollbackComplete:
+		ue.RolledBack = append(ue.RolledBack, n)
+	default:
+		if x := explainStack(n, status, u.Name, u.File); x != "" {
+			ue.Explains = append(ue.Explains, x)
+		}
+	}
+}
+
+func interruptedStatus(err error) string {
 	var ie *engine.InterruptedError
 	if errors.As(err, &ie) {
 		return ie.Status
@@ -382,55 +404,4 @@ func templateHasParameter(body []byte, name string) bool {
 	}
 	_, ok := t.Parameters[name]
 	return ok
-}
-
-// WriteDiff prints change sets for people: + add, ~ modify, - remove, with replacements
-// called out. It returns the number of stacks that change.
-func WriteDiff(w io.Writer, sets []*engine.ChangeSet, colors printer.Colors) int {
-	return writeDiff(w, sets, nil, colors)
-}
-
-// writeDiff is WriteDiff with notes per stack (desired counts the config sets), printed
-// under the stack's changes.
-func writeDiff(w io.Writer, sets []*engine.ChangeSet, notes map[string][]string, colors printer.Colors) int {
-	changed := 0
-	for _, cs := range sets {
-		if cs == nil {
-			continue
-		}
-		if (cs.NoChanges || len(cs.Changes) == 0) && len(notes[cs.Stack]) == 0 {
-			fmt.Fprintf(w, "%s: no changes\n", cs.Stack)
-			continue
-		}
-		changed++
-		verb := "changes"
-		if cs.Type == "CREATE" {
-			verb = "new stack"
-		}
-		fmt.Fprintf(w, "%s: %s\n", colors.Bold(cs.Stack), verb)
-		for _, c := range cs.Changes {
-			mark, col := "~", colors.Yellow
-			switch c.Action {
-			case "Add":
-				mark, col = "+", colors.Green
-			case "Remove":
-				mark, col = "-", colors.Red
-			}
-			line := fmt.Sprintf("  %s %-7s %s (%s)", mark, c.Action, c.LogicalID, c.Type)
-			if len(c.Properties) > 0 {
-				line += " [" + strings.Join(c.Properties, ", ") + "]"
-			}
-			switch c.Replacement {
-			case "True":
-				line += " REPLACEMENT"
-			case "Conditional":
-				line += " MAY BE REPLACED"
-			}
-			fmt.Fprintln(w, col(line))
-		}
-		for _, n := range notes[cs.Stack] {
-			fmt.Fprintln(w, colors.Yellow("  ~ "+n))
-		}
-	}
-	return changed
 }

@@ -1,4 +1,4 @@
-package main
+package ops
 
 import (
 	"fmt"
@@ -6,9 +6,11 @@ import (
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-// Plan is what create will make, in order.
+// Plan is what create will make, in order, and what an operator should know about it: the
+// dry run (create cluster --dry-run), made without AWS.
 type Plan struct {
 	Cluster  string       `json:"cluster"`
 	Region   string       `json:"region"`
@@ -33,17 +35,22 @@ type PlanMember struct {
 	Placement string `json:"placement"`
 }
 
-func buildPlan(cfg *cluster.ClusterConfig) (Plan, error) {
-	stacks, err := planStacks(cfg)
+// NewPlan renders the stacks with the same builders create uses (in: what is known without
+// AWS, Release.OfflineInputs) and lists them with the members' placement and the notes.
+func NewPlan(cfg *cluster.ClusterConfig, in stack.Inputs) (*Plan, error) {
+	stacks, err := stack.Build(cfg, in)
 	if err != nil {
-		return Plan{}, err
+		return nil, fmt.Errorf("rendering templates: %w", err)
 	}
-	p := Plan{
+	p := &Plan{
 		Cluster:  cfg.Metadata.Name,
 		Region:   cfg.Metadata.Region,
-		Stacks:   stacks,
 		Replicas: cfg.ReplicaCount(),
 		Endpoint: naming.BoltURI(cfg.Network.Subdomains.Cores + "." + cfg.Namespace()),
+		Notes:    planNotes(cfg),
+	}
+	for _, s := range stacks {
+		p.Stacks = append(p.Stacks, PlanStack{Name: s.Name, Kind: s.Kind, DependsOn: s.DependsOn, Resources: s.Resources})
 	}
 	for _, m := range cfg.Members() {
 		pm := PlanMember{Member: m}
@@ -54,25 +61,32 @@ func buildPlan(cfg *cluster.ClusterConfig) (Plan, error) {
 		}
 		p.Members = append(p.Members, pm)
 	}
-	if slots := cfg.SubnetSlots(); slots < cfg.Cores.Count && cfg.Cores.Count > 1 {
-		if perAZ := (cfg.Cores.Count + slots - 1) / slots; perAZ > cfg.Cores.Count/2 {
-			p.Notes = append(p.Notes, fmt.Sprintf("%d cores over %d subnets: losing the busiest subnet loses %d members, a majority; add subnets in other AZs", cfg.Cores.Count, slots, perAZ))
-		}
-	}
-	if len(cfg.Network.ClientAccess.CIDRs) == 0 && len(cfg.Network.ClientAccess.SecurityGroups) == 0 {
-		p.Notes = append(p.Notes, "network.clientAccess is empty: only the members and neo4jctl's operations Lambda can reach Neo4j")
-	}
-	if !cfg.BackupsEnabled() {
-		p.Notes = append(p.Notes, "scheduled backups are off (backup.enabled: false)")
-	}
-	if cfg.Cores.Count == 1 {
-		p.Notes = append(p.Notes, "a single core has no fault tolerance: development only")
-	}
 	return p, nil
 }
 
+// planNotes are what an operator should know before creating: high availability (a
+// majority of cores in one subnet), reachability, backups off, a single core.
+func planNotes(cfg *cluster.ClusterConfig) []string {
+	var notes []string
+	if slots := cfg.SubnetSlots(); slots < cfg.Cores.Count && cfg.Cores.Count > 1 {
+		if perAZ := (cfg.Cores.Count + slots - 1) / slots; perAZ > cfg.Cores.Count/2 {
+			notes = append(notes, fmt.Sprintf("%d cores over %d subnets: losing the busiest subnet loses %d members, a majority; add subnets in other AZs", cfg.Cores.Count, slots, perAZ))
+		}
+	}
+	if len(cfg.Network.ClientAccess.CIDRs) == 0 && len(cfg.Network.ClientAccess.SecurityGroups) == 0 {
+		notes = append(notes, "network.clientAccess is empty: only the members and neo4jctl's operations Lambda can reach Neo4j")
+	}
+	if !cfg.BackupsEnabled() {
+		notes = append(notes, "scheduled backups are off (backup.enabled: false)")
+	}
+	if cfg.Cores.Count == 1 {
+		notes = append(notes, "a single core has no fault tolerance: development only")
+	}
+	return notes
+}
+
 // Text is the plan for people.
-func (p Plan) Text() string {
+func (p *Plan) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Plan for cluster %s in %s:\n", p.Cluster, p.Region)
 	fmt.Fprintf(&b, "Stacks, in order; stacks that wait on the same stack are created in parallel:\n")

@@ -1,0 +1,50 @@
+package ops
+
+import (
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Clients are the AWS SDK clients of one region, made from one aws.Config (awsapi.LoadConfig).
+// Actions never hold them: New<Verb> hands each action the narrow interfaces it declares.
+// A new verb that needs another service adds its client here.
+type Clients struct {
+	CloudFormation *cloudformation.Client // for the engine (pkg/engine)
+	STS            *sts.Client
+	EC2            *ec2.Client
+	ECR            *ecr.Client
+	S3             *s3.Client
+	ECS            *ecs.Client
+	CloudMap       *servicediscovery.Client
+	AutoScaling    *autoscaling.Client
+	KMS            *kms.Client
+}
+
+// NewClients makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
+// an emulator or a proxy) S3 uses path-style addressing, which such endpoints expect.
+func NewClients(cfg aws.Config) *Clients {
+	custom := cfg.BaseEndpoint != nil && *cfg.BaseEndpoint != ""
+	return &Clients{
+		CloudFormation: cloudformation.NewFromConfig(cfg),
+		STS:            sts.NewFromConfig(cfg),
+		EC2:            ec2.NewFromConfig(cfg),
+		ECR:            ecr.NewFromConfig(cfg),
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.UsePathStyle = o.UsePathStyle || custom || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+		}),
+		ECS:         ecs.NewFromConfig(cfg),
+		CloudMap:    servicediscovery.NewFromConfig(cfg),
+		AutoScaling: autoscaling.NewFromConfig(cfg),
+		KMS:         kms.NewFromConfig(cfg),
+	}
+}

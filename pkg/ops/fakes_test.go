@@ -1,0 +1,669 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/engine"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
+)
+
+// The FAKES of this file stand in for AWS and for the stack engine, so that each action's
+// logic (order, refusals, resume, rollback, what is reported) is tested without the CLI.
+// The CLI-through-moto tests in cmd/neo4jctl run the same actions against a real emulator.
+
+// fakeEngine is a FAKE stack engine: stacks in a map, every operation recorded.
+type fakeEngine struct {
+	mu        sync.Mutex
+	stacks    map[string]*engine.StackInfo
+	outputs   map[string]map[string]string // given to a stack when it is created
+	createErr map[string]error             // Create of these fails
+	// block: Create or Execute of these waits until ctx ends (a Ctrl-C) and reports the
+	// stack still in progress, as the engine does.
+	block      map[string]bool
+	deleteErrs map[string][]error         // successive Delete results of a stack
+	changes    map[string][]engine.Change // Preview: changes of these stacks (default none)
+	templates  map[string][]byte          // Template: what a stack runs now
+	execErr    map[string]error           // Execute of these fails
+	running    map[string]bool            // Execute of these is in progress (for overlap checks)
+	overlaps   []string                   // core stacks executed while another one was
+	created    []string
+	deleted    []string
+	executed   []string
+	discarded  []string
+}
+
+func newFakeEngine() *fakeEngine {
+	return &fakeEngine{stacks: map[string]*engine.StackInfo{}, outputs: map[string]map[string]string{}, createErr: map[string]error{},
+		block: map[string]bool{}, deleteErrs: map[string][]error{}, changes: map[string][]engine.Change{}, templates: map[string][]byte{},
+		execErr: map[string]error{}, running: map[string]bool{}}
+}
+
+// put adds a live stack of cluster name.
+func (f *fakeEngine) put(name, cluster, kind, member, status string, outputs map[string]string) {
+	tags := map[string]string{naming.TagCluster: cluster, naming.TagManagedBy: "neo4jctl", naming.TagStackKind: kind}
+	if member != "" {
+		tags[naming.TagMember] = member
+	}
+	if outputs == nil {
+		outputs = map[string]string{}
+	}
+	f.stacks[name] = &engine.StackInfo{Name: name, ID: name, Status: status, Tags: tags, Outputs: outputs, Parameters: map[string]string{}}
+}
+
+func (f *fakeEngine) List(_ context.Context, match map[string]string) ([]*engine.StackInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*engine.StackInfo
+	for _, name := range slices.Sorted(maps.Keys(f.stacks)) {
+		s := f.stacks[name]
+		ok := true
+		for k, v := range match {
+			if got, has := s.Tags[k]; !has || (v != "" && got != v) {
+				ok = false
+			}
+		}
+		if ok {
+			c := *s
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeEngine) Describe(_ context.Context, name string) (*engine.StackInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.stacks[name]; s != nil {
+		c := *s
+		return &c, nil
+	}
+	return nil, nil
+}
+
+func (f *fakeEngine) Create(ctx context.Context, s engine.Spec, detach bool) (*engine.StackInfo, error) {
+	f.mu.Lock()
+	f.created = append(f.created, s.Name)
+	if err := f.createErr[s.Name]; err != nil {
+		f.mu.Unlock()
+		return nil, err
+	}
+	status := engine.StatusCreateComplete
+	if detach || f.block[s.Name] {
+		status = engine.StatusCreateInProgress
+	}
+	outputs := f.outputs[s.Name]
+	if outputs == nil {
+		outputs = map[string]string{}
+	}
+	f.stacks[s.Name] = &engine.StackInfo{Name: s.Name, ID: s.Name, Status: status, Tags: s.Tags, Outputs: outputs, Parameters: s.Parameters}
+	block := f.block[s.Name]
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return nil, &engine.InterruptedError{Stack: s.Name, Op: engine.OpCreate, Status: status}
+	}
+	return f.Describe(ctx, s.Name)
+}
+
+func (f *fakeEngine) Wait(ctx context.Context, name string, _ engine.Op, _ time.Time, _ string) (*engine.StackInfo, error) {
+	f.mu.Lock()
+	if s := f.stacks[name]; s != nil && engine.InProgress(s.Status) {
+		s.Status = strings.Replace(s.Status, "_IN_PROGRESS", "_COMPLETE", 1)
+	}
+	f.mu.Unlock()
+	return f.Describe(ctx, name)
+}
+
+func (f *fakeEngine) Delete(_ context.Context, name string, _ bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deleted = append(f.deleted, name)
+	if errs := f.deleteErrs[name]; len(errs) > 0 {
+		f.deleteErrs[name] = errs[1:]
+		if errs[0] != nil {
+			return errs[0]
+		}
+	}
+	delete(f.stacks, name)
+	return nil
+}
+
+func (f *fakeEngine) Template(_ context.Context, name string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.templates[name], nil
+}
+
+func (f *fakeEngine) Preview(_ context.Context, s engine.Spec, exists bool) (*engine.ChangeSet, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	typ := "UPDATE"
+	if !exists {
+		typ = "CREATE"
+	}
+	cs := &engine.ChangeSet{Stack: s.Name, Name: "cs-" + s.Name, ID: "cs-" + s.Name, Type: typ, Changes: f.changes[s.Name]}
+	if len(cs.Changes) == 0 && exists {
+		cs.NoChanges, cs.ID = true, ""
+	}
+	return cs, nil
+}
+
+func (f *fakeEngine) Execute(ctx context.Context, cs *engine.ChangeSet) (*engine.StackInfo, error) {
+	f.mu.Lock()
+	f.executed = append(f.executed, cs.Stack)
+	for other, on := range f.running {
+		if on && strings.Contains(other, "-core-") && strings.Contains(cs.Stack, "-core-") {
+			f.overlaps = append(f.overlaps, cs.Stack+" while "+other)
+		}
+	}
+	f.running[cs.Stack] = true
+	block, err := f.block[cs.Stack], f.execErr[cs.Stack]
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.running[cs.Stack] = false
+		f.mu.Unlock()
+	}()
+	if block {
+		<-ctx.Done()
+		return nil, &engine.InterruptedError{Stack: cs.Stack, Op: engine.OpUpdate, Status: "UPDATE_IN_PROGRESS"}
+	}
+	time.Sleep(time.Millisecond) // long enough for a parallel Execute to overlap
+	if err != nil {
+		return nil, err
+	}
+	return f.Describe(ctx, cs.Stack)
+}
+
+func (f *fakeEngine) DiscardChangeSet(_ context.Context, cs *engine.ChangeSet) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cs != nil && cs.ID != "" {
+		f.discarded = append(f.discarded, cs.Stack)
+	}
+	return nil
+}
+
+// recorder collects events.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (r *recorder) Emit(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+}
+
+// lines are the events as people read them.
+func (r *recorder) lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, ev := range r.events {
+		out = append(out, ev.String())
+	}
+	return out
+}
+
+// eventOf returns the first event of type T.
+func eventOf[T Event](r *recorder) (T, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range r.events {
+		if t, ok := ev.(T); ok {
+			return t, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// fakePrompt answers questions in turn; with hold it answers only when ctx ends (nobody
+// answers), as the terminal prompt does.
+type fakePrompt struct {
+	answers []bool
+	hold    bool
+	asked   []string
+}
+
+func (p *fakePrompt) Confirm(ctx context.Context, q string) (bool, error) {
+	p.asked = append(p.asked, q)
+	if p.hold {
+		<-ctx.Done()
+		return false, nil
+	}
+	if len(p.answers) == 0 {
+		return false, nil
+	}
+	a := p.answers[0]
+	p.answers = p.answers[1:]
+	return a, nil
+}
+
+func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
+
+// fakeSTS is a FAKE sts: one account, or an error.
+type fakeSTS struct {
+	account string
+	err     error
+}
+
+func (f *fakeSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sts.GetCallerIdentityOutput{Account: aws.String(f.account)}, nil
+}
+
+// fakeEC2 is a FAKE EC2: AZs, a VPC and subnets, tagged volumes.
+type fakeEC2 struct {
+	mu      sync.Mutex
+	azs     []string
+	vpcs    map[string]bool
+	subnets map[string][2]string // id → vpc, az
+	volumes map[string]map[string]string
+	deleted []string
+}
+
+func newFakeEC2() *fakeEC2 {
+	return &fakeEC2{azs: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, vpcs: map[string]bool{}, subnets: map[string][2]string{}, volumes: map[string]map[string]string{}}
+}
+
+func (f *fakeEC2) DescribeAvailabilityZones(context.Context, *ec2.DescribeAvailabilityZonesInput, ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error) {
+	out := &ec2.DescribeAvailabilityZonesOutput{}
+	for _, az := range f.azs {
+		out.AvailabilityZones = append(out.AvailabilityZones, ec2types.AvailabilityZone{ZoneName: aws.String(az)})
+	}
+	return out, nil
+}
+
+func (f *fakeEC2) DescribeVpcs(_ context.Context, in *ec2.DescribeVpcsInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error) {
+	for _, id := range in.VpcIds {
+		if !f.vpcs[id] {
+			return nil, apiErr("InvalidVpcID.NotFound", fmt.Sprintf("The vpc ID '%s' does not exist", id))
+		}
+	}
+	return &ec2.DescribeVpcsOutput{}, nil
+}
+
+func (f *fakeEC2) DescribeSubnets(_ context.Context, in *ec2.DescribeSubnetsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
+	out := &ec2.DescribeSubnetsOutput{}
+	for _, id := range in.SubnetIds {
+		if s, ok := f.subnets[id]; ok {
+			out.Subnets = append(out.Subnets, ec2types.Subnet{SubnetId: aws.String(id), VpcId: aws.String(s[0]), AvailabilityZone: aws.String(s[1])})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeEC2) DescribeVolumes(_ context.Context, in *ec2.DescribeVolumesInput, _ ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &ec2.DescribeVolumesOutput{}
+	for _, id := range slices.Sorted(maps.Keys(f.volumes)) {
+		tags := f.volumes[id]
+		match := true
+		for _, flt := range in.Filters {
+			key := strings.TrimPrefix(aws.ToString(flt.Name), "tag:")
+			if !slices.Contains(flt.Values, tags[key]) {
+				match = false
+			}
+		}
+		if match {
+			v := ec2types.Volume{VolumeId: aws.String(id)}
+			for k, val := range tags {
+				v.Tags = append(v.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(val)})
+			}
+			out.Volumes = append(out.Volumes, v)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeEC2) DeleteVolume(_ context.Context, in *ec2.DeleteVolumeInput, _ ...func(*ec2.Options)) (*ec2.DeleteVolumeOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := aws.ToString(in.VolumeId)
+	f.deleted = append(f.deleted, id)
+	delete(f.volumes, id)
+	return &ec2.DeleteVolumeOutput{}, nil
+}
+
+// fakeECR is a FAKE ECR: the repo:tag images that exist.
+type fakeECR struct{ images map[string]bool }
+
+func (f *fakeECR) DescribeImages(_ context.Context, in *ecr.DescribeImagesInput, _ ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error) {
+	ref := aws.ToString(in.RepositoryName) + ":" + aws.ToString(in.ImageIds[0].ImageTag)
+	if !f.images[ref] {
+		return nil, apiErr("ImageNotFoundException", "The image with imageId {imageTag:'"+aws.ToString(in.ImageIds[0].ImageTag)+"'} does not exist")
+	}
+	return &ecr.DescribeImagesOutput{}, nil
+}
+
+// fakeS3 is a FAKE S3: buckets with tags, regions and object versions.
+type fakeS3 struct {
+	mu      sync.Mutex
+	buckets map[string]*fakeBucket
+	puts    []string
+	deleted []string
+}
+
+type fakeBucket struct {
+	region  string
+	tags    map[string]string
+	objects map[string]int // key → versions
+}
+
+func newFakeS3() *fakeS3 { return &fakeS3{buckets: map[string]*fakeBucket{}} }
+
+func (f *fakeS3) bucket(name string) (*fakeBucket, error) {
+	if b := f.buckets[name]; b != nil {
+		return b, nil
+	}
+	return nil, apiErr("NoSuchBucket", "The specified bucket does not exist")
+}
+
+func (f *fakeS3) HeadObject(_ context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	if b.objects[aws.ToString(in.Key)] == 0 {
+		return nil, apiErr("NotFound", "Not Found")
+	}
+	return &s3.HeadObjectOutput{}, nil
+}
+
+func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	b.objects[aws.ToString(in.Key)]++
+	f.puts = append(f.puts, aws.ToString(in.Key))
+	return &s3.PutObjectOutput{}, nil
+}
+
+func (f *fakeS3) ListBuckets(_ context.Context, in *s3.ListBucketsInput, _ ...func(*s3.Options)) (*s3.ListBucketsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &s3.ListBucketsOutput{}
+	for name := range f.buckets {
+		if strings.HasPrefix(name, aws.ToString(in.Prefix)) {
+			out.Buckets = append(out.Buckets, s3types.Bucket{Name: aws.String(name)})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeS3) GetBucketLocation(_ context.Context, in *s3.GetBucketLocationInput, _ ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	region := b.region
+	if region == "us-east-1" {
+		region = "" // as S3 answers
+	}
+	return &s3.GetBucketLocationOutput{LocationConstraint: s3types.BucketLocationConstraint(region)}, nil
+}
+
+func (f *fakeS3) GetBucketTagging(_ context.Context, in *s3.GetBucketTaggingInput, _ ...func(*s3.Options)) (*s3.GetBucketTaggingOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	if len(b.tags) == 0 {
+		return nil, apiErr("NoSuchTagSet", "The TagSet does not exist")
+	}
+	out := &s3.GetBucketTaggingOutput{}
+	for k, v := range b.tags {
+		out.TagSet = append(out.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return out, nil
+}
+
+func (f *fakeS3) ListObjectVersions(_ context.Context, in *s3.ListObjectVersionsInput, _ ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	out := &s3.ListObjectVersionsOutput{IsTruncated: aws.Bool(false)}
+	for k, n := range b.objects {
+		for i := range n {
+			out.Versions = append(out.Versions, s3types.ObjectVersion{Key: aws.String(k), VersionId: aws.String(fmt.Sprint(i))})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeS3) DeleteObjects(_ context.Context, in *s3.DeleteObjectsInput, _ ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range in.Delete.Objects {
+		b.objects[aws.ToString(o.Key)]--
+		if b.objects[aws.ToString(o.Key)] <= 0 {
+			delete(b.objects, aws.ToString(o.Key))
+		}
+	}
+	return &s3.DeleteObjectsOutput{}, nil
+}
+
+func (f *fakeS3) DeleteBucket(_ context.Context, in *s3.DeleteBucketInput, _ ...func(*s3.Options)) (*s3.DeleteBucketOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := aws.ToString(in.Bucket)
+	b, err := f.bucket(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.objects) > 0 {
+		return nil, apiErr("BucketNotEmpty", "The bucket you tried to delete is not empty")
+	}
+	delete(f.buckets, name)
+	f.deleted = append(f.deleted, name)
+	return &s3.DeleteBucketOutput{}, nil
+}
+
+// fakeKMS is a FAKE KMS: keys with tags and states.
+type fakeKMS struct {
+	keys      map[string]map[string]string // id → tags
+	pending   map[string]bool
+	scheduled []string
+}
+
+func (f *fakeKMS) ListKeys(context.Context, *kms.ListKeysInput, ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
+	out := &kms.ListKeysOutput{}
+	for _, id := range slices.Sorted(maps.Keys(f.keys)) {
+		out.Keys = append(out.Keys, kmstypes.KeyListEntry{KeyId: aws.String(id)})
+	}
+	return out, nil
+}
+
+func (f *fakeKMS) ListResourceTags(_ context.Context, in *kms.ListResourceTagsInput, _ ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error) {
+	out := &kms.ListResourceTagsOutput{}
+	for k, v := range f.keys[aws.ToString(in.KeyId)] {
+		out.Tags = append(out.Tags, kmstypes.Tag{TagKey: aws.String(k), TagValue: aws.String(v)})
+	}
+	return out, nil
+}
+
+func (f *fakeKMS) DescribeKey(_ context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	state := kmstypes.KeyStateEnabled
+	if f.pending[aws.ToString(in.KeyId)] {
+		state = kmstypes.KeyStatePendingDeletion
+	}
+	return &kms.DescribeKeyOutput{KeyMetadata: &kmstypes.KeyMetadata{KeyId: in.KeyId, KeyState: state}}, nil
+}
+
+func (f *fakeKMS) ScheduleKeyDeletion(_ context.Context, in *kms.ScheduleKeyDeletionInput, _ ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error) {
+	id := aws.ToString(in.KeyId)
+	if f.pending[id] {
+		return nil, apiErr("KMSInvalidStateException", "arn:aws:kms:eu-west-1:1:key/"+id+" is pending deletion.")
+	}
+	if f.pending == nil {
+		f.pending = map[string]bool{}
+	}
+	f.pending[id] = true
+	f.scheduled = append(f.scheduled, fmt.Sprintf("%s after %d days", id, aws.ToInt32(in.PendingWindowInDays)))
+	return &kms.ScheduleKeyDeletionOutput{}, nil
+}
+
+// fakeECS is a FAKE ECS: services with counts, tasks per service.
+type fakeECS struct {
+	services map[string]ecstypes.Service // by service name
+	tasks    map[string][]ecstypes.Task  // by service name ("" for the cluster's stopped tasks)
+}
+
+func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	out := &ecs.DescribeServicesOutput{}
+	for _, n := range in.Services {
+		if s, ok := f.services[n]; ok {
+			out.Services = append(out.Services, s)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	out := &ecs.ListTasksOutput{}
+	for _, t := range f.tasks[aws.ToString(in.ServiceName)] {
+		if aws.ToString(t.DesiredStatus) == string(in.DesiredStatus) {
+			out.TaskArns = append(out.TaskArns, aws.ToString(t.TaskArn))
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	out := &ecs.DescribeTasksOutput{}
+	for _, tasks := range f.tasks {
+		for _, t := range tasks {
+			if slices.Contains(in.Tasks, aws.ToString(t.TaskArn)) {
+				out.Tasks = append(out.Tasks, t)
+			}
+		}
+	}
+	return out, nil
+}
+
+// fakeASG is a FAKE Auto Scaling: one instance per group.
+type fakeASG struct{ instances map[string][2]string } // group → instance id, AZ
+
+func (f *fakeASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+	out := &autoscaling.DescribeAutoScalingGroupsOutput{}
+	for _, n := range in.AutoScalingGroupNames {
+		if i, ok := f.instances[n]; ok {
+			out.AutoScalingGroups = append(out.AutoScalingGroups, asgtypes.AutoScalingGroup{AutoScalingGroupName: aws.String(n),
+				Instances: []asgtypes.Instance{{InstanceId: aws.String(i[0]), AvailabilityZone: aws.String(i[1]), LifecycleState: asgtypes.LifecycleStateInService}}})
+		}
+	}
+	return out, nil
+}
+
+// fakeCloudMap is a FAKE Cloud Map: services of a namespace with instances.
+type fakeCloudMap struct {
+	mu           sync.Mutex
+	instances    map[string][]string // service → instance ids
+	deregistered []string
+}
+
+func (f *fakeCloudMap) ListServices(context.Context, *servicediscovery.ListServicesInput, ...func(*servicediscovery.Options)) (*servicediscovery.ListServicesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &servicediscovery.ListServicesOutput{}
+	for s := range f.instances {
+		out.Services = append(out.Services, sdtypes.ServiceSummary{Id: aws.String(s), Name: aws.String(s)})
+	}
+	return out, nil
+}
+
+func (f *fakeCloudMap) ListInstances(_ context.Context, in *servicediscovery.ListInstancesInput, _ ...func(*servicediscovery.Options)) (*servicediscovery.ListInstancesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &servicediscovery.ListInstancesOutput{}
+	for _, i := range f.instances[aws.ToString(in.ServiceId)] {
+		out.Instances = append(out.Instances, sdtypes.InstanceSummary{Id: aws.String(i)})
+	}
+	return out, nil
+}
+
+func (f *fakeCloudMap) DeregisterInstance(_ context.Context, in *servicediscovery.DeregisterInstanceInput, _ ...func(*servicediscovery.Options)) (*servicediscovery.DeregisterInstanceOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	svc, id := aws.ToString(in.ServiceId), aws.ToString(in.InstanceId)
+	f.instances[svc] = slices.DeleteFunc(f.instances[svc], func(s string) bool { return s == id })
+	f.deregistered = append(f.deregistered, id)
+	return &servicediscovery.DeregisterInstanceOutput{}, nil
+}
+
+// fakeBundle is an agent bundle per architecture.
+func fakeBundle(arch string) ([]byte, string, error) {
+	return []byte("zip-" + arch), strings.Repeat(arch[:1], 64), nil
+}
+
+func testRelease() Release { return Release{Version: "test", Bundle: fakeBundle} }
+
+// loadExample loads an example cluster.yaml as the CLI does.
+func loadExample(t *testing.T, name string) *cluster.ClusterConfig {
+	t.Helper()
+	f, err := cluster.Load("../../examples/"+name, cluster.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Config
+}
+
+// defaultImage is the repo:tag of the image a default cluster of cfg runs.
+func defaultImage(cfg *cluster.ClusterConfig) string {
+	_, sum, _ := fakeBundle(naming.ImageTagArch)
+	return naming.DefaultImageRepository + ":" + naming.ImageTag(cfg.Neo4j.Version, sum)
+}
+
+// sharedOutputs are what a shared stack reports.
+func sharedOutputs(bucket string) map[string]string {
+	return map[string]string{stack.OutputBucketName: bucket, stack.OutputNamespaceName: "graph-dev.neo4j.internal", stack.OutputNamespaceID: "ns-1",
+		stack.OutputKMSKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/key-1"}
+}

@@ -1,0 +1,203 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
+	"github.com/neo4jctl/neo4jctl/pkg/cluster"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
+)
+
+// CallerIdentity says whose credentials these are.
+type CallerIdentity interface {
+	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// NetworkReader reads the region's AZs and an existing VPC and its subnets.
+type NetworkReader interface {
+	DescribeVpcs(context.Context, *ec2.DescribeVpcsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
+	DescribeSubnets(context.Context, *ec2.DescribeSubnetsInput, ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error)
+	DescribeAvailabilityZones(context.Context, *ec2.DescribeAvailabilityZonesInput, ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error)
+}
+
+// ImageReader checks that an image is in ECR.
+type ImageReader interface {
+	DescribeImages(context.Context, *ecr.DescribeImagesInput, ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
+}
+
+// Precheck is what create and update look at before rendering anything: the credentials,
+// the region, an existing VPC and its subnets, the image.
+type Precheck struct {
+	STS CallerIdentity
+	EC2 NetworkReader
+	ECR ImageReader
+}
+
+func newPrecheck(c *Clients) Precheck { return Precheck{STS: c.STS, EC2: c.EC2, ECR: c.ECR} }
+
+// Environment is what the pre-checks learned about the account.
+type Environment struct {
+	Account   string
+	SubnetAZs map[string]string
+	Image     string // the image the tasks run
+}
+
+// rendered is a config rendered for this account: the stacks, and the agent bundles with
+// their S3 keys by architecture.
+type rendered struct {
+	stacks []stack.Stack
+	keys   map[string]string
+	zips   map[string][]byte
+}
+
+// render runs the pre-checks and renders the stacks with the agent bundles' keys.
+func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *cluster.ClusterConfig) (*rendered, error) {
+	in, zips, err := rel.bundles()
+	if err != nil {
+		return nil, err
+	}
+	env, err := c.precheck(ctx, pc, cfg, in.AgentSHA256)
+	if err != nil {
+		return nil, err
+	}
+	in.SubnetAZs = env.SubnetAZs
+	stacks, err := stack.Build(cfg, in)
+	if err != nil {
+		return nil, err
+	}
+	return &rendered{stacks: stacks, keys: in.AgentCodeKeys, zips: zips}, nil
+}
+
+// precheck verifies, before anything is created: credentials, region, the existing VPC and
+// its subnets and their AZ spread, and that the image is in ECR (the default image's tag
+// names the amd64 agent bundle, agentSHA).
+func (c *Cluster) precheck(ctx context.Context, pc Precheck, cfg *cluster.ClusterConfig, agentSHA string) (*Environment, error) {
+	env := &Environment{SubnetAZs: map[string]string{}}
+	id, err := pc.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		if awsapi.IsCredentials(err) {
+			return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w", awsapi.Clean(err))
+		}
+		return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w; %s", awsapi.Clean(err), CredentialsHint)
+	}
+	env.Account = aws.ToString(id.Account)
+	c.emit(AccountChecked{Account: env.Account, Region: cfg.Metadata.Region})
+	if err := checkAZs(ctx, pc.EC2, cfg); err != nil {
+		return nil, err
+	}
+	if !cfg.CreatesVPC() {
+		if env.SubnetAZs, err = checkNetwork(ctx, pc.EC2, cfg); err != nil {
+			return nil, err
+		}
+		c.warnQuorumAtRisk(cfg, env.SubnetAZs)
+	}
+	if env.Image, err = checkImage(ctx, pc.ECR, cfg, env.Account, agentSHA); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// checkAZs: a VPC neo4jctl makes needs as many available AZs as it has subnets.
+func checkAZs(ctx context.Context, api NetworkReader, cfg *cluster.ClusterConfig) error {
+	azs, err := api.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("state"), Values: []string{"available"}}},
+	})
+	if err != nil {
+		return fmt.Errorf("checking region %s (ec2:DescribeAvailabilityZones): %w", cfg.Metadata.Region, awsapi.Clean(err))
+	}
+	if cfg.CreatesVPC() && len(azs.AvailabilityZones) < cfg.SubnetSlots() {
+		return fmt.Errorf("region %s has %d available AZs; the new VPC needs %d", cfg.Metadata.Region, len(azs.AvailabilityZones), cfg.SubnetSlots())
+	}
+	return nil
+}
+
+// checkNetwork checks that network.vpcID exists and that every subnet is in it, and returns
+// each subnet's AZ.
+func checkNetwork(ctx context.Context, api NetworkReader, cfg *cluster.ClusterConfig) (map[string]string, error) {
+	vpcID := cfg.Network.VPCID
+	if _, err := api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpcID}}); err != nil {
+		return nil, fmt.Errorf("network.vpcID: %s not found in %s: %w", vpcID, cfg.Metadata.Region, awsapi.Clean(err))
+	}
+	out, err := api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: cfg.Network.Subnets})
+	if err != nil {
+		return nil, fmt.Errorf("network.subnets: %w", awsapi.Clean(err))
+	}
+	found := map[string]ec2types.Subnet{}
+	for _, s := range out.Subnets {
+		found[aws.ToString(s.SubnetId)] = s
+	}
+	azs := map[string]string{}
+	var problems []string
+	for _, id := range cfg.Network.Subnets {
+		s, ok := found[id]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("subnet %s does not exist", id))
+		case aws.ToString(s.VpcId) != vpcID:
+			problems = append(problems, fmt.Sprintf("subnet %s belongs to %s, not network.vpcID %s", id, aws.ToString(s.VpcId), vpcID))
+		default:
+			azs[id] = aws.ToString(s.AvailabilityZone)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("network.subnets: %s", strings.Join(problems, "; "))
+	}
+	return azs, nil
+}
+
+// warnQuorumAtRisk: members go round-robin over the subnets; subnets sharing an AZ can put
+// a majority of the cores in it. A warning, not a refusal.
+func (c *Cluster) warnQuorumAtRisk(cfg *cluster.ClusterConfig, subnetAZs map[string]string) {
+	perAZ := map[string]int{}
+	for _, m := range cfg.Members() {
+		perAZ[subnetAZs[m.Subnet]]++
+	}
+	subnets := map[string][]string{}
+	for _, id := range cfg.Network.Subnets {
+		subnets[subnetAZs[id]] = append(subnets[subnetAZs[id]], id)
+	}
+	for _, az := range slices.Sorted(maps.Keys(perAZ)) {
+		if n := perAZ[az]; cfg.Cores.Count > 1 && n > cfg.Cores.Count/2 {
+			c.emit(QuorumAtRisk{AZ: az, Members: n, Cores: cfg.Cores.Count, Subnets: subnets[az]})
+		}
+	}
+}
+
+// checkImage makes sure the default ECR image (or an ECR image named in neo4j.image) exists.
+// Images elsewhere (Docker Hub, another registry) are not checked.
+func checkImage(ctx context.Context, api ImageReader, cfg *cluster.ClusterConfig, account, agentSHA string) (string, error) {
+	region := cfg.Metadata.Region
+	img := cfg.Neo4j.Image
+	if img == "" {
+		img = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s:%s", account, region, naming.DefaultImageRepository, naming.ImageTag(cfg.Neo4j.Version, agentSHA))
+	}
+	prefix := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/", account, region)
+	if !strings.HasPrefix(img, prefix) {
+		return img, nil
+	}
+	repo, tag, _ := strings.Cut(strings.TrimPrefix(img, prefix), ":")
+	if tag == "" {
+		tag = "latest"
+	}
+	_, err := api.DescribeImages(ctx, &ecr.DescribeImagesInput{
+		RepositoryName: aws.String(repo),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("image %s is not in ECR (%v); push it first: neo4jctl image push --repository %s%s --neo4j-version %s --tag %s --create-repository",
+			img, awsapi.Clean(err), prefix, repo, cfg.Neo4j.Version, tag)
+	}
+	return img, nil
+}
