@@ -1,6 +1,6 @@
 // Command build-agent makes the agent bundles that neo4jctl embeds:
 //
-//	go run ./cmd/build-agent            # writes pkg/lambdas/agentbundle/zips/agent-{amd64,arm64}.zip
+//	go run ./cmd/build-agent            # writes pkg/lambdas/agentbundle/zips/agent-{amd64,arm64}.zip(.sha256)
 //	go run ./cmd/build-agent -out DIR   # somewhere else
 //
 // Each zip holds one file, `bootstrap` (the provided.al2023 Lambda entry point), which is the

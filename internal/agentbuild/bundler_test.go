@@ -4,8 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,6 +40,16 @@ func TestBuildReproducible(t *testing.T) {
 	for i := range a {
 		if a[i].SHA256 != b[i].SHA256 {
 			t.Errorf("%s: two builds differ: %s vs %s", a[i].Arch, a[i].SHA256, b[i].SHA256)
+		}
+		// the sum is recorded beside the zip, in sha256sum's format, and is the zip's hash
+		zipBytes, err := os.ReadFile(a[i].Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(zipBytes)
+		want := hex.EncodeToString(sum[:]) + "  " + FileName(a[i].Arch) + "\n"
+		if got, err := os.ReadFile(filepath.Join(filepath.Dir(a[i].Path), SumFileName(a[i].Arch))); err != nil || string(got) != want || a[i].SHA256+"  "+FileName(a[i].Arch)+"\n" != want {
+			t.Errorf("%s: recorded sum %q (%v), want %q", a[i].Arch, got, err, want)
 		}
 		exe := readBootstrap(t, a[i].Path)
 		f, err := elf.NewFile(bytes.NewReader(exe))

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 )
 
 //go:embed zips
@@ -33,6 +34,12 @@ var ErrNotBuilt = errors.New("agent bundle not built: run " + BuildCommand)
 // accepted too) and its SHA-256 in hex. The S3 key is naming.AgentKey(arch, sha).
 func Bundle(arch string) ([]byte, string, error) {
 	return bundleFrom(embedded, arch)
+}
+
+// SHA256 is the bundle's SHA-256 in hex, as recorded beside it at build time: what
+// `version`, dry runs and `generate templates` need, without copying or hashing the bundle.
+func SHA256(arch string) (string, error) {
+	return sumFrom(embedded, arch)
 }
 
 // Binary returns the agent executable for arch (the zip's bootstrap), e.g. for an image layer.
@@ -76,8 +83,40 @@ func bundleFrom(fsys fs.FS, arch string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("reading embedded %s: %w", name, err)
 	}
+	if sum, ok := recordedSum(fsys, a); ok {
+		return b, sum, nil
+	}
 	sum := sha256.Sum256(b)
 	return b, hex.EncodeToString(sum[:]), nil
+}
+
+func sumFrom(fsys fs.FS, arch string) (string, error) {
+	a, err := NormalizeArch(arch)
+	if err != nil {
+		return "", err
+	}
+	if sum, ok := recordedSum(fsys, a); ok {
+		return sum, nil
+	}
+	_, sum, err := bundleFrom(fsys, a) // built without a sum file: hash it
+	return sum, err
+}
+
+// recordedSum reads agent-<arch>.zip.sha256 (internal/agentbuild.SumFileName), written by
+// the build after the zip; a missing or malformed one means "hash the zip".
+func recordedSum(fsys fs.FS, arch string) (string, bool) {
+	b, err := fs.ReadFile(fsys, "zips/agent-"+arch+".zip.sha256")
+	if err != nil {
+		return "", false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 || f[1] != "agent-"+arch+".zip" || len(f[0]) != sha256.Size*2 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(f[0]); err != nil {
+		return "", false
+	}
+	return strings.ToLower(f[0]), true
 }
 
 // BootstrapFromZip extracts the bootstrap executable from a bundle.
