@@ -294,6 +294,8 @@ func TestMainDispatch(t *testing.T) {
 		{[]string{"entrypoint"}, map[string]string{naming.EnvRole: "core", naming.EnvRunDir: os.TempDir() + "/neo4jctl-test-run", naming.EnvDataDir: os.TempDir()}, 1, naming.VolumeMarker},
 		{[]string{"backup", "--type=FULL"}, nil, 1, `"type":"FULL"`},
 		{[]string{"backup", "--typo"}, nil, 2, "unknown argument"},
+		{[]string{"verify"}, nil, 1, `"verify":"failed"`},
+		{[]string{"verify", "neo4j"}, nil, 2, naming.EnvVerifyTarget},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

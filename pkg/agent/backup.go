@@ -82,10 +82,14 @@ type ReportArtifact struct {
 	Chain     string `json:"chain"`
 }
 
-// BackupArgs is the neo4j-admin command line of a backup.
-func BackupArgs(admin, from, to, typ, tempPath string, dbs []string) []string {
+// BackupArgs is the neo4j-admin command line of a backup; pageCache "" leaves neo4j-admin's
+// default.
+func BackupArgs(admin, from, to, typ, tempPath, pageCache string, dbs []string) []string {
 	argv := []string{admin, "database", "backup",
 		"--from=" + from, "--to-path=" + to, "--type=" + typ, "--temp-path=" + tempPath}
+	if pageCache != "" {
+		argv = append(argv, "--pagecache="+pageCache)
+	}
 	return append(argv, dbs...)
 }
 
@@ -212,7 +216,7 @@ func (r *BackupReport) run(ctx context.Context, o BackupOptions, store backup.St
 		run = execCommand
 	}
 	started := now()
-	r.ExitCode, err = run(ctx, BackupArgs(NeoAdmin(env), r.From, r.To, r.Type, temp, r.Databases), o.Stderr, o.Stderr)
+	r.ExitCode, err = run(ctx, BackupArgs(NeoAdmin(env), r.From, r.To, r.Type, temp, env(naming.EnvBackupPageCache), r.Databases), o.Stderr, o.Stderr)
 	if err != nil {
 		r.Error = "running neo4j-admin database backup: " + err.Error()
 	}

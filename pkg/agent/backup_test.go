@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +40,7 @@ type fakeAdmin struct {
 	tx      map[string]int64 // last committed transaction per database
 	arts    map[string]fakeArt
 	failDB  string // a database whose backup fails (the others go on, exit code 1)
+	corrupt string // an artifact name whose check finds inconsistencies
 	calls   [][]string
 }
 
@@ -56,6 +59,10 @@ func (f *fakeAdmin) run(ctx context.Context, argv []string, stdout, stderr io.Wr
 		return f.backup(ctx, argv[3:])
 	case "backup inspect":
 		return f.inspect(ctx, argv[3:], stdout)
+	case "database check":
+		return f.check(argv[3:], stdout)
+	case "database aggregate-backup", "backup aggregate":
+		return f.aggregate(argv[3:])
 	}
 	return 2, fmt.Errorf("fake neo4j-admin: unexpected %q", argv)
 }
@@ -148,6 +155,51 @@ func (f *fakeAdmin) inspect(ctx context.Context, args []string, stdout io.Writer
 		}
 		fmt.Fprintln(stdout, row)
 	}
+	return 0, nil
+}
+
+func flagValue(args []string, name string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// check plays `neo4j-admin database check --from-path=DIR`: like the real one it refuses a
+// differential or an unrecovered full backup (no report), finds the corrupt artifact
+// inconsistent (a report file, exit 1), and passes the rest.
+func (f *fakeAdmin) check(args []string, stdout io.Writer) (int, error) {
+	files, _ := filepath.Glob(filepath.Join(flagValue(args, "--from-path"), "*.backup"))
+	if len(files) != 1 {
+		fmt.Fprintf(stdout, "fake check: want one artifact, found %d\n", len(files))
+		return 1, fmt.Errorf("neo4j-admin exited with 1")
+	}
+	a := f.arts[filepath.Base(files[0])]
+	if !a.full || !a.recover {
+		fmt.Fprintln(stdout, "Consistency check is not supported for differential backups or unrecovered full backups")
+		return 1, fmt.Errorf("neo4j-admin exited with 1")
+	}
+	if filepath.Base(files[0]) == f.corrupt {
+		os.WriteFile(filepath.Join(flagValue(args, "--report-path"), "inconsistencies-2026-11-26.04.00.00.report"), []byte("ERROR: node 42 ..."), 0o600)
+		return 1, fmt.Errorf("neo4j-admin exited with 1")
+	}
+	return 0, nil
+}
+
+// aggregate plays `backup aggregate --from-path=DIR/LAST.backup`: the chain in DIR becomes
+// one recovered full artifact (the old ones removed, as --keep-old-backup=false does).
+func (f *fakeAdmin) aggregate(args []string) (int, error) {
+	last := flagValue(args, "--from-path")
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(last), "*.backup"))
+	for _, p := range files {
+		os.Remove(p)
+	}
+	a := f.arts[filepath.Base(last)]
+	name := "aggregated-" + filepath.Base(last)
+	os.WriteFile(filepath.Join(filepath.Dir(last), name), []byte("aggregated"), 0o600)
+	f.arts[name] = fakeArt{db: a.db, id: a.id, at: a.at, full: true, lo: 1, hi: a.hi, recover: true}
 	return 0, nil
 }
 
@@ -364,5 +416,80 @@ func TestBackupSettings(t *testing.T) {
 		if code != 1 || r.Backup != "failed" || !strings.Contains(r.Error, tc.want) {
 			t.Errorf("%v: exit %d %+v", tc.env, code, r)
 		}
+	}
+}
+
+func runVerify(t *testing.T, f *fakeAdmin, env map[string]string, target string) (int, VerifyReport) {
+	t.Helper()
+	env[naming.EnvVerifyTarget] = target
+	var stdout bytes.Buffer
+	code := Verify(context.Background(), VerifyOptions{Env: MapEnv(env), Stdout: &stdout, Stderr: io.Discard, S3: f.s3, Command: f.run,
+		Now: func() time.Time { *f.clock = f.clock.Add(time.Second); return *f.clock }})
+	var r VerifyReport
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("%q: %v", stdout.String(), err)
+	}
+	return code, r
+}
+
+// TestVerify: the weekly target checks each database's newest full backup; "newest"
+// aggregates a differential's chain first (the checker refuses differentials); an
+// inconsistent artifact keeps its report in the bucket; every verdict lands in the manifest.
+func TestVerify(t *testing.T) {
+	for _, version := range []string{"5.26.30", "2025.10.1"} {
+		t.Run(version, func(t *testing.T) {
+			ctx := context.Background()
+			f, env, store := backupBed(t, version)
+			runBackup(t, f, env, "FULL")
+			f.tx["neo4j"] += 10
+			runBackup(t, f, env, "")
+			f.calls = nil
+
+			code, r := runVerify(t, f, env, naming.VerifyNewestFull)
+			if code != 0 || r.Verify != "ok" || len(r.Results) != 2 {
+				t.Fatalf("newest-full: exit %d %+v", code, r)
+			}
+			for _, c := range f.calls {
+				if c[1] != "database" || c[2] != "check" {
+					t.Errorf("a recovered full backup needs no aggregation: %q", c)
+				}
+			}
+			m, _, _ := store.ReadManifest(ctx, "neo4j")
+			if v := m.Artifacts[0].Verified; m.Artifacts[0].Type != backup.TypeFull || v == nil || v.Verdict != backup.VerdictConsistent || v.Neo4jVersion != version {
+				t.Fatalf("neo4j full not recorded as verified: %+v", m.Artifacts[0])
+			}
+
+			f.calls = nil
+			code, r = runVerify(t, f, env, naming.VerifyNewest)
+			if code != 0 || len(r.Results) != 2 || r.Results[0].Type != backup.TypeDiff {
+				t.Fatalf("newest: exit %d %+v", code, r)
+			}
+			want := "backup aggregate"
+			if strings.HasPrefix(version, "5.") {
+				want = "database aggregate-backup"
+			}
+			if strings.Join(f.calls[0][1:3], " ") != want {
+				t.Errorf("aggregation on %s: %q", version, f.calls[0])
+			}
+
+			f.corrupt = path.Base(m.Artifacts[0].Key)
+			code, r = runVerify(t, f, env, m.Artifacts[0].Key)
+			if code != 1 || r.Verify != "failed" || len(r.Results) != 1 || r.Results[0].Verdict != backup.VerdictInconsistent {
+				t.Fatalf("corrupt: exit %d %+v", code, r)
+			}
+			rep := r.Results[0].Report
+			obj, err := f.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(f.bucket), Key: aws.String(rep)})
+			if err != nil || rep != backup.ReportKey(f.corrupt) {
+				t.Fatalf("report %q: %v", rep, err)
+			}
+			obj.Body.Close()
+			m, _, _ = store.ReadManifest(ctx, "neo4j")
+			if v := m.Artifacts[0].Verified; v == nil || v.Verdict != backup.VerdictInconsistent || v.Report != rep {
+				t.Errorf("inconsistent verdict not recorded: %+v", v)
+			}
+			if code, r = runVerify(t, f, env, "neo4j-2020-01-01T00-00-00"); code != 1 || !strings.Contains(r.Error, "no recorded backup neo4j-2020-01-01T00-00-00") {
+				t.Errorf("unknown artifact: exit %d %+v", code, r)
+			}
+		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
 // CloudWatch Logs limits for one PutLogEvents call and one event.
@@ -39,7 +41,7 @@ type LogShipper struct {
 func (w *Worker) Shipper(name string) *LogShipper {
 	return &LogShipper{
 		Path: filepath.Join(w.Config.LogsDir, name+".log"), Group: w.Config.LogGroup,
-		Stream: w.Config.Member + "/" + name, Sink: w.Logs, Now: w.Now, Logf: w.logf,
+		Stream: naming.LogStreamShipped(w.Config.Member, name), Sink: w.Logs, Now: w.Now, Logf: w.logf,
 	}
 }
 

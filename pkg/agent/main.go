@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
 // Env reads environment variables; tests pass a map.
@@ -25,7 +27,8 @@ Usage:
   neo4jctl-agent entrypoint [ARGS...]   check the volume, compute addresses and auth, start the worker, exec Neo4j
   neo4jctl-agent worker [--detach]      post-start worker: started marker, users, restore seeding, disk metric, logs
   neo4jctl-agent health                 liveness: setup or start-up in progress, or Neo4j answers locally
-  neo4jctl-agent backup [--type=T]      neo4j-admin database backup (T: FULL, DIFF, AUTO), retention, one JSON line
+  neo4jctl-agent backup [--type=T]      neo4j-admin database backup (T: FULL, DIFF, AUTO) under the backup lock, manifests, retention, one JSON line
+  neo4jctl-agent verify                 neo4j-admin database check of the backups NEO4JCTL_VERIFY_TARGET names, verdicts into the manifests, one JSON line
   neo4jctl-agent version                print the agent version
 
 As a Lambda (AWS_LAMBDA_RUNTIME_API set), NEO4JCTL_HANDLER selects dns-sync | operations | cleanup.
@@ -59,6 +62,12 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 			return 2
 		}
 		return Backup(ctx, BackupOptions{Env: env, Type: typ, Stdout: stdout, Stderr: stderr})
+	case "verify":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "neo4jctl-agent verify: unknown argument %q (the target is %s)\n", args[1], naming.EnvVerifyTarget)
+			return 2
+		}
+		return Verify(ctx, VerifyOptions{Env: env, Stdout: stdout, Stderr: stderr})
 	case "version":
 		fmt.Fprintln(stdout, Version())
 		return 0

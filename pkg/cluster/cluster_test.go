@@ -107,6 +107,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{"secrets in tags and values", strings.Replace(minimal, "  region: eu-west-1\n", "  region: eu-west-1\n  tags: {db_password: x, owner: AKIAIOSFODNN7EXAMPLE}\n", 1), []problem{
 			{"metadata.tags.db_password", 6, "Secrets Manager"}, {"metadata.tags.owner", 6, "an AWS access key id"},
 		}},
+		{"verify schedule", minimal + "backup:\n  verify: {schedule: \"cron(0 4 * * SUN *)\"}\n", []problem{{"backup.verify.schedule", 9, "exactly one of day-of-month"}}},
+		{"verify without backups", minimal + "backup:\n  enabled: false\n  verify: {schedule: \"cron(0 4 ? * SUN *)\"}\n", []problem{{"backup.verify.schedule", 10, "backups are off"}}},
 		{"retention too long", minimal + "backup: {retention: {days: 5000}}\n", []problem{{"backup.retention.days", 8, "1 to 3650"}}},
 		{"volume limits", minimal + "cores:\n  volume: {sizeGiB: 5, iops: 20000, throughputMiBps: 2000}\n", []problem{
 			{"cores.volume.sizeGiB", 9, "too small"}, {"cores.volume.iops", 9, "3000-16000"}, {"cores.volume.throughputMiBps", 9, "125-1000"},

@@ -104,6 +104,14 @@ type Backup struct {
 	Schedule  BackupSchedule  `json:"schedule,omitempty"`
 	Retention BackupRetention `json:"retention,omitempty"`
 	Databases []string        `json:"databases,omitempty" jsonschema_description:"Database names, or * for all databases with system."`
+	Verify    BackupVerify    `json:"verify,omitempty"`
+}
+
+// BackupVerify is the consistency check of backups (neo4j-admin database check of an
+// artifact, in a task with scratch space sized for the store); its verdict is recorded in
+// the backup manifest. The task always exists, for `neo4jctl backup verify`.
+type BackupVerify struct {
+	Schedule string `json:"schedule,omitempty" jsonschema_description:"cron(...) or rate(...) to verify the newest full backup of each database, e.g. cron(0 4 ? * SUN *) weekly; empty: on demand only."`
 }
 
 // BackupSchedule holds EventBridge Scheduler expressions.

@@ -442,7 +442,15 @@ func (v *validator) replicas(c *ClusterConfig) {
 func (v *validator) backup(c *ClusterConfig) {
 	b := c.Backup
 	if b.Enabled != nil && !*b.Enabled {
+		if b.Verify.Schedule != "" {
+			v.add("backup.verify.schedule", "verifies backups, but backups are off", "remove backup.verify or set backup.enabled: true")
+		}
 		return
+	}
+	if b.Verify.Schedule != "" {
+		if msg := checkSchedule(b.Verify.Schedule); msg != "" {
+			v.add("backup.verify.schedule", msg, `use cron(0 4 ? * SUN *) for a weekly check`)
+		}
 	}
 	if msg := checkSchedule(b.Schedule.Full); msg != "" {
 		v.add("backup.schedule.full", msg, `use cron(0 2 * * ? *) or rate(1 day)`)

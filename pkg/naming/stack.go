@@ -78,3 +78,52 @@ const (
 // failed and Neo4j would start on an empty directory of the root disk: the agent refuses to
 // start Neo4j without it.
 const VolumeMarker = ".neo4jctl-volume"
+
+// Backup and verify tasks (operations stack) beyond the above.
+const (
+	// TagRoleScratch marks the scratch EBS volumes ECS creates for backup and verify tasks
+	// (never TagRoleData: the core user data must never take one for a member's volume).
+	TagRoleScratch = "backup-scratch"
+	// EnvBackupPageCache is neo4j-admin backup's --pagecache (e.g. 2048m), sized with the task.
+	EnvBackupPageCache = "NEO4JCTL_BACKUP_PAGECACHE"
+	// EnvVerifyTarget is what a verify task checks: VerifyNewestFull (each database's newest
+	// full backup), VerifyNewest (each database's newest restorable point: a differential's
+	// chain is aggregated first), or comma-separated artifact keys or names.
+	EnvVerifyTarget  = "NEO4JCTL_VERIFY_TARGET"
+	VerifyNewestFull = "newest-full"
+	VerifyNewest     = "newest"
+	// EnvVerifyOffHeap is neo4j-admin database check's --max-off-heap-memory, sized with the task.
+	EnvVerifyOffHeap = "NEO4JCTL_VERIFY_OFF_HEAP"
+	// MetricVerifyFailed is 1 for each verify run that found an inconsistent backup or
+	// could not check one ({"verify": "failed"} report line of the verify task).
+	MetricVerifyFailed = "VerifyFailed"
+)
+
+// CloudWatch Logs streams, all in the cluster's log group (/neo4jctl/<cluster>), so that
+// `neo4jctl logs --member M` finds them by name:
+//
+//	<member>/neo4j/<task-id>   a member's container output (Neo4j's neo4j.log and the agent);
+//	                           member is core-N, or "replica" for every replica task
+//	<member>/query             Neo4j's query (slow) log, shipped by the agent when enabled
+//	<member>/debug             Neo4j's debug.log, shipped by the agent when enabled
+//	<member>/boot              the core instance's user data (volume attach and mount)
+//	backup/backup/<task-id>    a backup or verify task (one JSON report line each)
+//
+// The Lambda functions log to /neo4jctl/<cluster>/lambda.
+const (
+	LogStreamPrefixBackup  = "backup"  // awslogs-stream-prefix of the backup and verify tasks
+	LogStreamPrefixReplica = "replica" // awslogs-stream-prefix of the replica tasks
+	ContainerNeo4j         = "neo4j"   // container name of the member tasks
+)
+
+// LogStreamQuery, LogStreamDebug and LogStreamBoot are a member's shipped log streams.
+func LogStreamQuery(member string) string { return member + "/query" }
+func LogStreamDebug(member string) string { return member + "/debug" }
+func LogStreamBoot(member string) string  { return member + "/boot" }
+
+// LogStreamShipped is the stream of a Neo4j log file the agent ships (query, debug).
+func LogStreamShipped(member, log string) string { return member + "/" + log }
+
+// LogStreamContainerPrefix is the start of a member's container streams (awslogs names them
+// <prefix>/<container>/<task-id>).
+func LogStreamContainerPrefix(member string) string { return member + "/" + ContainerNeo4j + "/" }

@@ -69,6 +69,7 @@ backup:
   schedule: {full: "cron(0 2 * * ? *)", differential: "rate(1 hour)"}
   retention: {days: 30}
   databases: ["*"]
+  verify: {schedule: "cron(0 4 ? * SAT *)"}
 restore: {from: "s3://old-backups/graph/"}
 users: {readOnly: reader, readWrite: app}
 monitoring:
@@ -172,7 +173,7 @@ var fieldEffects = map[string]fieldEffect{
 	}, kinds: []string{naming.KindCore}, literal: `"r7g.2xlarge"`},
 	"cores.volume.sizeGiB": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Cores.Volume.SizeGiB = 777
-	}, kinds: []string{naming.KindCore, naming.KindReplicas}, literal: "777", literalIn: []string{naming.KindCore}}, // replicas: a root volume 30 GiB larger
+	}, kinds: []string{naming.KindCore, naming.KindReplicas, naming.KindOperations}, literal: "777", literalIn: []string{naming.KindCore}}, // replicas: a root volume 30 GiB larger; operations: backup and verify tasks sized from it
 	"cores.volume.type": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Cores.Volume.Type, c.Cores.Volume.ThroughputMiBps = "io2", 0 // throughput is gp3's alone
 	}, kinds: []string{naming.KindCore}, literal: `"io2"`},
@@ -195,6 +196,7 @@ var fieldEffects = map[string]fieldEffect{
 
 	"backup.enabled": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Backup.Enabled = ptr(false)
+		c.Backup.Verify.Schedule = "" // verifies backups: refused without them
 	}, kinds: []string{naming.KindOperations}},
 	"backup.schedule.full": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Backup.Schedule.Full = "cron(30 3 ? * SUN *)"
@@ -205,6 +207,9 @@ var fieldEffects = map[string]fieldEffect{
 	"backup.retention.days": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Backup.Retention.Days = 47
 	}, kinds: []string{naming.KindShared, naming.KindOperations}, literal: `"47"`, literalIn: []string{naming.KindOperations}}, // shared: the lifecycle backstop, 31 days later
+	"backup.verify.schedule": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.Verify.Schedule = "cron(0 4 ? * SUN *)"
+	}, kinds: []string{naming.KindOperations}, literal: "cron(0 4 ? * SUN *)"},
 	"backup.databases": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Backup.Databases = []string{"neo4j", "orders"}
 	}, kinds: []string{naming.KindOperations}, literal: "neo4j,orders"},

@@ -185,7 +185,7 @@ const (
 // neo4jContainer is the container definition of a core or replica task.
 func (b *builder) neo4jContainer(role string, member cluster.Member, mem cluster.Memory, streamPrefix string, mounts []any) M {
 	c := M{
-		"Name":      "neo4j",
+		"Name":      naming.ContainerNeo4j,
 		"Image":     b.image(),
 		"Essential": true,
 		"Memory":    mem.ContainerMiB,

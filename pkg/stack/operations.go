@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/neo4jctl/neo4jctl/pkg/backup"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
@@ -37,6 +38,7 @@ const (
 	opsDLQ          = "DeadLetterQueue"
 	opsBackupFull   = "BackupFullTask"
 	opsBackupDiff   = "BackupDifferentialTask"
+	opsBackupVerify = "BackupVerifyTask"
 	opsBackupDLQ    = "BackupDeadLetterQueue"
 	opsTaskStateEvt = "TaskStateRule"
 	opsSyncSchedule = "DNSSyncSchedule"
@@ -215,8 +217,44 @@ func (b *builder) operations() *Template {
 	return t
 }
 
-// backups: two task definitions (full, differential) on Fargate, so a backup never competes
-// with a member for memory, and two EventBridge Scheduler schedules that run them.
+// backupSize is a backup or verify task's Fargate size and its scratch volume.
+type backupSize struct {
+	CPU, MemoryMiB, ScratchGiB int
+}
+
+// backupSizes sizes the backup and verify tasks from the store, whose upper bound is the
+// core volume: neo4j-admin backup to S3 first copies the store and transaction logs into
+// its temp path (as large as the database), so the backup's scratch is the volume plus a
+// tenth; a check downloads the artifact and expands it (up to twice the store). Both are
+// EBS volumes ECS attaches at launch (Fargate's own storage stops at 200 GiB; gp3 at 16 TiB).
+// CPU and memory grow with the store: the backup's page cache applies the pulled
+// transactions, the checker caches the store off-heap.
+func backupSizes(volumeGiB int) (backupTask, verifyTask backupSize) {
+	type step struct{ upToGiB, cpu, mem int }
+	steps := []step{{256, 1024, 4096}, {1024, 2048, 8192}, {4096, 4096, 16384}, {1 << 30, 8192, 32768}}
+	i := 0
+	for volumeGiB > steps[i].upToGiB {
+		i++
+	}
+	j := min(i+1, len(steps)-1)
+	verifyCPU, verifyMem := steps[j].cpu, steps[j].mem
+	if i == len(steps)-1 {
+		verifyCPU, verifyMem = 16384, 65536
+	}
+	backupTask = backupSize{steps[i].cpu, steps[i].mem, min(maxScratchGiB, volumeGiB+volumeGiB/10+10)}
+	verifyTask = backupSize{verifyCPU, verifyMem, min(maxScratchGiB, 2*volumeGiB+10)}
+	return backupTask, verifyTask
+}
+
+// maxScratchGiB is the largest gp3 volume.
+const maxScratchGiB = 16384
+
+// backups: the backup task definition (FULL for the full schedule, AUTO for the
+// differential one: a differential before the first full backup must still back up) and
+// the verify task definition, on Fargate, so a backup never competes with a member for
+// memory; each gets a scratch EBS volume at launch. EventBridge Scheduler starts them
+// through its universal RunTask target (the templated ECS target cannot pass a volume);
+// `neo4jctl backup create|verify` start the same with the outputs below.
 func (b *builder) backups(t *Template) {
 	cfg := b.cfg
 	var from []string
@@ -230,8 +268,8 @@ func (b *builder) backups(t *Template) {
 	if cfg.Arch() == "arm64" {
 		cpuArch = "ARM64"
 	}
-	scratch := min(200, max(21, cfg.Cores.Volume.SizeGiB))
-	task := func(id, typ, family string) {
+	backupSz, verifySz := backupSizes(cfg.Cores.Volume.SizeGiB)
+	task := func(id, family, command string, size backupSize, extra map[string]any) {
 		env := map[string]any{
 			"NEO4J_ACCEPT_LICENSE_AGREEMENT": cfg.Neo4j.AcceptLicense,
 			naming.EnvRole:                   roleBackup,
@@ -239,41 +277,57 @@ func (b *builder) backups(t *Template) {
 			naming.EnvNamespace:              cfg.Namespace(),
 			naming.EnvNeo4jVersion:           cfg.Neo4j.Version,
 			naming.EnvBucket:                 b.imp(OutputBucketName),
-			naming.EnvBackupType:             typ,
-			naming.EnvBackupRetentionDays:    fmt.Sprint(cfg.Backup.Retention.Days),
-			naming.EnvBackupDatabases:        strings.Join(cfg.Backup.Databases, ","),
-			naming.EnvBackupFrom:             strings.Join(from, ","),
 			naming.EnvBackupTo:               Join("", "s3://", b.imp(OutputBucketName), "/"+naming.BackupPrefix),
-			"AWS_REGION":                     Ref("AWS::Region"),
+			naming.EnvScratchDir:             backup.ScratchPath,
+			// neo4j-admin's JVM heap; the rest of the task's memory is page cache / off-heap
+			"HEAP_SIZE":  fmt.Sprintf("%dm", size.MemoryMiB/4),
+			"AWS_REGION": Ref("AWS::Region"),
+		}
+		for k, v := range extra {
+			env[k] = v
 		}
 		t.Add(id, "AWS::ECS::TaskDefinition", M{
 			"Family":                  family,
 			"NetworkMode":             "awsvpc",
 			"RequiresCompatibilities": L{"FARGATE"},
-			"Cpu":                     "1024",
-			"Memory":                  "4096",
+			"Cpu":                     fmt.Sprint(size.CPU),
+			"Memory":                  fmt.Sprint(size.MemoryMiB),
 			"RuntimePlatform":         M{"CpuArchitecture": cpuArch, "OperatingSystemFamily": "LINUX"},
-			"EphemeralStorage":        M{"SizeInGiB": scratch},
+			"Volumes":                 L{M{"Name": backup.ScratchVolume, "ConfiguredAtLaunch": true}},
 			"ExecutionRoleArn":        b.imp(OutputTaskExecutionRoleArn),
 			"TaskRoleArn":             b.imp(OutputBackupTaskRoleArn),
 			"ContainerDefinitions": L{M{
-				"Name":        "backup",
+				"Name":        backup.ContainerName,
 				"Image":       b.image(),
 				"Essential":   true,
-				"EntryPoint":  L{naming.AgentPath, "backup"},
+				"EntryPoint":  L{naming.AgentPath, command},
 				"Environment": envList(env),
+				"MountPoints": L{M{"SourceVolume": backup.ScratchVolume, "ContainerPath": backup.ScratchPath, "ReadOnly": false}},
 				"LogConfiguration": M{"LogDriver": "awslogs", "Options": M{
 					"awslogs-group":         b.imp(OutputLogGroup),
 					"awslogs-region":        Ref("AWS::Region"),
-					"awslogs-stream-prefix": "backup",
+					"awslogs-stream-prefix": naming.LogStreamPrefixBackup,
 				}},
 			}},
 			"Tags": b.resourceTags(),
 		}, true)
 	}
-	task(opsBackupFull, "FULL", b.backupFamilyFull())
-	t.Output(OutputBackupTaskDefinition, Ref(opsBackupFull), "Full backup task definition (ecs run-task it for an extra backup)", "")
-	schedule := func(id, expr, taskID, what string) {
+	backupEnv := func(typ string) map[string]any {
+		return map[string]any{
+			naming.EnvBackupType:          typ,
+			naming.EnvBackupRetentionDays: fmt.Sprint(cfg.Backup.Retention.Days),
+			naming.EnvBackupDatabases:     strings.Join(cfg.Backup.Databases, ","),
+			naming.EnvBackupFrom:          strings.Join(from, ","),
+			naming.EnvBackupPageCache:     fmt.Sprintf("%dm", backupSz.MemoryMiB/2),
+		}
+	}
+	task(opsBackupFull, b.backupFamilyFull(), "backup", backupSz, backupEnv("FULL"))
+	task(opsBackupVerify, b.backupFamilyVerify(), "verify", verifySz, map[string]any{
+		naming.EnvVerifyTarget:    naming.VerifyNewestFull,
+		naming.EnvVerifyOffHeap:   fmt.Sprintf("%dm", verifySz.MemoryMiB/2),
+		naming.EnvBackupDatabases: strings.Join(cfg.Backup.Databases, ","),
+	})
+	schedule := func(id, expr, taskID, what string, size backupSize) {
 		t.Add(id, "AWS::Scheduler::Schedule", M{
 			"Name":               naming.StackPrefix(b.name) + "-" + what,
 			"Description":        "neo4jctl " + b.name + ": " + what,
@@ -281,19 +335,9 @@ func (b *builder) backups(t *Template) {
 			"FlexibleTimeWindow": M{"Mode": "OFF"},
 			"State":              "ENABLED",
 			"Target": M{
-				"Arn":     b.imp(OutputECSClusterArn),
-				"RoleArn": b.imp(OutputSchedulerRoleArn),
-				"EcsParameters": M{
-					"TaskDefinitionArn": Ref(taskID),
-					"LaunchType":        "FARGATE",
-					"PlatformVersion":   "LATEST",
-					"TaskCount":         1,
-					"NetworkConfiguration": M{"AwsvpcConfiguration": M{
-						"Subnets":        b.privateSubnets(),
-						"SecurityGroups": L{b.imp(OutputBackupSecurityGroup)},
-						"AssignPublicIp": "DISABLED",
-					}},
-				},
+				"Arn":              Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:ecs:runTask"),
+				"RoleArn":          b.imp(OutputSchedulerRoleArn),
+				"Input":            b.runTaskInput(taskID, size, "neo4jctl-schedule"),
 				"RetryPolicy":      M{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600},
 				"DeadLetterConfig": M{"Arn": GetAtt(opsBackupDLQ, "Arn")},
 			},
@@ -307,13 +351,27 @@ func (b *builder) backups(t *Template) {
 		"MessageRetentionPeriod": 1209600,
 		"Tags":                   b.resourceTags(),
 	}, false)
-	schedule("FullBackupSchedule", cfg.Backup.Schedule.Full, opsBackupFull, "backup-full")
+	schedule("FullBackupSchedule", cfg.Backup.Schedule.Full, opsBackupFull, "backup-full", backupSz)
 	if cfg.Backup.Schedule.Differential != "" {
-		// AUTO, not DIFF: a differential before the first full backup (a new cluster, a new
-		// database, a pruned chain) must still back up, as a full one
-		task(opsBackupDiff, "AUTO", b.backupFamilyDiff())
-		schedule("DifferentialBackupSchedule", cfg.Backup.Schedule.Differential, opsBackupDiff, "backup-differential")
+		task(opsBackupDiff, b.backupFamilyDiff(), "backup", backupSz, backupEnv("AUTO"))
+		schedule("DifferentialBackupSchedule", cfg.Backup.Schedule.Differential, opsBackupDiff, "backup-differential", backupSz)
 	}
+	if expr := cfg.Backup.Verify.Schedule; expr != "" {
+		schedule("VerifyBackupSchedule", expr, opsBackupVerify, "backup-verify", verifySz)
+	}
+
+	// What `neo4jctl backup create|verify` need to start the same tasks: the RunTask request
+	// the schedules send (cluster, task definition, subnets, security group, launch type,
+	// scratch volume), as JSON in the API's member names (pkg/backup.ParseRunTaskInput);
+	// they add environment overrides (NEO4JCTL_BACKUP_TYPE, NEO4JCTL_BACKUP_DATABASES,
+	// NEO4JCTL_VERIFY_TARGET). cfn-lint's W6001 (an output repeating an import) is off for
+	// this template: these outputs carry the imported subnets and groups on purpose, so the
+	// CLI reads one complete request instead of rebuilding it from four stacks.
+	t.Output(OutputBackupTaskDefinition, Ref(opsBackupFull), "Backup task definition", "")
+	t.Output(OutputVerifyTaskDefinition, Ref(opsBackupVerify), "Backup verify task definition (consistency check of an artifact)", "")
+	t.Output(OutputBackupRunTask, b.runTaskInput(opsBackupFull, backupSz, "neo4jctl"), "RunTask request of a backup (JSON, as the schedules send it)", "")
+	t.Output(OutputVerifyRunTask, b.runTaskInput(opsBackupVerify, verifySz, "neo4jctl"), "RunTask request of a backup check (JSON)", "")
+	t.Metadata["cfn-lint"] = M{"config": M{"ignore_checks": L{"W6001"}}}
 
 	// Backup failure: the backup runner prints one JSON report line; count the failures.
 	t.Add("BackupFailedMetricFilter", "AWS::Logs::MetricFilter", M{
@@ -336,6 +394,51 @@ func (b *builder) backups(t *Template) {
 			"MetricValue":     "1",
 		}},
 	}, false)
+	// Verify: a check that found inconsistencies or could not run.
+	t.Add("VerifyFailedMetricFilter", "AWS::Logs::MetricFilter", M{
+		"LogGroupName":  b.imp(OutputLogGroup),
+		"FilterPattern": `{ $.verify = "failed" }`,
+		"MetricTransformations": L{M{
+			"MetricNamespace": b.metricNamespace(),
+			"MetricName":      naming.MetricVerifyFailed,
+			"MetricValue":     "1",
+			"DefaultValue":    0,
+		}},
+	}, false)
+}
+
+// backupPlatformVersion is the Fargate platform of the backup tasks (EBS volumes attached
+// at launch need 1.4.0 or later).
+const backupPlatformVersion = "LATEST"
+
+// runTaskInput is the universal target's Input: pkg/backup.Launch rendered with
+// placeholders, filled by Fn::Sub (imports, refs), so the schedules and `backup create`
+// start tasks the same way.
+func (b *builder) runTaskInput(taskID string, size backupSize, startedBy string) M {
+	vars := M{
+		"Cluster":            b.imp(OutputECSClusterArn),
+		"TaskDefinition":     Ref(taskID),
+		"SecurityGroup":      b.imp(OutputBackupSecurityGroup),
+		"KMSKey":             b.imp(OutputKMSKeyArn),
+		"InfrastructureRole": b.imp(OutputECSInfrastructureRoleArn),
+	}
+	var subnets []string
+	for i, s := range b.privateSubnets() {
+		name := fmt.Sprintf("Subnet%d", i+1)
+		vars[name] = s
+		subnets = append(subnets, "${"+name+"}")
+	}
+	l := backup.Launch{
+		Cluster: "${Cluster}", TaskDefinition: "${TaskDefinition}", Subnets: subnets, SecurityGroups: []string{"${SecurityGroup}"},
+		LaunchType: "FARGATE", PlatformVersion: backupPlatformVersion, ScratchGiB: size.ScratchGiB, ScratchVolumeType: "gp3",
+		KMSKeyARN: "${KMSKey}", InfrastructureRoleARN: "${InfrastructureRole}", StartedBy: startedBy,
+		VolumeTags: map[string]string{naming.TagCluster: b.name, naming.TagManagedBy: "neo4jctl", naming.TagRole: naming.TagRoleScratch},
+	}
+	input, err := backup.SchedulerInput(l.RunTaskInput(nil))
+	if err != nil {
+		panic(err) // only plain strings and numbers: cannot fail
+	}
+	return SubVars(input, vars)
 }
 
 // metricNamespace is the per-cluster namespace of the log metric filters.
@@ -384,6 +487,15 @@ func (b *builder) alarms(t *Template, topic any) {
 	if cfg.BackupsEnabled() {
 		b.alarm(t, "BackupFailed", "A scheduled backup failed", M{
 			"Namespace": b.metricNamespace(), "MetricName": naming.MetricBackupFailed,
+			"Statistic":          "Maximum",
+			"Period":             3600,
+			"EvaluationPeriods":  1,
+			"Threshold":          1,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+			"TreatMissingData":   "notBreaching",
+		})
+		b.alarm(t, "VerifyFailed", "A backup consistency check found inconsistencies or could not run (see `neo4jctl backup list`)", M{
+			"Namespace": b.metricNamespace(), "MetricName": naming.MetricVerifyFailed,
 			"Statistic":          "Maximum",
 			"Period":             3600,
 			"EvaluationPeriods":  1,

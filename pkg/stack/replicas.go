@@ -72,7 +72,7 @@ func (b *builder) replicas() (*Template, map[string]string) {
 		"RequiresCompatibilities": L{"EC2"},
 		"ExecutionRoleArn":        b.imp(OutputTaskExecutionRoleArn),
 		"TaskRoleArn":             b.imp(OutputTaskRoleArn),
-		"ContainerDefinitions":    L{b.neo4jContainer(roleReplica, cluster.Member{}, b.replicaMemory(), "replica", nil)},
+		"ContainerDefinitions":    L{b.neo4jContainer(roleReplica, cluster.Member{}, b.replicaMemory(), naming.LogStreamPrefixReplica, nil)},
 		"Tags":                    tags,
 	}, true)
 

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/neo4jctl/neo4jctl/pkg/backup"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/admin"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -53,6 +56,19 @@ func resolve(v any) string {
 	}
 	return fmt.Sprintf("%v", v)
 }
+
+// resolveSub renders an Fn::Sub with variables: each ${Var} by its resolved value.
+func resolveSub(v any) string {
+	sub := v.(M)["Fn::Sub"].([]any)
+	out := sub[0].(string)
+	for k, val := range sub[1].(M) {
+		out = strings.ReplaceAll(out, "${"+k+"}", resolve(val))
+	}
+	return out
+}
+
+// b0 is a builder of a case's config (for the values the templates derive).
+func b0(tc testCase) *builder { return &builder{cfg: tc.cfg, name: tc.cfg.Metadata.Name} }
 
 // iamMatch tells whether an IAM resource pattern (* and ? wildcards) matches an ARN.
 func iamMatch(pattern, arn string) bool {
@@ -236,9 +252,10 @@ func TestBackupSchedulesCanRun(t *testing.T) {
 			sched := roleStatements(t, shared, sharedSchedulerRole)
 			wantType := map[string]string{opsBackupFull: "FULL", opsBackupDiff: "AUTO"}
 			tasks := resourcesOf(ops, "AWS::ECS::TaskDefinition")
-			if len(tasks) == 0 {
-				t.Fatal("no backup task definitions")
+			if _, ok := tasks[opsBackupVerify]; !ok || len(tasks) < 2 {
+				t.Fatalf("backup task definitions %v", sortedKeys(tasks))
 			}
+			backupSz, verifySz := backupSizes(tc.cfg.Cores.Volume.SizeGiB)
 			for id, td := range tasks {
 				family := props(td)["Family"].(string)
 				arn := "arn:aws:ecs:eu-west-1:123456789012:task-definition/" + family + ":7"
@@ -246,15 +263,74 @@ func TestBackupSchedulesCanRun(t *testing.T) {
 					t.Errorf("scheduler role may not run %s", arn)
 				}
 				e := env(t, ops, id)
-				if got := e[naming.EnvBackupType]; got != wantType[id] {
-					t.Errorf("%s: %s=%q, want %q", id, naming.EnvBackupType, got, wantType[id])
+				if id == opsBackupVerify {
+					if e[naming.EnvVerifyTarget] != naming.VerifyNewestFull || e[naming.EnvBackupType] != "" {
+						t.Errorf("%s: verify target %q, type %q", id, e[naming.EnvVerifyTarget], e[naming.EnvBackupType])
+					}
+				} else {
+					if got := e[naming.EnvBackupType]; got != wantType[id] {
+						t.Errorf("%s: %s=%q, want %q", id, naming.EnvBackupType, got, wantType[id])
+					}
+					if got := e[naming.EnvBackupRetentionDays]; got != fmt.Sprint(tc.cfg.Backup.Retention.Days) {
+						t.Errorf("%s: %s=%q, want backup.retention.days %d", id, naming.EnvBackupRetentionDays, got, tc.cfg.Backup.Retention.Days)
+					}
 				}
-				if got := e[naming.EnvBackupRetentionDays]; got != fmt.Sprint(tc.cfg.Backup.Retention.Days) {
-					t.Errorf("%s: %s=%q, want backup.retention.days %d", id, naming.EnvBackupRetentionDays, got, tc.cfg.Backup.Retention.Days)
+				// the scratch volume: configured at launch, mounted where the agent writes
+				vols := props(td)["Volumes"].([]any)
+				c := props(td)["ContainerDefinitions"].([]any)[0].(M)
+				mp := c["MountPoints"].([]any)[0].(M)
+				if len(vols) != 1 || vols[0].(M)["ConfiguredAtLaunch"] != true || mp["SourceVolume"] != vols[0].(M)["Name"] ||
+					e[naming.EnvScratchDir] != mp["ContainerPath"] || props(td)["EphemeralStorage"] != nil {
+					t.Errorf("%s: scratch volume %v mounted %v, %s=%q", id, vols, mp, naming.EnvScratchDir, e[naming.EnvScratchDir])
+				}
+				size := backupSz
+				if id == opsBackupVerify {
+					size = verifySz
+				}
+				if props(td)["Cpu"] != fmt.Sprint(size.CPU) || props(td)["Memory"] != fmt.Sprint(size.MemoryMiB) {
+					t.Errorf("%s: cpu %v memory %v, want %+v", id, props(td)["Cpu"], props(td)["Memory"], size)
 				}
 				if got := resolve(props(td)["TaskRoleArn"]); got != "<Import "+naming.Export(tc.cfg.Metadata.Name, OutputBackupTaskRoleArn)+">" {
 					t.Errorf("%s: task role %s, want the backup task role", id, got)
 				}
+			}
+			// every schedule sends a complete RunTask request with the scratch volume
+			infra := "<Import " + naming.Export(tc.cfg.Metadata.Name, OutputECSInfrastructureRoleArn) + ">"
+			for id, sc := range resourcesOf(ops, "AWS::Scheduler::Schedule") {
+				target := props(sc)["Target"].(M)
+				if resolve(target["Arn"]) != "arn:aws:scheduler:::aws-sdk:ecs:runTask" {
+					t.Errorf("%s: target %v", id, target["Arn"])
+				}
+				in, err := backup.ParseRunTaskInput(resolveSub(target["Input"]))
+				if err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+				td := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(in.TaskDefinition), "<Ref "), ">")
+				size := backupSz
+				if td == opsBackupVerify {
+					size = verifySz
+				}
+				ebs := in.VolumeConfigurations[0].ManagedEBSVolume
+				if tasks[td] == nil || aws.ToString(in.VolumeConfigurations[0].Name) != backup.ScratchVolume || aws.ToInt32(ebs.SizeInGiB) != int32(size.ScratchGiB) ||
+					aws.ToString(ebs.RoleArn) != infra || !aws.ToBool(ebs.Encrypted) || string(in.LaunchType) != "FARGATE" ||
+					len(in.NetworkConfiguration.AwsvpcConfiguration.Subnets) != len(b0(tc).privateSubnets()) {
+					t.Errorf("%s: RunTask request %s", id, resolveSub(target["Input"]))
+				}
+				for _, tag := range ebs.TagSpecifications[0].Tags {
+					if aws.ToString(tag.Key) == naming.TagRole && aws.ToString(tag.Value) == naming.TagRoleData {
+						t.Errorf("%s: scratch volumes tagged as member data", id)
+					}
+				}
+			}
+			if !allows(sched, "iam:PassRole", "<GetAtt "+sharedInfraRole+".Arn>") {
+				t.Error("scheduler role may not pass the ECS infrastructure role")
+			}
+			if v := tc.cfg.Backup.Verify.Schedule; v != "" {
+				if s, ok := section(ops, "Resources")["VerifyBackupSchedule"].(M); !ok || props(s)["ScheduleExpression"] != v {
+					t.Errorf("no verify schedule %s", v)
+				}
+			} else if _, ok := section(ops, "Resources")["VerifyBackupSchedule"]; ok {
+				t.Error("a verify schedule nobody asked for")
 			}
 			if allows(sched, "ecs:RunTask", "arn:aws:ecs:eu-west-1:123456789012:task-definition/"+naming.StackPrefix(tc.cfg.Metadata.Name)+"-core-1:1") {
 				t.Error("scheduler role may run a member's task definition")

@@ -29,6 +29,7 @@ const (
 	sharedBackupTaskRole = "BackupTaskRole"
 	sharedLambdaRole     = "LambdaRole"
 	sharedSchedulerRole  = "SchedulerRole"
+	sharedInfraRole      = "ECSInfrastructureRole"
 )
 
 func statement(actions []string, resources any, cond M) M {
@@ -77,8 +78,9 @@ func (b *builder) backupFamilyFull() string { return naming.StackPrefix(b.name) 
 func (b *builder) backupFamilyDiff() string {
 	return naming.StackPrefix(b.name) + "-backup-differential"
 }
+func (b *builder) backupFamilyVerify() string { return naming.StackPrefix(b.name) + "-backup-verify" }
 func (b *builder) backupFamilies() []string {
-	return []string{b.backupFamilyFull(), b.backupFamilyDiff()}
+	return []string{b.backupFamilyFull(), b.backupFamilyDiff(), b.backupFamilyVerify()}
 }
 
 // secretRefs are the ARNs of the secrets of this cluster (made by the shared stack or adopted).
@@ -484,8 +486,24 @@ func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 	}, true)
 	exp(OutputLambdaRoleArn, GetAtt(sharedLambdaRole, "Arn"), "Role of the Lambda functions")
 
-	// EventBridge Scheduler: run the backup tasks (both families, exactly), and dead-letter
-	// what it could not start into the (cluster-key encrypted) backup DLQ.
+	// ECS creates and deletes the backup tasks' scratch EBS volumes with this role (the
+	// managed policy is limited to volumes ECS creates and tags); the volumes are encrypted
+	// with the cluster key.
+	t.Add(sharedInfraRole, "AWS::IAM::Role", M{
+		"Description":              "neo4jctl " + b.name + ": ECS infrastructure role (backup scratch volumes)",
+		"AssumeRolePolicyDocument": assumeRole("ecs.amazonaws.com", account),
+		"ManagedPolicyArns":        L{managed("service-role/AmazonECSInfrastructureRolePolicyForVolumes")},
+		"Policies": L{M{"PolicyName": "scratch-volume-key", "PolicyDocument": policyDoc(
+			statement([]string{"kms:CreateGrant"}, keyArn, M{"Bool": M{"kms:GrantIsForAWSResource": "true"}}),
+			statement([]string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}, keyArn, nil),
+		)}},
+		"Tags": b.resourceTags(),
+	}, true)
+	exp(OutputECSInfrastructureRoleArn, GetAtt(sharedInfraRole, "Arn"), "ECS infrastructure role (backup scratch volumes)")
+
+	// EventBridge Scheduler: run the backup and verify tasks (their families, exactly) with
+	// their scratch volumes, and dead-letter what it could not start into the (cluster-key
+	// encrypted) backup DLQ.
 	var families []any
 	for _, f := range b.backupFamilies() {
 		families = append(families, arn("ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"+f+":*"))
@@ -497,6 +515,8 @@ func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 			statement([]string{"ecs:RunTask"}, families, M{"ArnEquals": M{"ecs:cluster": clusterArn}}),
 			statement([]string{"iam:PassRole"}, L{GetAtt(sharedTaskExecRole, "Arn"), GetAtt(sharedBackupTaskRole, "Arn")},
 				M{"StringEquals": M{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+			statement([]string{"iam:PassRole"}, L{GetAtt(sharedInfraRole, "Arn")},
+				M{"StringEquals": M{"iam:PassedToService": "ecs.amazonaws.com"}}),
 			statement([]string{"sqs:SendMessage"}, arn("sqs:${AWS::Region}:${AWS::AccountId}:"+b.backupDLQName()), nil),
 			statement([]string{"kms:Decrypt", "kms:GenerateDataKey"}, keyArn, nil),
 		)}},

@@ -93,30 +93,31 @@ const (
 	// OutputPrivateSubnet(i), OutputPublicSubnet(i), OutputAZ(i) below
 
 	// shared stack
-	OutputBucketName            = "BucketName"
-	OutputBucketArn             = "BucketArn"
-	OutputKMSKeyArn             = "KMSKeyArn"
-	OutputAdminSecretArn        = "AdminSecretArn"
-	OutputReadOnlySecretArn     = "ReadOnlySecretArn"  // only with users.readOnly
-	OutputReadWriteSecretArn    = "ReadWriteSecretArn" // only with users.readWrite
-	OutputMembersSecurityGroup  = "MembersSecurityGroup"
-	OutputInstanceSecurityGroup = "InstanceSecurityGroup"
-	OutputBackupSecurityGroup   = "BackupSecurityGroup"
-	OutputLambdaSecurityGroup   = "LambdaSecurityGroup"
-	OutputInstanceProfile       = "InstanceProfile"
-	OutputInstanceRoleArn       = "InstanceRoleArn"
-	OutputTaskExecutionRoleArn  = "TaskExecutionRoleArn"
-	OutputTaskRoleArn           = "TaskRoleArn" // Neo4j members: read-only on backups
-	OutputBackupTaskRoleArn     = "BackupTaskRoleArn"
-	OutputLambdaRoleArn         = "LambdaRoleArn"
-	OutputSchedulerRoleArn      = "SchedulerRoleArn"
-	OutputNamespaceID           = "NamespaceID"
-	OutputNamespaceName         = "NamespaceName"
-	OutputECSCluster            = "ECSCluster"
-	OutputECSClusterArn         = "ECSClusterArn"
-	OutputLogGroup              = "LogGroup"
-	OutputLambdaLogGroup        = "LambdaLogGroup"
-	OutputAlarmTopicArn         = "AlarmTopicArn"
+	OutputBucketName               = "BucketName"
+	OutputBucketArn                = "BucketArn"
+	OutputKMSKeyArn                = "KMSKeyArn"
+	OutputAdminSecretArn           = "AdminSecretArn"
+	OutputReadOnlySecretArn        = "ReadOnlySecretArn"  // only with users.readOnly
+	OutputReadWriteSecretArn       = "ReadWriteSecretArn" // only with users.readWrite
+	OutputMembersSecurityGroup     = "MembersSecurityGroup"
+	OutputInstanceSecurityGroup    = "InstanceSecurityGroup"
+	OutputBackupSecurityGroup      = "BackupSecurityGroup"
+	OutputLambdaSecurityGroup      = "LambdaSecurityGroup"
+	OutputInstanceProfile          = "InstanceProfile"
+	OutputInstanceRoleArn          = "InstanceRoleArn"
+	OutputTaskExecutionRoleArn     = "TaskExecutionRoleArn"
+	OutputTaskRoleArn              = "TaskRoleArn" // Neo4j members: read-only on backups
+	OutputBackupTaskRoleArn        = "BackupTaskRoleArn"
+	OutputLambdaRoleArn            = "LambdaRoleArn"
+	OutputSchedulerRoleArn         = "SchedulerRoleArn"
+	OutputECSInfrastructureRoleArn = "ECSInfrastructureRoleArn" // creates the backup tasks' scratch volumes
+	OutputNamespaceID              = "NamespaceID"
+	OutputNamespaceName            = "NamespaceName"
+	OutputECSCluster               = "ECSCluster"
+	OutputECSClusterArn            = "ECSClusterArn"
+	OutputLogGroup                 = "LogGroup"
+	OutputLambdaLogGroup           = "LambdaLogGroup"
+	OutputAlarmTopicArn            = "AlarmTopicArn"
 
 	// core member stack
 	OutputVolumeID         = "VolumeID"
@@ -127,14 +128,19 @@ const (
 	OutputTaskDefinition   = "TaskDefinition"   // also replicas
 
 	// operations stack
-	OutputOperationsFunction   = "OperationsFunction"
-	OutputDNSSyncFunction      = "DNSSyncFunction"
-	OutputCleanupFunction      = "CleanupFunction"
-	OutputCoresServiceID       = "CoresServiceID"
-	OutputReplicasServiceID    = "ReplicasServiceID"
-	OutputBackupTaskDefinition = "BackupTaskDefinition" // only with backups
-	OutputDashboard            = "Dashboard"            // only with monitoring.dashboard
-	OutputEndpoint             = "Endpoint"             // neo4j://<cores subdomain>.<namespace>:7687
+	OutputOperationsFunction = "OperationsFunction"
+	OutputDNSSyncFunction    = "DNSSyncFunction"
+	OutputCleanupFunction    = "CleanupFunction"
+	OutputCoresServiceID     = "CoresServiceID"
+	OutputReplicasServiceID  = "ReplicasServiceID"
+	// backups (only with backups): the task definitions, and the RunTask requests the
+	// schedules send, as JSON (pkg/backup.ParseRunTaskInput), for `backup create|verify`
+	OutputBackupTaskDefinition = "BackupTaskDefinition"
+	OutputVerifyTaskDefinition = "BackupVerifyTaskDefinition"
+	OutputBackupRunTask        = "BackupRunTask"
+	OutputVerifyRunTask        = "BackupVerifyRunTask"
+	OutputDashboard            = "Dashboard" // only with monitoring.dashboard
+	OutputEndpoint             = "Endpoint"  // neo4j://<cores subdomain>.<namespace>:7687
 )
 
 // OutputPrivateSubnet is the vpc stack output of the i-th (0-based) private subnet.
