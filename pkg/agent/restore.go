@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -60,6 +61,7 @@ func LatestArtifacts(ctx context.Context, store ObjectStore, uri string) (map[st
 		return nil, fmt.Errorf("listing %s: %w", uri, err)
 	}
 	out := map[string]BackupArtifact{}
+	names := map[string]bool{}
 	for _, o := range objs {
 		if strings.Contains(strings.TrimPrefix(o.Key, prefix), "/") {
 			continue // only this folder's artifacts
@@ -68,8 +70,29 @@ func LatestArtifacts(ctx context.Context, store ObjectStore, uri string) (map[st
 		if !ok {
 			continue
 		}
+		names[path.Base(o.Key)] = true
 		if cur, seen := out[a.Database]; !seen || a.Time.After(cur.Time) {
 			out[a.Database] = a
+		}
+	}
+	// A folder neo4jctl backed up to has manifests beside it: they know the chains, so a
+	// database seeds from its newest restorable point, never from a broken chain's artifact.
+	for _, o := range objs {
+		db := backup.ManifestDatabase(backup.Prefix + strings.TrimPrefix(o.Key, prefix))
+		if db == "" {
+			continue
+		}
+		b, err := store.Get(ctx, bucket, o.Key)
+		if err != nil {
+			continue // the names alone decide, as for a folder without manifests
+		}
+		m, err := backup.DecodeManifest(b)
+		if err != nil {
+			continue
+		}
+		if e := backup.NewestRestorable(m, names); e != nil {
+			a, _ := ParseArtifact(prefix + path.Base(e.Key))
+			out[db] = a
 		}
 	}
 	return out, nil

@@ -21,6 +21,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/neo4jctl/neo4jctl/internal/testbed"
+	"github.com/neo4jctl/neo4jctl/pkg/backup"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/neo4jadmin"
 )
@@ -315,6 +316,31 @@ func TestSeedRestore(t *testing.T) {
 			if len(admin.calls) != 2 || !strings.Contains(logs.String(), "seeded from s3://old/backups") {
 				t.Fatalf("seeded again: %q %s", admin.calls, logs.String())
 			}
+		}
+	})
+
+	t.Run("a folder with manifests seeds from the newest restorable point", func(t *testing.T) {
+		// neo4j's newest artifact is a differential whose chain lost transactions: the manifest
+		// knows, the names do not; shop has no manifest and seeds by name
+		at := func(h int) time.Time { return time.Date(2025, 1, 1, h, 0, 0, 0, time.UTC) }
+		m := backup.NewManifest("neo4j")
+		m.Artifacts = []backup.Entry{
+			{Key: "backups/neo4j-2025-01-01T02-00-00.backup", Time: at(2), Type: backup.TypeFull, LowestTx: 1, HighestTx: 10},
+			{Key: "backups/neo4j-2025-01-01T03-00-00.backup", Time: at(3), Type: backup.TypeDiff, LowestTx: 20, HighestTx: 30},
+		}
+		body, _ := m.Encode()
+		store, admin := newFakeStore(backups...), newFakeEnterpriseAdmin()
+		store.objects["old/backups/.neo4jctl/manifests/neo4j.json"] = body
+		w, _ := newWorker(store, admin)
+		if done, err := w.SeedRestore(ctx, admin); !done || err != nil {
+			t.Fatal(done, err)
+		}
+		want := []string{
+			"seed neo4j from s3://old/backups/neo4j-2025-01-01T02-00-00.backup replace=true",
+			"seed shop from s3://old/backups/shop-2025-01-01T02-00-01.backup replace=false",
+		}
+		if !slices.Equal(admin.calls, want) {
+			t.Fatalf("calls %q\nwant %q", admin.calls, want)
 		}
 	})
 

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -122,4 +123,24 @@ func ManifestDatabase(key string) string {
 		return ""
 	}
 	return strings.TrimSuffix(rest, ".json")
+}
+
+// NewestRestorable is the newest artifact of a whole chain of m among the artifacts whose
+// file names are in names (a folder's listing; compared by name, so a copied folder works
+// too), or nil.
+func NewestRestorable(m *Manifest, names map[string]bool) *Entry {
+	var live []Entry
+	for _, e := range m.Artifacts {
+		if names[path.Base(e.Key)] {
+			live = append(live, e)
+		}
+	}
+	chains := Chains(live)
+	for i := len(chains) - 1; i >= 0; i-- {
+		if chains[i].Broken == "" {
+			e := chains[i].Newest()
+			return &e
+		}
+	}
+	return nil
 }
