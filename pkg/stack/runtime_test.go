@@ -5,8 +5,10 @@ package stack
 
 import (
 	"fmt"
+	"maps"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,7 +255,7 @@ func TestBackupSchedulesCanRun(t *testing.T) {
 			wantType := map[string]string{opsBackupFull: "FULL", opsBackupDiff: "AUTO"}
 			tasks := resourcesOf(ops, "AWS::ECS::TaskDefinition")
 			if _, ok := tasks[opsBackupVerify]; !ok || len(tasks) < 2 {
-				t.Fatalf("backup task definitions %v", sortedKeys(tasks))
+				t.Fatalf("backup task definitions %v", slices.Sorted(maps.Keys(tasks)))
 			}
 			backupSz, verifySz := backupSizes(tc.cfg.Cores.Volume.SizeGiB)
 			for id, td := range tasks {
