@@ -51,6 +51,7 @@ type fakeEngine struct {
 	templates  map[string][]byte          // Template: what a stack runs now
 	execErr    map[string]error           // Execute of these fails
 	running    map[string]bool            // Execute of these is in progress (for overlap checks)
+	onBlock    func(stack string)         // runs when a blocked Create or Execute starts waiting
 	overlaps   []string                   // core stacks executed while another one was
 	created    []string
 	deleted    []string
@@ -125,6 +126,9 @@ func (f *fakeEngine) Create(ctx context.Context, s engine.Spec, detach bool) (*e
 	block := f.block[s.Name]
 	f.mu.Unlock()
 	if block {
+		if f.onBlock != nil {
+			f.onBlock(s.Name)
+		}
 		<-ctx.Done()
 		return nil, &engine.InterruptedError{Stack: s.Name, Op: engine.OpCreate, Status: status}
 	}
@@ -191,6 +195,9 @@ func (f *fakeEngine) Execute(ctx context.Context, cs *engine.ChangeSet) (*engine
 		f.mu.Unlock()
 	}()
 	if block {
+		if f.onBlock != nil {
+			f.onBlock(cs.Stack)
+		}
 		<-ctx.Done()
 		return nil, &engine.InterruptedError{Stack: cs.Stack, Op: engine.OpUpdate, Status: "UPDATE_IN_PROGRESS"}
 	}
@@ -251,11 +258,15 @@ func eventOf[T Event](r *recorder) (T, bool) {
 type fakePrompt struct {
 	answers []bool
 	hold    bool
+	onAsk   func() // runs once the question is out (e.g. a second Ctrl-C)
 	asked   []string
 }
 
 func (p *fakePrompt) Confirm(ctx context.Context, q string) (bool, error) {
 	p.asked = append(p.asked, q)
+	if p.onAsk != nil {
+		p.onAsk()
+	}
 	if p.hold {
 		<-ctx.Done()
 		return false, nil

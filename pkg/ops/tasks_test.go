@@ -25,18 +25,3 @@ func TestDescribeTaskSaysWhyItStopped(t *testing.T) {
 		}
 	}
 }
-
-func TestSummarize(t *testing.T) {
-	cases := map[string][]string{
-		"ready":    {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"},
-		"creating": {"CREATE_COMPLETE", "CREATE_IN_PROGRESS"},
-		"updating": {"UPDATE_IN_PROGRESS", "CREATE_COMPLETE"},
-		"failed":   {"CREATE_IN_PROGRESS", "ROLLBACK_COMPLETE"},
-		"deleting": {"DELETE_IN_PROGRESS", "ROLLBACK_COMPLETE"},
-	}
-	for want, in := range cases {
-		if got := summarize(in); got != want {
-			t.Errorf("summarize(%v) = %s, want %s", in, got, want)
-		}
-	}
-}

@@ -1,0 +1,83 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
+)
+
+// precheckFor is the pre-check of examples/production.yaml (an existing VPC) against a
+// network set up by setup.
+func precheckFor(t *testing.T, setup func(ec2 *fakeEC2, vpc string, subnets []string)) (*Environment, *recorder, error) {
+	cfg := loadExample(t, "production.yaml")
+	ec2 := newFakeEC2()
+	setup(ec2, cfg.Network.VPCID, cfg.Network.Subnets)
+	events := &recorder{}
+	c := &Cluster{Name: cfg.Metadata.Name, Region: "eu-west-1", Events: events}
+	pc := Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: ec2, ECR: &fakeECR{images: map[string]bool{defaultImage(cfg): true}}}
+	_, sum, _ := fakeBundle("amd64")
+	env, err := c.precheck(context.Background(), pc, cfg, sum)
+	return env, events, err
+}
+
+func TestPrecheckMapsSubnetsToAZsAndWarnsWhenOneAZHoldsAMajority(t *testing.T) {
+	env, events, err := precheckFor(t, func(ec2 *fakeEC2, vpc string, subnets []string) {
+		ec2.vpcs[vpc] = true
+		ec2.subnets[subnets[0]] = [2]string{vpc, "eu-west-1a"}
+		ec2.subnets[subnets[1]] = [2]string{vpc, "eu-west-1a"} // two subnets, one AZ
+		ec2.subnets[subnets[2]] = [2]string{vpc, "eu-west-1c"}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Account != "111122223333" || env.SubnetAZs["subnet-0a1b2c3d4e5f60722"] != "eu-west-1a" || !strings.HasPrefix(env.Image, "111122223333.dkr.ecr.eu-west-1.amazonaws.com/neo4jctl/neo4j:5.26.30-enterprise-neo4jctl-") {
+		t.Fatalf("environment %+v", env)
+	}
+	ev, ok := eventOf[QuorumAtRisk](events)
+	if !ok || ev.AZ != "eu-west-1a" || ev.Members != 2 || !slices.Equal(ev.Subnets, []string{"subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60722"}) {
+		t.Fatalf("warning %+v in %q", ev, events.lines())
+	}
+	if !strings.HasSuffix(ev.String(), "losing that AZ loses quorum; use subnets in more AZs") {
+		t.Errorf("line: %s", ev)
+	}
+}
+
+func TestPrecheckNamesTheNetworkField(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(ec2 *fakeEC2, vpc string, subnets []string)
+		want  string
+	}{
+		{"no such VPC", func(*fakeEC2, string, []string) {}, "network.vpcID: vpc-0a1b2c3d4e5f60718 not found in eu-west-1: InvalidVpcID.NotFound"},
+		{"subnets missing or elsewhere", func(ec2 *fakeEC2, vpc string, subnets []string) {
+			ec2.vpcs[vpc] = true
+			ec2.subnets[subnets[0]] = [2]string{vpc, "eu-west-1a"}
+			ec2.subnets[subnets[1]] = [2]string{"vpc-other", "eu-west-1b"}
+		}, "network.subnets: subnet subnet-0a1b2c3d4e5f60722 belongs to vpc-other, not network.vpcID vpc-0a1b2c3d4e5f60718; subnet subnet-0a1b2c3d4e5f60733 does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := precheckFor(t, tc.setup)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPrecheckSaysHowToGetCredentials(t *testing.T) {
+	cfg := loadExample(t, "minimal.yaml")
+	c := &Cluster{Name: "graph-dev", Region: "eu-west-1"}
+	_, err := c.precheck(context.Background(), Precheck{STS: &fakeSTS{err: errors.New("dial tcp: lookup sts.eu-west-1.amazonaws.com: no such host")}}, cfg, "")
+	if err == nil || !strings.HasSuffix(err.Error(), "; "+CredentialsHint) {
+		t.Fatalf("network failure: %v", err)
+	}
+	_, err = c.precheck(context.Background(), Precheck{STS: &fakeSTS{err: apiErr("InvalidClientTokenId", "The security token included in the request is invalid")}}, cfg, "")
+	var ce *awsapi.CredentialsError
+	if !errors.As(err, &ce) || strings.Contains(err.Error(), CredentialsHint) {
+		t.Fatalf("rejected credentials: %v (the command adds the hint once)", err)
+	}
+}
