@@ -2,6 +2,9 @@
 # Installs what the tests need beyond Go, idempotently (fast when already done):
 #   1. .venv/ at the repo root with requirements-test.txt (moto_server, cfn-lint, checkov);
 #      skipped when .venv/.requirements.sha256 matches the requirements and the Python.
+#      Then cfn-guard and the Control Tower proactive-control rules, unpacked from the
+#      pinned cdklabs-cdk-validator-cfnguard package into .venv/bin/cfn-guard and
+#      .venv/share/cfn-guard/control-tower/.
 #   2. test/neo4j (neo4j-harness 5.26 test server) built with Maven;
 #      skipped when target/neo4j-testserver.jar is newer than the pom and the sources.
 # Needs: python3 >= 3.11 (with venv), Java 17+ and Maven. Nothing else is downloaded
@@ -9,7 +12,8 @@
 #
 #   scripts/test-deps.sh          everything (make test, CI)
 #   scripts/test-deps.sh --demo   only what `make demo` needs: moto in .venv, at the versions
-#                                 requirements-test.txt pins; no cfn-lint, checkov, Java or Maven
+#                                 requirements-test.txt pins; no cfn-lint, checkov, cfn-guard,
+#                                 Java or Maven
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,7 +57,8 @@ ensure_venv() {
   fi
 }
 DEMO_STAMP=".venv/.demo-requirements.sha256"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x .venv/bin/moto_server && -x .venv/bin/cfn-lint && -x .venv/bin/checkov ]]; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x .venv/bin/moto_server && -x .venv/bin/cfn-lint && -x .venv/bin/checkov \
+      && -n "$(ls .venv/lib/python*/site-packages/cdklabs/cdk_validator_cfnguard/_jsii/*.jsii.tgz 2>/dev/null)" ]]; then
   say ".venv up to date"
 elif [[ -n "$DEMO" && -f "$DEMO_STAMP" && "$(cat "$DEMO_STAMP")" == "$WANT" && -x .venv/bin/moto_server ]]; then
   say ".venv has the emulator"
@@ -85,6 +90,41 @@ fi
 if [[ -n "$DEMO" ]]; then
   say "ok (demo)"
   exit 0
+fi
+
+# ---------------------------------------------------------------- cfn-guard and its rules
+# The package is a CDK plugin; the tests need only what its npm tarball carries: the
+# cfn-guard binary for this OS and CPU, and the Control Tower rule files. Unpacked again
+# whenever the tarball is newer than what is there (a version bump).
+TGZ="$(ls .venv/lib/python*/site-packages/cdklabs/cdk_validator_cfnguard/_jsii/*.jsii.tgz 2>/dev/null | head -1)"
+[[ -n "$TGZ" ]] || die "cdklabs-cdk-validator-cfnguard is not installed in .venv (its .jsii.tgz is missing); delete $STAMP and run again"
+case "$(uname -s)" in
+  Linux) GOS=ubuntu ;;
+  Darwin) GOS=macos ;;
+  *) die "cfn-guard: no binary for $(uname -s) in $TGZ (it has Linux and macOS)" ;;
+esac
+case "$(uname -m)" in
+  x86_64|amd64) GARCH=x86_64 ;;
+  aarch64|arm64) GARCH=aarch64 ;;
+  *) die "cfn-guard: no binary for CPU $(uname -m) in $TGZ (it has x86_64 and aarch64)" ;;
+esac
+GUARD=.venv/bin/cfn-guard
+RULES=.venv/share/cfn-guard/control-tower
+if [[ -x "$GUARD" && -d "$RULES" && "$GUARD" -nt "$TGZ" ]]; then
+  say "$GUARD $("$GUARD" --version | cut -d' ' -f2) and its rules up to date"
+else
+  say "unpacking cfn-guard ($GOS/$GARCH) and the Control Tower rules from $(basename "$TGZ")"
+  tmp="$(mktemp -d)"
+  tar -xzf "$TGZ" -C "$tmp" "package/bin/$GOS/$GARCH/cfn-guard" package/rules/control-tower/cfn-guard \
+    || die "unpacking $TGZ failed"
+  rm -rf "$RULES" && mkdir -p "$RULES" .venv/bin
+  cp -R "$tmp/package/rules/control-tower/cfn-guard/." "$RULES/"
+  install -m 0755 "$tmp/package/bin/$GOS/$GARCH/cfn-guard" "$GUARD"
+  rm -rf "$tmp"
+  "$GUARD" --version >/dev/null || die "$GUARD does not run on this machine"
+  n="$(find "$RULES" -name '*.guard' | wc -l)"
+  [[ "$n" -gt 100 ]] || die "only $n Control Tower rule files unpacked into $RULES"
+  say "$GUARD $("$GUARD" --version | cut -d' ' -f2) with $n Control Tower rules ready"
 fi
 
 # ---------------------------------------------------------------- Neo4j test server

@@ -31,12 +31,16 @@ const (
 // RunState is the run directory of one container.
 type RunState struct{ Dir string }
 
-// RunStateFromEnv is the run directory named by NEO4JCTL_RUN_DIR, default /run/neo4jctl.
+// DefaultRunDir is the run directory without NEO4JCTL_RUN_DIR: in the container's own
+// writable layer, and writable by the neo4j user the containers run as (/run is root's).
+const DefaultRunDir = "/tmp/neo4jctl"
+
+// RunStateFromEnv is the run directory named by NEO4JCTL_RUN_DIR, default DefaultRunDir.
 func RunStateFromEnv(env Env) RunState {
 	if d := env(naming.EnvRunDir); d != "" {
 		return RunState{Dir: d}
 	}
-	return RunState{Dir: "/run/neo4jctl"}
+	return RunState{Dir: DefaultRunDir}
 }
 
 func (r RunState) path(name string) string { return filepath.Join(r.Dir, name) }

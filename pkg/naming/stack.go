@@ -59,8 +59,9 @@ const (
 	// a cluster is seeded once, across restarts and replaced volumes.
 	RestoreDoneKey = "neo4jctl/restore-done"
 	// EnvRunDir is where the container helper keeps its per-container state (Neo4j's pid,
-	// the setup and started markers read by the health check). Default /run/neo4jctl: it
-	// must NOT be on the data volume, a new container starts with none of it.
+	// the setup and started markers read by the health check). Default /tmp/neo4jctl
+	// (writable by the neo4j user the containers run as): it must NOT be on the data
+	// volume, a new container starts with none of it.
 	EnvRunDir = "NEO4JCTL_RUN_DIR"
 	// EnvLogsDir is Neo4j's log directory in the container (default /logs, the official
 	// image's), read by the log shipper.

@@ -299,6 +299,12 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	}, true)
 	// one instance per member: the old one goes before the new one comes (the volume moves)
 	asg["UpdatePolicy"] = M{"AutoScalingRollingUpdate": M{"MinInstancesInService": 0, "MaxBatchSize": 1}}
+	GuardSuppress(asg, "autoscaling_multiple_az_check", "A core member is deliberately one instance in one AZ: its data volume "+
+		"lives in that AZ (EBS volumes attach only within their AZ). The cluster's availability comes from its 3, 5 or 7 "+
+		"members spread round-robin over the subnets' AZs, not from this group.")
+	GuardSuppress(asg, "autoscaling_mixed_instances_policy_multiple_instance_types_check", "A core member is one on-demand "+
+		"instance of cores.instanceType (min = max = 1): Neo4j's heap and page cache are sized for that type (neo4j.memory), "+
+		"so a replacement of another type would change the member's memory; no Spot, so no capacity pools to spread over.")
 
 	capacityProvider(t, CapacityProviderName(cfg, m.Index), tags)
 
@@ -311,7 +317,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 		"Tags":        tags,
 	}, true)
 
-	t.Add("TaskDefinition", "AWS::ECS::TaskDefinition", M{
+	td := t.Add("TaskDefinition", "AWS::ECS::TaskDefinition", M{
 		"Family":                  naming.StackPrefix(b.name) + "-" + m.Name,
 		"NetworkMode":             "awsvpc",
 		"RequiresCompatibilities": L{"EC2"},
@@ -322,6 +328,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 			L{M{"SourceVolume": "data", "ContainerPath": "/data", "ReadOnly": false}})},
 		"Tags": tags,
 	}, true)
+	GuardSuppress(td, "ecs_containers_readonly_access_check", neo4jReadOnlyReason)
 
 	svc := t.Add("Service", "AWS::ECS::Service", M{
 		"ServiceName":    naming.CoreService(m.Index),

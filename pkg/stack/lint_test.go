@@ -63,13 +63,17 @@ func writeAll(t *testing.T, dir string) []string {
 	return files
 }
 
-// TestLint runs cfn-lint once over every template and checkov once over the directory:
-// no error, no warning, no failed check. Skips live next to their resources with reasons.
+// TestLint runs cfn-lint once over every template, checkov once over the directory and AWS
+// Control Tower's proactive controls (cfn-guard) once over every template: no error, no
+// warning, no failed check, no unsuppressed finding. Skips and suppressions live next to
+// their resources with reasons.
 func TestLint(t *testing.T) {
 	if testing.Short() {
 		t.Log("-short: linting anyway (the templates are the product)")
 	}
 	cfnLint, checkov := tool(t, "cfn-lint"), tool(t, "checkov")
+	tool(t, "cfn-guard")
+	guardRules(t)
 	dir := t.TempDir()
 	files := writeAll(t, dir)
 	t.Logf("%d templates", len(files))
@@ -83,6 +87,11 @@ func TestLint(t *testing.T) {
 		if text := strings.TrimSpace(out.String()); text != "" || err != nil {
 			t.Errorf("cfn-lint found problems (%v):\n%s\n%s", err, text, stderr.String())
 		}
+	})
+
+	t.Run("control-tower", func(t *testing.T) {
+		t.Parallel()
+		checkControlTower(t, files)
 	})
 
 	t.Run("checkov", func(t *testing.T) {

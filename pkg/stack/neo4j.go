@@ -182,13 +182,30 @@ const (
 	replicaStopTimeoutSeconds = 90
 )
 
+// neo4jUser is the official Neo4j image's neo4j user and group (uid and gid 7474), which
+// every neo4jctl container runs as. Neo4j itself always ran as it (the image's entrypoint,
+// started as root, drops to it with su-exec); started as it, the entrypoint skips its root
+// steps (chown of $NEO4J_HOME, su-exec), which the image does not need: $NEO4J_HOME, /data
+// and /logs are world-writable in the image, and a core's data volume is owned by 7474 (the
+// user data makes it so).
+const neo4jUser = "7474:7474"
+
+// neo4jReadOnlyReason says why a Neo4j container keeps a writable root filesystem.
+const neo4jReadOnlyReason = "Neo4j keeps a writable root filesystem: the official image's entrypoint, which neo4jctl runs " +
+	"unchanged (licence check, initial admin login, NEO4J_* settings), rewrites $NEO4J_HOME/conf/neo4j.conf at every start " +
+	"(sed -i and appends), and that directory also holds the image's other configuration files, which a writable volume " +
+	"mounted there would hide: ECS copies image content only into volumes at the image's VOLUME paths (/data, /logs). " +
+	"The container runs as the neo4j user (7474), not root; its data lives on the mounted volume."
+
 // neo4jContainer is the container definition of a core or replica task.
 func (b *builder) neo4jContainer(role string, member cluster.Member, mem cluster.Memory, streamPrefix string, mounts []any) M {
 	c := M{
-		"Name":      naming.ContainerNeo4j,
-		"Image":     b.image(),
-		"Essential": true,
-		"Memory":    mem.ContainerMiB,
+		"Name":                   naming.ContainerNeo4j,
+		"Image":                  b.image(),
+		"Essential":              true,
+		"User":                   neo4jUser,
+		"ReadonlyRootFilesystem": false, // neo4jReadOnlyReason
+		"Memory":                 mem.ContainerMiB,
 		// tini -g in front, as in the official image's own entry point, which this one
 		// replaces: it reaps the agent's detached worker and forwards ECS's SIGTERM to the
 		// whole process group, so Neo4j and the worker both stop cleanly. Not ECS's

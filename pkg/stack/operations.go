@@ -44,6 +44,34 @@ const (
 	opsSyncSchedule = "DNSSyncSchedule"
 )
 
+// guardLambdaVPC says why a function does not pass Control Tower's CT.LAMBDA.PR.3 (functions
+// in a VPC).
+func guardLambdaVPC(fn M, inVPC bool) {
+	if inVPC {
+		GuardSuppress(fn, "lambda_inside_vpc_check", "The function is in the VPC: its SecurityGroupIds (and, in a VPC "+
+			"neo4jctl made, its SubnetIds) are imports of the shared and vpc stacks (Fn::ImportValue), which the rule "+
+			"cannot resolve in a template; Control Tower's hook sees the resolved ids.")
+		return
+	}
+	GuardSuppress(fn, "lambda_inside_vpc_check", "Outside the VPC on purpose: the function calls only AWS APIs (ECS, Cloud "+
+		"Map) and CloudFormation's response URL, never Neo4j, so DNS records and stack deletion do not depend on the VPC's "+
+		"NAT or endpoints. The functions that speak Bolt to Neo4j run in the VPC.")
+}
+
+// deadLetterQueue is a queue that only ever is a dead-letter queue (of the Lambda functions'
+// asynchronous invocations, of the backup schedules): kept 14 days, encrypted with the
+// cluster key by its alias, and marked as a dead-letter queue (RedriveAllowPolicy allowAll,
+// SQS's default) so that Control Tower's CT.SQS.PR.1 does not ask it for one of its own.
+func (b *builder) deadLetterQueue(name string) M {
+	return M{
+		"QueueName":              name,
+		"KmsMasterKeyId":         b.keyAlias(),
+		"MessageRetentionPeriod": 1209600,
+		"RedriveAllowPolicy":     M{"redrivePermission": "allowAll"},
+		"Tags":                   b.resourceTags(),
+	}
+}
+
 func (b *builder) operations() *Template {
 	cfg := b.cfg
 	t := NewTemplate(fmt.Sprintf("neo4jctl %s: operations (Lambda functions, DNS records, capacity providers, backups, alarms, dashboard)", b.name))
@@ -84,12 +112,7 @@ func (b *builder) operations() *Template {
 		serviceIDs = append(serviceIDs, GetAtt(opsReplicas, "Id"))
 	}
 
-	t.Add(opsDLQ, "AWS::SQS::Queue", M{
-		"QueueName":              b.dlqName(),
-		"KmsMasterKeyId":         b.imp(OutputKMSKeyArn),
-		"MessageRetentionPeriod": 1209600,
-		"Tags":                   b.resourceTags(),
-	}, false)
+	t.Add(opsDLQ, "AWS::SQS::Queue", b.deadLetterQueue(b.dlqName()), false)
 
 	env := map[string]any{
 		naming.EnvCluster:        b.name,
@@ -155,6 +178,7 @@ func (b *builder) operations() *Template {
 		if !inVPC {
 			Skip(r, "CKV_AWS_117", "Calls only AWS APIs (ECS, Cloud Map, Route 53 through Cloud Map), never Neo4j: no VPC attachment needed, none wanted (no ENIs to clean up on deletion). Only the operations function, which speaks Bolt, is in the VPC.")
 		}
+		guardLambdaVPC(r, inVPC)
 	}
 	fn(opsDNSSync, naming.HandlerDNSSync, "keeps "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+" equal to the live members", 60, nil, false)
 	fn(opsOperations, naming.HandlerAdmin, "admin Cypher inside the VPC (status, servers, users, restore); short: long waits are the caller's polls", 60,
@@ -249,6 +273,10 @@ func backupSizes(volumeGiB int) (backupTask, verifyTask backupSize) {
 // maxScratchGiB is the largest gp3 volume.
 const maxScratchGiB = 16384
 
+// backupLogsVolume is the backup and verify tasks' writable /logs (neo4j-admin's log files):
+// their root filesystem is read-only, they run as the neo4j user.
+const backupLogsVolume = "logs"
+
 // backups: the backup task definition (FULL for the full schedule, AUTO for the
 // differential one: a differential before the first full backup must still back up) and
 // the verify task definition, on Fargate, so a backup never competes with a member for
@@ -279,6 +307,10 @@ func (b *builder) backups(t *Template) {
 			naming.EnvBucket:                 b.imp(OutputBucketName),
 			naming.EnvBackupTo:               Join("", "s3://", b.imp(OutputBucketName), "/"+naming.BackupPrefix),
 			naming.EnvScratchDir:             backup.ScratchPath,
+			// the root filesystem is read-only: the agent's, neo4j-admin's and the JVM's
+			// temporary files go to the scratch volume too
+			"TMPDIR":            backup.ScratchPath,
+			"JAVA_TOOL_OPTIONS": "-Djava.io.tmpdir=" + backup.ScratchPath,
 			// neo4j-admin's JVM heap; the rest of the task's memory is page cache / off-heap
 			"HEAP_SIZE":  fmt.Sprintf("%dm", size.MemoryMiB/4),
 			"AWS_REGION": Ref("AWS::Region"),
@@ -293,16 +325,25 @@ func (b *builder) backups(t *Template) {
 			"Cpu":                     fmt.Sprint(size.CPU),
 			"Memory":                  fmt.Sprint(size.MemoryMiB),
 			"RuntimePlatform":         M{"CpuArchitecture": cpuArch, "OperatingSystemFamily": "LINUX"},
-			"Volumes":                 L{M{"Name": backup.ScratchVolume, "ConfiguredAtLaunch": true}},
-			"ExecutionRoleArn":        b.imp(OutputTaskExecutionRoleArn),
-			"TaskRoleArn":             b.imp(OutputBackupTaskRoleArn),
+			// the scratch EBS volume (ECS gives the task's non-root user write access to it),
+			// and neo4j-admin's logs on a bind mount at the image's /logs, a VOLUME of the
+			// image: ECS fills it from the image, world-writable as there
+			"Volumes":          L{M{"Name": backup.ScratchVolume, "ConfiguredAtLaunch": true}, M{"Name": backupLogsVolume}},
+			"ExecutionRoleArn": b.imp(OutputTaskExecutionRoleArn),
+			"TaskRoleArn":      b.imp(OutputBackupTaskRoleArn),
 			"ContainerDefinitions": L{M{
-				"Name":        backup.ContainerName,
-				"Image":       b.image(),
-				"Essential":   true,
-				"EntryPoint":  L{naming.AgentPath, command},
-				"Environment": envList(env),
-				"MountPoints": L{M{"SourceVolume": backup.ScratchVolume, "ContainerPath": backup.ScratchPath, "ReadOnly": false}},
+				"Name":                   backup.ContainerName,
+				"Image":                  b.image(),
+				"Essential":              true,
+				"User":                   neo4jUser,
+				"ReadonlyRootFilesystem": true,
+				"Memory":                 size.MemoryMiB, // the whole task's: a hard limit
+				"EntryPoint":             L{naming.AgentPath, command},
+				"Environment":            envList(env),
+				"MountPoints": L{
+					M{"SourceVolume": backup.ScratchVolume, "ContainerPath": backup.ScratchPath, "ReadOnly": false},
+					M{"SourceVolume": backupLogsVolume, "ContainerPath": "/logs", "ReadOnly": false},
+				},
 				"LogConfiguration": M{"LogDriver": "awslogs", "Options": M{
 					"awslogs-group":         b.imp(OutputLogGroup),
 					"awslogs-region":        Ref("AWS::Region"),
@@ -345,12 +386,7 @@ func (b *builder) backups(t *Template) {
 	}
 	// what the scheduler could not start (RunTask refused, no capacity) lands here; the
 	// missing-success alarm says that backups stopped
-	t.Add(opsBackupDLQ, "AWS::SQS::Queue", M{
-		"QueueName":              b.backupDLQName(),
-		"KmsMasterKeyId":         b.imp(OutputKMSKeyArn),
-		"MessageRetentionPeriod": 1209600,
-		"Tags":                   b.resourceTags(),
-	}, false)
+	t.Add(opsBackupDLQ, "AWS::SQS::Queue", b.deadLetterQueue(b.backupDLQName()), false)
 	schedule("FullBackupSchedule", cfg.Backup.Schedule.Full, opsBackupFull, "backup-full", backupSz)
 	if cfg.Backup.Schedule.Differential != "" {
 		task(opsBackupDiff, b.backupFamilyDiff(), "backup", backupSz, backupEnv("AUTO"))

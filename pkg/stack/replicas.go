@@ -2,6 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -63,10 +65,11 @@ func (b *builder) replicas() (*Template, map[string]string) {
 		"Tags":                             asgTags(tags),
 	}, true)
 	asg["UpdatePolicy"] = M{"AutoScalingRollingUpdate": M{"MinInstancesInService": max(0, r.Count-1), "MaxBatchSize": 1}}
+	b.replicaGroupControls(asg)
 
 	capacityProvider(t, CapacityProviderName(cfg, 0), tags)
 
-	t.Add("TaskDefinition", "AWS::ECS::TaskDefinition", M{
+	td := t.Add("TaskDefinition", "AWS::ECS::TaskDefinition", M{
 		"Family":                  naming.StackPrefix(b.name) + "-replica",
 		"NetworkMode":             "awsvpc",
 		"RequiresCompatibilities": L{"EC2"},
@@ -75,6 +78,7 @@ func (b *builder) replicas() (*Template, map[string]string) {
 		"ContainerDefinitions":    L{b.neo4jContainer(roleReplica, cluster.Member{}, b.replicaMemory(), naming.LogStreamPrefixReplica, nil)},
 		"Tags":                    tags,
 	}, true)
+	GuardSuppress(td, "ecs_containers_readonly_access_check", neo4jReadOnlyReason)
 
 	minHealthy := 0
 	if r.Count > 1 {
@@ -113,3 +117,42 @@ func (b *builder) replicas() (*Template, map[string]string) {
 	addDesiredCountParameter(t, params, r.Count)
 	return t, params
 }
+
+// replicaGroupControls meets Control Tower's Auto Scaling controls where the config allows,
+// and says why not where it does not: the group names its AZs when neo4jctl made the VPC
+// (CT.AUTOSCALING.PR.1), lists several instance types when replicas.instanceTypes does
+// (PR.6), and only types that encrypt traffic in hardware when they all do (PR.11).
+func (b *builder) replicaGroupControls(asg M) {
+	cfg := b.cfg
+	if cfg.CreatesVPC() {
+		var azs []any
+		for i := 0; i < cfg.SubnetSlots(); i++ {
+			azs = append(azs, b.imp(OutputAZ(i)))
+		}
+		resourceProps(asg)["AvailabilityZones"] = azs
+	} else {
+		GuardSuppress(asg, "autoscaling_multiple_az_check", "The group spans every subnet of network.subnets "+
+			"(VPCZoneIdentifier), so its AZs are those subnets' AZs. Existing subnets' AZs are known only once looked up in "+
+			"AWS, so the template does not repeat them as AvailabilityZones (a list that disagreed would fail the stack).")
+	}
+	types := slices.Compact(slices.Sorted(slices.Values(cfg.Replicas.InstanceTypes)))
+	if len(types) < 2 {
+		GuardSuppress(asg, "autoscaling_mixed_instances_policy_multiple_instance_types_check", fmt.Sprintf(
+			"replicas.instanceTypes lists one instance type (%s): list two or more of the same size and architecture "+
+				"(e.g. r7g.large and r8g.large) so that the group can fall back when one type has no capacity.", strings.Join(types, ", ")))
+	}
+	var plain []string
+	for _, it := range types {
+		if !cluster.EncryptsInTransit(it) {
+			plain = append(plain, it)
+		}
+	}
+	if len(plain) > 0 {
+		GuardSuppress(asg, "autoscaling_group_nitro_encryption_in_transit_override_check", fmt.Sprintf(
+			"replicas.instanceTypes includes %s, whose traffic to other instances AWS Nitro does not encrypt in hardware: "+
+				"traffic between these replicas and the other members is encrypted only if Neo4j's own SSL is set up. Types such "+
+				"as r7g, r7i or m7g encrypt it in hardware and meet the control.", strings.Join(plain, ", ")))
+	}
+}
+
+func resourceProps(r M) M { p, _ := r["Properties"].(M); return p }

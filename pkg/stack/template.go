@@ -403,6 +403,28 @@ func Skip(r M, idReason ...string) M {
 	return r
 }
 
+// GuardSuppress records why one AWS Control Tower proactive control (a cfn-guard rule of
+// the Control Tower rule set) does not hold for a resource: the rule's name goes under
+// Metadata.guard.SuppressedRules (the AWS Guard Rules Registry's convention) and the
+// reason under Metadata.guard.Reasons. Control Tower itself reads neither: an account that
+// enforces the control refuses the resource. They document a deliberate exception, and the
+// tests tell it from a new finding.
+func GuardSuppress(r M, rule, reason string) M {
+	md, _ := r["Metadata"].(M)
+	if md == nil {
+		md = M{}
+		r["Metadata"] = md
+	}
+	g, _ := md["guard"].(M)
+	if g == nil {
+		g = M{"SuppressedRules": []any{}, "Reasons": M{}}
+		md["guard"] = g
+	}
+	g["SuppressedRules"] = append(g["SuppressedRules"].([]any), rule)
+	g["Reasons"].(M)[rule] = reason
+	return r
+}
+
 // Output declares an output; export names it naming.Export(cluster, name).
 func (t *Template) Output(name string, value any, description string, export string) {
 	o := M{"Value": value, "Description": description}
