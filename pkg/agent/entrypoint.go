@@ -147,8 +147,8 @@ func CheckVolume(dir string) error {
 	marker := filepath.Join(dir, naming.VolumeMarker)
 	if _, err := os.Stat(marker); err != nil {
 		return fmt.Errorf("refusing to start Neo4j: %s is missing, so the member's data volume is not mounted at %s "+
-			"(the instance's user data attaches and mounts it at %s and writes the marker; see its log, "+
-			"/var/log/cloud-init-output.log, on the instance)", marker, dir, naming.DataMount)
+			"(the instance attaches and mounts it at %s and writes the marker; it says how that went in the "+
+			"boot log stream <member>/boot of the cluster's log group, and in /var/log/neo4jctl-init.log on the instance)", marker, dir, naming.DataMount)
 	}
 	return nil
 }

@@ -29,6 +29,8 @@ Usage:
   neo4jctl-agent health                 liveness: setup or start-up in progress, or Neo4j answers locally
   neo4jctl-agent backup [--type=T]      neo4j-admin database backup (T: FULL, DIFF, AUTO) under the backup lock, manifests, retention, one JSON line
   neo4jctl-agent verify                 neo4j-admin database check of the backups NEO4JCTL_VERIFY_TARGET names, verdicts into the manifests, one JSON line
+  neo4jctl-agent attach-volume --cluster C --member core-N --volume vol-... --log-group G
+                                        on a core member's instance: attach, format if blank, mount and mark its volume
   neo4jctl-agent version                print the agent version
 
 As a Lambda (AWS_LAMBDA_RUNTIME_API set), NEO4JCTL_HANDLER selects dns-sync | operations | cleanup.
@@ -53,6 +55,8 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 		err = Entrypoint(ctx, EntrypointOptions{Env: env, Args: args[1:], Stdout: stdout, Stderr: stderr})
 	case "worker":
 		err = runWorkerCommand(ctx, args[1:], env, stderr)
+	case "attach-volume":
+		err = runAttachVolume(ctx, args[1:], stderr)
 	case "health":
 		err = Health(ctx, HealthOptions{Env: env})
 	case "backup":

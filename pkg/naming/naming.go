@@ -66,10 +66,13 @@ func ReadWriteSecret(cluster string) string { return "neo4jctl/" + cluster + "/r
 // stacks with Fn::ImportValue.
 func Export(cluster, output string) string { return StackPrefix(cluster) + "::" + output }
 
+// AgentPrefix is where the agent bundles live in the cluster bucket.
+const AgentPrefix = "neo4jctl/agent/"
+
 // AgentKey is the S3 key of an agent bundle in the cluster bucket: content-addressed so that
 // unchanged code never updates a stack.
 func AgentKey(arch, sha256hex string) string {
-	return fmt.Sprintf("neo4jctl/agent/%s/%s.zip", arch, sha256hex)
+	return fmt.Sprintf("%s%s/%s.zip", AgentPrefix, arch, sha256hex)
 }
 
 // BackupPrefix is where scheduled backups go in the cluster bucket.

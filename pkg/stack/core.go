@@ -144,107 +144,17 @@ func (b *builder) userDataHead(what, stopTimeout string, extra ...string) string
 		"CONFIG\n"
 }
 
-// coreUserDataBody attaches the member's volume by tag, mounts it (formatting only a blank
-// volume) and marks it; the attribute that lets the member's task be placed comes after.
-// Every AWS call in a retry loop tolerates failures (set -e would end the script on the first
-// throttled call). @VOLUME@ is the stack's own volume id (Ref DataVolume): it picks the volume
-// when leftovers of an earlier cluster of the same name carry the same tags.
-const coreUserDataBody = `CLUSTER='@CLUSTER@'
-MEMBER='@MEMBER@'
-MOUNT='@MOUNT@'
-STACK_VOLUME='@VOLUME@'
-
-# 0. no ECS agent, hence no Neo4j task, without the data volume mounted: Neo4j must never
-#    start on an empty directory of the root disk (the agent checks @MARKER@ as well)
-mkdir -p /etc/systemd/system/ecs.service.d
-cat > /etc/systemd/system/ecs.service.d/neo4jctl-data.conf <<'UNIT'
-[Unit]
-RequiresMountsFor=@MOUNT@
-UNIT
-systemctl daemon-reload
-
-TOKEN=$(curl -sSf --retry 10 --retry-connrefused -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' http://169.254.169.254/latest/api/token)
-imds() { curl -sSf --retry 10 --retry-connrefused -H "X-aws-ec2-metadata-token: $TOKEN" "http://169.254.169.254/latest/meta-data/$1"; }
-INSTANCE=$(imds instance-id)
-AZ=$(imds placement/availability-zone)
-AWS_DEFAULT_REGION=$(imds placement/region)
-export AWS_DEFAULT_REGION
-for _ in $(seq 1 10); do
-  command -v aws >/dev/null && break
-  dnf install -y -q awscli-2 || sleep 15
-done
-command -v aws >/dev/null || { echo "neo4jctl: no aws CLI" >&2; exit 1; }
-
-# 1. the member's data volume, found by its tags (the instance's root volume carries the
-#    cluster and member tags too, never the data role) in this instance's AZ
-VOLUMES=''
-for _ in $(seq 1 60); do
-  VOLUMES=$(aws ec2 describe-volumes --filters "Name=tag:@TAGCLUSTER@,Values=$CLUSTER" "Name=tag:@TAGMEMBER@,Values=$MEMBER" "Name=tag:@TAGROLE@,Values=@ROLEDATA@" "Name=availability-zone,Values=$AZ" --query 'Volumes[].VolumeId' --output text) || VOLUMES=''
-  [ -n "$VOLUMES" ] && break
-  sleep 10
-done
-VOLUME=''
-for v in $VOLUMES; do
-  if [ "$v" = "$STACK_VOLUME" ]; then VOLUME=$v; fi
-done
-if [ -z "$VOLUME" ]; then
-  if [ "$(echo "$VOLUMES" | wc -w)" -ne 1 ]; then echo "neo4jctl: want one data volume tagged $MEMBER of $CLUSTER in $AZ, found: '$VOLUMES'" >&2; exit 1; fi
-  VOLUME=$(echo "$VOLUMES" | tr -d '[:space:]')
-fi
-
-# 2. wait until it is available (a replaced instance may still hold it), attach it here
-ATTACHED=''
-for _ in $(seq 1 180); do
-  STATE='' HOLDER=''
-  read -r STATE HOLDER <<<"$(aws ec2 describe-volumes --volume-ids "$VOLUME" --query 'Volumes[0].[State,Attachments[0].InstanceId]' --output text || true)" || true
-  if [ "$STATE" = in-use ] && [ "$HOLDER" = "$INSTANCE" ]; then ATTACHED=yes; break; fi
-  if [ "$STATE" = available ]; then aws ec2 attach-volume --volume-id "$VOLUME" --instance-id "$INSTANCE" --device /dev/xvdf >/dev/null || true; fi
-  sleep 10
-done
-[ -n "$ATTACHED" ] || { echo "neo4jctl: volume $VOLUME did not attach" >&2; exit 1; }
-
-# 3. the NVMe device of that volume
-DEV=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$VOLUME" | tr -d -)
-for _ in $(seq 1 60); do
-  [ -e "$DEV" ] && break
-  if [ -e /dev/xvdf ]; then DEV=/dev/xvdf; break; fi
-  sleep 2
-done
-DEV=$(readlink -f "$DEV")
-
-# 4. format only a blank volume, then mount it (an fstab entry, so that it comes back on
-#    reboot and systemd knows the mount unit ecs.service requires)
-if ! blkid "$DEV" >/dev/null 2>&1; then mkfs.xfs -L neo4j-data "$DEV"; fi
-UUID=$(blkid -s UUID -o value "$DEV")
-mkdir -p "$MOUNT"
-grep -q "UUID=$UUID" /etc/fstab || echo "UUID=$UUID $MOUNT xfs defaults,noatime,nofail 0 2" >> /etc/fstab
-systemctl daemon-reload
-mountpoint -q "$MOUNT" || mount "$MOUNT"
-mountpoint -q "$MOUNT" || { echo "neo4jctl: $VOLUME is not mounted on $MOUNT" >&2; exit 1; }
-
-# 5. mark the volume, so the agent can tell it from an empty directory of the root disk
-echo "$VOLUME" > "$MOUNT/@MARKER@"
-chown 7474:7474 "$MOUNT" "$MOUNT/@MARKER@"
-
-# 6. only now may the member's task be placed here
-`
-
-// coreUserData is the member instance's user data; it names the member's data volume.
-func (b *builder) coreUserData(m cluster.Member, volumeID any) any {
-	r := strings.NewReplacer("@CLUSTER@", b.name, "@MEMBER@", m.Name, "@MOUNT@", naming.DataMount,
-		"@TAGCLUSTER@", naming.TagCluster, "@TAGMEMBER@", naming.TagMember,
-		"@TAGROLE@", naming.TagRole, "@ROLEDATA@", naming.TagRoleData, "@MARKER@", naming.VolumeMarker)
-	script := b.userDataHead(m.Name+": attach and mount the member volume, then join ECS", coreStopTimeout) +
-		r.Replace(coreUserDataBody) + ecsAttribute(m.Name)
-	before, after, _ := strings.Cut(script, "@VOLUME@")
-	return Join("", before, volumeID, after)
-}
-
 func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	cfg := b.cfg
 	t := NewTemplate(fmt.Sprintf("neo4jctl %s: core member %s (%s): instance, retained data volume, ECS service", b.name, m.Name, m.DNSName))
 	params := map[string]string{}
 	image := b.addImageParameters(t, params, cfg.Arch())
+	t.Parameters[ParamHostAgentSHA256] = M{
+		"Type":           "String",
+		"AllowedPattern": "^[0-9a-f]{64}$",
+		"Description":    "SHA-256 of the agent bundle (" + cfg.Arch() + ") the instance downloads from the cluster bucket to attach its volume; neo4jctl keeps it with the AMI",
+	}
+	params[ParamHostAgentSHA256] = b.hostAgentSHA256(cfg.Arch())
 
 	var subnet, az any
 	if cfg.CreatesVPC() {

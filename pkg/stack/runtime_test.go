@@ -155,86 +155,97 @@ func tagMap(tags any) map[string]string {
 	return out
 }
 
-var (
-	filterRe   = regexp.MustCompile(`"Name=([^,"]+),Values=([^"]+)"`)
-	assignRe   = regexp.MustCompile(`(?m)^([A-Z_]+)='([^']*)'$`)
-	describeRe = regexp.MustCompile(`(?m)^.*aws ec2 describe-volumes.*$`)
-)
+var assignRe = regexp.MustCompile(`(?m)^([A-Z_0-9]+)='([^']*)'$`)
 
-// TestCoreUserDataFindsOnlyTheDataVolume: the root volume carries the member tags too (launch
-// template tag specification), so the user data's lookup must match the data volume alone.
-func TestCoreUserDataFindsOnlyTheDataVolume(t *testing.T) {
+// TestCoreUserData: a member's instance boots with what the ECS-optimized AMI has: no package
+// manager, no AWS CLI. It fetches the agent named by the template's SHA-256 from the cluster
+// bucket and has it attach the member's own volume (by id, checked against the volume's
+// tags), with an instance role that allows exactly what that takes.
+func TestCoreUserData(t *testing.T) {
 	for _, tc := range allCases(t) {
-		for _, s := range build(t, tc) {
+		docs, stacks := stacksByKind(t, tc)
+		role := roleStatements(t, docs[naming.KindShared], sharedInstanceRole)
+		name := tc.cfg.Metadata.Name
+		for _, s := range stacks {
+			doc := parse(t, s)
+			res := section(doc, "Resources")
+			for id, lt := range resourcesOf(doc, "AWS::EC2::LaunchTemplate") {
+				script := resolve(props(lt)["LaunchTemplateData"].(M)["UserData"].(M)["Fn::Base64"])
+				for _, bad := range []string{"dnf ", "yum ", "aws ec2", "aws autoscaling", "awscli", "pip "} {
+					if strings.Contains(script, bad) {
+						t.Errorf("%s: %s user data runs %q: the host has no package manager or AWS CLI to count on", s.Name, id, bad)
+					}
+				}
+				cmd := exec.Command("bash", "-n")
+				cmd.Stdin = strings.NewReader(script)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("%s: user data is not valid bash: %v\n%s", s.Name, err, out)
+				}
+			}
 			if s.Kind != naming.KindCore {
 				continue
 			}
-			doc := parse(t, s)
-			res := section(doc, "Resources")
-			volumes := map[string]map[string]string{"DataVolume": tagMap(props(res["DataVolume"].(M))["Tags"])}
+			m := tc.cfg.Members()[s.Member-1]
 			data := props(res["LaunchTemplate"].(M))["LaunchTemplateData"].(M)
-			for _, spec := range data["TagSpecifications"].([]any) {
-				if spec.(M)["ResourceType"] == "volume" {
-					volumes["root volume"] = tagMap(spec.(M)["Tags"])
-				}
-			}
 			script := resolve(data["UserData"].(M)["Fn::Base64"])
-			if !strings.Contains(script, "STACK_VOLUME='<Ref DataVolume>'") {
-				t.Errorf("%s: user data does not name the stack's own volume", s.Name)
+			vars := map[string]string{}
+			for _, a := range assignRe.FindAllStringSubmatch(script, -1) {
+				vars[a[1]] = a[2]
 			}
-			vars := map[string]string{"AZ": "eu-west-1a"}
-			for _, m := range assignRe.FindAllStringSubmatch(script, -1) {
-				vars[m[1]] = m[2]
+			arch := tc.cfg.Arch()
+			want := map[string]string{
+				"CLUSTER": name, "MEMBER": m.Name, "MOUNT": naming.DataMount, "VOLUME": "<Ref DataVolume>",
+				"BUCKET": "<Import " + naming.Export(name, OutputBucketName) + ">", "AGENT_SHA256": "<Ref " + ParamHostAgentSHA256 + ">",
+				"AGENT_KEY": naming.AgentKey(arch, "<Ref "+ParamHostAgentSHA256+">"), "LOG_GROUP": "<Import " + naming.Export(name, OutputLogGroup) + ">",
+				"BOOT_STREAM": naming.LogStreamBoot(m.Name), "URL_SUFFIX": "<Ref AWS::URLSuffix>",
 			}
-			lines := describeRe.FindAllString(script, -1)
-			if len(lines) == 0 {
-				t.Fatalf("%s: no describe-volumes in the user data", s.Name)
-			}
-			var matched []string
-			filters := filterRe.FindAllStringSubmatch(lines[0], -1)
-			hasAZ := false
-			for id, tags := range volumes {
-				ok := true
-				for _, f := range filters {
-					want := vars[strings.TrimPrefix(f[2], "$")]
-					if !strings.HasPrefix(f[2], "$") {
-						want = f[2]
-					}
-					switch {
-					case f[1] == "availability-zone":
-						hasAZ = true
-					case strings.HasPrefix(f[1], "tag:"):
-						if tags[strings.TrimPrefix(f[1], "tag:")] != want {
-							ok = false
-						}
-					}
-				}
-				if ok {
-					matched = append(matched, id)
+			for k, v := range want {
+				if vars[k] != v {
+					t.Errorf("%s: user data %s=%q, want %q", s.Name, k, vars[k], v)
 				}
 			}
-			if len(matched) != 1 || matched[0] != "DataVolume" {
-				t.Errorf("%s: the user data's volume lookup matches %v, want only DataVolume", s.Name, matched)
+			if got := s.Parameters[ParamHostAgentSHA256]; got != strings.Repeat("ab", 32) && got != strings.Repeat("cd", 32) {
+				t.Errorf("%s: %s=%q, not the %s bundle's SHA-256", s.Name, ParamHostAgentSHA256, got, arch)
 			}
-			if !hasAZ {
-				t.Errorf("%s: the volume lookup does not filter on the availability zone", s.Name)
+			attach := strings.Index(script, `bootstrap attach-volume --cluster "$CLUSTER" --member "$MEMBER" --volume "$VOLUME"`)
+			if attach < 0 || !strings.Contains(script, `--mount "$MOUNT" --log-group "$LOG_GROUP" || exit 1`) {
+				t.Errorf("%s: the user data does not run attach-volume for its own volume", s.Name)
 			}
-			// a throttled or failing call must not end the script under set -e
-			for _, l := range lines {
-				if !strings.Contains(l, "||") {
-					t.Errorf("%s: describe-volumes in a retry loop without a failure fallback: %s", s.Name, strings.TrimSpace(l))
+			if at := strings.Index(script, "ECS_INSTANCE_ATTRIBUTES"); at < attach {
+				t.Errorf("%s: the member attribute (task placement) comes before the volume is mounted", s.Name)
+			}
+			for _, w := range []string{"RequiresMountsFor=" + naming.DataMount, `fetch_agent /var/lib/neo4jctl || boot_failed "$BOOT_ERROR"`, "--aws-sigv4", "sha256sum"} {
+				if !strings.Contains(script, w) {
+					t.Errorf("%s: user data lacks %q", s.Name, w)
 				}
 			}
-			for _, want := range []string{"RequiresMountsFor=" + naming.DataMount, "ecs.service.d", naming.DataMount + "/" + naming.VolumeMarker, `mountpoint -q "$MOUNT" || {`} {
-				want = strings.ReplaceAll(want, naming.DataMount+"/", "$MOUNT/")
-				if !strings.Contains(script, want) {
-					t.Errorf("%s: user data lacks %q", s.Name, want)
+			// the agent takes the volume by id and checks these tags; the root volume (which
+			// carries the member's tags too) never has the data role
+			vol := tagMap(props(res["DataVolume"].(M))["Tags"])
+			if vol[naming.TagCluster] != name || vol[naming.TagMember] != m.Name || vol[naming.TagRole] != naming.TagRoleData {
+				t.Errorf("%s: data volume tags %v", s.Name, vol)
+			}
+			for _, spec := range data["TagSpecifications"].([]any) {
+				if spec.(M)["ResourceType"] == "volume" && tagMap(spec.(M)["Tags"])[naming.TagRole] == naming.TagRoleData {
+					t.Errorf("%s: the root volume has the data role", s.Name)
 				}
 			}
-			cmd := exec.Command("bash", "-n")
-			cmd.Stdin = strings.NewReader(script)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s: user data is not valid bash: %v\n%s", s.Name, err, out)
+			// what the boot does, the instance role allows
+			asg := "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:0a1b2c3d-0000-4000-8000-000000000000:autoScalingGroupName/" + s.Name + "-AutoScalingGroup-1A2B3C4D5E6F"
+			for _, c := range []struct{ action, resource string }{
+				{"s3:GetObject", "<GetAtt Bucket.Arn>/" + naming.AgentKey(arch, strings.Repeat("ab", 32))},
+				{"ec2:DescribeVolumes", "*"},
+				{"ec2:AttachVolume", "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0123456789abcdef0"},
+				{"logs:CreateLogStream", "<GetAtt LogGroup.Arn>"},
+				{"logs:PutLogEvents", "<GetAtt LogGroup.Arn>"},
+				{"autoscaling:SetInstanceHealth", asg},
+			} {
+				if !allows(role, c.action, c.resource) {
+					t.Errorf("%s: the instance role does not allow %s on %s", s.Name, c.action, c.resource)
+				}
+			}
+			if allows(role, "autoscaling:SetInstanceHealth", strings.Replace(asg, "neo4jctl-"+name+"-", "neo4jctl-other-", 1)) {
+				t.Errorf("%s: the instance role may mark another cluster's instances unhealthy", s.Name)
 			}
 		}
 	}

@@ -403,8 +403,10 @@ func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 	kmsUse := statement([]string{"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}, keyArn, nil)
 	arn := func(rest string) M { return Sub("arn:${AWS::Partition}:" + rest) }
 
-	// Container instances: the ECS agent, SSM Session Manager, and attaching this cluster's
-	// data volumes (the data role tag: never a root volume of another instance).
+	// Container instances: the ECS agent, SSM Session Manager, and what a core member's boot
+	// does (hostboot.go): fetch the agent bundle, attach this cluster's data volumes (the data
+	// role tag: never a root volume of another instance), write the member's boot log stream,
+	// and mark its own instance unhealthy when that fails.
 	t.Add(sharedInstanceRole, "AWS::IAM::Role", M{
 		"Description":              "neo4jctl " + b.name + ": ECS container instances",
 		"AssumeRolePolicyDocument": assumeRole("ec2.amazonaws.com", nil),
@@ -419,6 +421,11 @@ func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 			statement([]string{"ec2:AttachVolume"}, arn("ec2:${AWS::Region}:${AWS::AccountId}:instance/*"), tagCond),
 			statement([]string{"kms:CreateGrant"}, keyArn, M{"Bool": M{"kms:GrantIsForAWSResource": "true"}}),
 			statement([]string{"kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"}, keyArn, nil),
+			statement([]string{"s3:GetObject"}, Join("", bucketArn, "/"+naming.AgentPrefix+"*"), nil),
+			statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, GetAtt(sharedLogGroup, "Arn"), nil),
+			statement([]string{"autoscaling:SetInstanceHealth"},
+				arn("autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/"+naming.StackPrefix(b.name)+"-core-*"),
+				M{"StringEquals": M{"aws:ResourceTag/" + naming.TagCluster: b.name}}),
 		)}},
 		"Tags": b.resourceTags(),
 	}, true)

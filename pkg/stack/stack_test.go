@@ -22,11 +22,12 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // testInputs are fixed so that the golden files are stable.
-var testInputs = Inputs{
-	AgentCodeKeys:   map[string]string{"arm64": naming.AgentKey("arm64", strings.Repeat("ab", 32)), "amd64": naming.AgentKey("amd64", strings.Repeat("cd", 32))},
-	Neo4jctlVersion: "v0.0.0-test",
-	SubnetAZs:       map[string]string{},
-}
+var testInputs = func() Inputs {
+	in := Inputs{Neo4jctlVersion: "v0.0.0-test", SubnetAZs: map[string]string{}}
+	in.SetAgent("arm64", strings.Repeat("ab", 32))
+	in.SetAgent("amd64", strings.Repeat("cd", 32))
+	return in
+}()
 
 // testCase is one config rendered by the tests.
 type testCase struct {
@@ -159,7 +160,12 @@ func TestGolden(t *testing.T) {
 			stacks := build(t, tc)
 			want := map[string][]byte{}
 			for _, s := range stacks {
-				want[s.Name+".json"] = s.Template
+				// indented for review; Stack.Template itself is compact (MaxTemplateBody)
+				var pretty bytes.Buffer
+				if err := json.Indent(&pretty, s.Template, "", "  "); err != nil {
+					t.Fatal(err)
+				}
+				want[s.Name+".json"] = pretty.Bytes()
 			}
 			summary, err := json.MarshalIndent(summarize(stacks), "", "  ")
 			if err != nil {
@@ -954,6 +960,25 @@ func TestInputsReachTheParameters(t *testing.T) {
 			if s.Kind == naming.KindCore || s.Kind == naming.KindReplicas {
 				if !strings.HasPrefix(s.Parameters[ParamImageSSMParameter], "/aws/service/ecs/optimized-ami/amazon-linux-2023/") {
 					t.Errorf("%s: SSM fallback %q", s.Name, s.Parameters[ParamImageSSMParameter])
+				}
+			}
+		}
+	}
+}
+
+// TestTemplatesFitCloudFormation: AWS refuses a template over 51,200 bytes passed inline (the
+// engine passes TemplateBody), and more than 200 parameters or outputs or 500 resources;
+// moto, cfn-lint and checkov take them all. The shared stack's, indented, was over.
+func TestTemplatesFitCloudFormation(t *testing.T) {
+	for _, tc := range allCases(t) {
+		for _, s := range build(t, tc) {
+			if len(s.Template) > MaxTemplateBody {
+				t.Errorf("%s: %d bytes, CloudFormation takes %d inline", s.Name, len(s.Template), MaxTemplateBody)
+			}
+			doc := parse(t, s)
+			for sec, limit := range map[string]int{"Parameters": 200, "Outputs": 200, "Resources": 500} {
+				if n := len(section(doc, sec)); n > limit {
+					t.Errorf("%s: %d %s, CloudFormation allows %d", s.Name, n, sec, limit)
 				}
 			}
 		}

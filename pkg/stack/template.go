@@ -437,7 +437,12 @@ func (t *Template) Output(name string, value any, description string, export str
 // KeyResources lists the key resources for the dry-run plan.
 func (t *Template) KeyResources() []string { return append([]string(nil), t.key...) }
 
-// JSON renders the template deterministically (encoding/json sorts map keys).
+// MaxTemplateBody is CloudFormation's limit on a template passed inline (TemplateBody): AWS
+// refuses a larger one, moto does not. Templates are rendered compact to stay below it.
+const MaxTemplateBody = 51200
+
+// JSON renders the template deterministically (encoding/json sorts map keys) and compact:
+// indented, the shared stack's template passes CloudFormation's inline limit (MaxTemplateBody).
 func (t *Template) JSON() ([]byte, error) {
 	doc := M{"AWSTemplateFormatVersion": "2010-09-09", "Description": t.Description, "Resources": t.Resources}
 	if len(t.Parameters) > 0 {
@@ -455,11 +460,14 @@ func (t *Template) JSON() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(doc); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	body := buf.Bytes()
+	if len(body) > MaxTemplateBody {
+		return nil, fmt.Errorf("the template is %d bytes, more than the %d CloudFormation takes inline", len(body), MaxTemplateBody)
+	}
+	return body, nil
 }
 
 // envList renders ECS environment variables sorted by name.

@@ -68,13 +68,9 @@ func createExample(t *testing.T, path string) {
 	ec2c := ec2.NewFromConfig(awsCfg)
 	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
 
-	in := stack.Inputs{
-		Neo4jctlVersion: "v0.0.0-test",
-		AgentCodeKeys: map[string]string{
-			"arm64": naming.AgentKey("arm64", strings.Repeat("a", 64)),
-			"amd64": naming.AgentKey("amd64", strings.Repeat("b", 64)),
-		},
-	}
+	in := stack.Inputs{Neo4jctlVersion: "v0.0.0-test"}
+	in.SetAgent("arm64", strings.Repeat("a", 64))
+	in.SetAgent("amd64", strings.Repeat("b", 64))
 	if !cfg.CreatesVPC() {
 		// The example names a VPC, subnets and client security groups that moto does not
 		// have (and moto cannot create resources with given ids): make real ones and point
