@@ -29,6 +29,7 @@ const (
 	CheckReplaced   = "replicas-replaced" // the replica servers from before a restart are gone
 	CheckStatusRead = "status-read"       // Neo4j answered the status request
 	CheckServerGone = "server-removed"    // a server being removed has left
+	CheckJoined     = "server-joined"     // a new server is listed in SHOW SERVERS
 )
 
 func (p Problem) String() string {
@@ -83,6 +84,9 @@ type gateSpec struct {
 	// minReplicas the replica servers that must be Enabled and Available again.
 	oldReplicas []string
 	minReplicas int
+	// leaving is the server id of a core being removed (scale-in): Cordoned, Deallocating
+	// or Deallocated is what it should be.
+	leaving string
 }
 
 // view indexes a status for the gates.
@@ -138,7 +142,7 @@ func check(st *neo4jadmin.Status, spec gateSpec) Problems {
 	v := newView(st, spec.members)
 	maxLag := cmp.Or(spec.maxLag, neo4jadmin.DefaultMaxReplicationLag)
 	var ps Problems
-	ps = append(ps, v.servers()...)
+	ps = append(ps, v.servers(spec.leaving)...)
 	ps = append(ps, v.copies(maxLag)...)
 	ps = append(ps, v.databases()...)
 	for _, m := range st.StatusCheck {
@@ -161,13 +165,13 @@ func check(st *neo4jadmin.Status, spec gateSpec) Problems {
 	return ps
 }
 
-func (v view) servers() Problems {
+func (v view) servers(leaving string) Problems {
 	var ps Problems
 	for _, s := range v.st.Servers {
 		if awaitingRemoval(s) || strings.EqualFold(s.State, "Dropped") {
 			continue
 		}
-		if !strings.EqualFold(s.State, "Enabled") {
+		if !strings.EqualFold(s.State, "Enabled") && (s.ID != leaving || strings.EqualFold(s.State, "Free")) {
 			ps = append(ps, Problem{Check: neo4jadmin.GateServersEnabled, Server: v.label(s), Is: "is " + s.State, Want: "Enabled"})
 		}
 		if !strings.EqualFold(s.Health, "Available") {

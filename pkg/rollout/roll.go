@@ -282,10 +282,13 @@ func (r *Roll) member(ctx context.Context, m Member, o Options, run string) (rep
 	if err != nil {
 		return rep, stageBefore, err
 	}
-	handedOver, err := r.handOver(ctx, w, m, st, o, run, &rep)
+	var handedOver bool
+	if !m.Replicas() {
+		handedOver, rep.Moved, rep.Leadership, err = w.handOver(ctx, r.Members, m, st, o.LeadershipTimeout, run+"/"+m.Name+"/hand-over")
+	}
 	giveBack := func(ctx context.Context) {
 		if handedOver {
-			r.giveBack(ctx, m, run)
+			w.giveBack(ctx, m, run+"/"+m.Name+"/give-back")
 		}
 	}
 	if err == nil && handedOver { // leaderships moved meanwhile: look again right before
@@ -345,101 +348,4 @@ func (r *Roll) finishing(ctx context.Context, o Options, m Member) (context.Cont
 		}()
 	}
 	return fin, func() { told(); close(done); cancel() }
-}
-
-// handOver asks Neo4j to move the member's user-database leaderships elsewhere and waits
-// until they have moved (at most the leadership timeout: otherwise the restart goes ahead
-// and an election moves them). It reports whether it changed anything to give back.
-func (r *Roll) handOver(ctx context.Context, w waiter, m Member, st *neo4jadmin.Status, o Options, run string, rep *MemberReport) (bool, error) {
-	if m.Replicas() {
-		return false, nil
-	}
-	leads := leadsOf(st, r.Members)[m.Name]
-	if !hostsUserDatabase(st, m) {
-		r.Events.Emit(LeadershipMoved{Member: m.Name, System: leads.System})
-		return false, nil
-	}
-	req := neo4jadmin.Request{Type: neo4jadmin.ReqTransferLeadership, Server: m.Host, IdempotencyKey: run + "/" + m.Name + "/hand-over"}
-	if _, err := send(ctx, r.Admin, req); err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		if len(leads.Databases) > 0 || leads.System {
-			r.Events.Emit(LeadershipKept{Member: m.Name, Databases: leadList(leads), Why: err.Error()})
-		}
-		return false, nil
-	}
-	if len(leads.Databases) == 0 {
-		r.Events.Emit(LeadershipMoved{Member: m.Name, System: leads.System})
-		return true, nil
-	}
-	var moved map[string]string
-	_, waited, err := w.wait(ctx, m.Name, PhaseLeadership, o.LeadershipTimeout, func(st *neo4jadmin.Status) Problems {
-		now := leadsOf(st, r.Members)
-		var ps Problems
-		moved = map[string]string{}
-		for _, db := range leads.Databases {
-			switch to := leaderOf(st, r.Members, now, db); to {
-			case m.Name:
-				ps = append(ps, Problem{Check: "leadership-moved", Database: db, Is: "is still led by " + m.Name, Want: "another primary"})
-			case "":
-				ps = append(ps, Problem{Check: neo4jadmin.GateWriters, Database: db, Is: "has no writer", Want: "a leader elsewhere"})
-			default:
-				moved[db] = to
-			}
-		}
-		return ps
-	})
-	rep.Leadership = waited
-	var ge *GateError
-	switch {
-	case errors.As(err, &ge):
-		r.Events.Emit(LeadershipKept{Member: m.Name, Databases: leads.Databases, Why: "not handed over within " + ge.Timeout.String()})
-	case err != nil:
-		return true, err
-	default:
-		rep.Moved = moved
-		r.Events.Emit(LeadershipMoved{Member: m.Name, To: moved, System: leads.System})
-	}
-	return true, nil
-}
-
-func leadList(l Leads) []string {
-	out := slices.Clone(l.Databases)
-	if l.System {
-		out = append(out, "system")
-	}
-	return out
-}
-
-// leaderOf names the member (or server host) leading db, "" when none does.
-func leaderOf(st *neo4jadmin.Status, members []Member, leads map[string]Leads, db string) string {
-	for name, l := range leads {
-		if slices.Contains(l.Databases, db) {
-			return name
-		}
-	}
-	v := newView(st, members)
-	for _, d := range st.DatabaseViews() {
-		if d.Name == db && d.Leader != "" {
-			return v.labelID(d.Leader)
-		}
-	}
-	return ""
-}
-
-func hostsUserDatabase(st *neo4jadmin.Status, m Member) bool {
-	id, ok := serverID(st, m)
-	return ok && slices.ContainsFunc(st.Databases, func(d neo4jadmin.Database) bool {
-		return d.ServerID == id && d.Type != "system" && d.Name != "system" && d.Type != "composite"
-	})
-}
-
-// giveBack undoes a hand-over (the member's databases writable there again). A restart
-// already did; this covers a member that was not restarted after all.
-func (r *Roll) giveBack(ctx context.Context, m Member, run string) {
-	req := neo4jadmin.Request{Type: neo4jadmin.ReqTransferLeadership, Server: m.Host, Undo: true, IdempotencyKey: run + "/" + m.Name + "/give-back"}
-	if _, err := send(ctx, r.Admin, req); err != nil {
-		r.Events.Emit(Step{Member: m.Name, Text: "could not make its databases writable there again (" + err.Error() + "); its next restart does"})
-	}
 }
