@@ -58,6 +58,8 @@ type simRestarter struct {
 	before, after func(m rollout.Member)
 	restarts      []string
 	deploys       int
+	// hang: the core's task stops and no new one comes (a wait the context cuts short)
+	hang bool
 }
 
 func (r *simRestarter) Restart(ctx context.Context, m rollout.Member) error {
@@ -72,6 +74,10 @@ func (r *simRestarter) Restart(ctx context.Context, m rollout.Member) error {
 		r.sim.Set(m.Name, clustersim.Service{Desired: r.replicas, Running: r.replicas, Deployment: dep})
 	} else {
 		r.sim.Set(m.Name, clustersim.Service{Desired: 1, Running: 0})
+		if r.hang {
+			<-ctx.Done()
+			return ctx.Err()
+		}
 		r.sim.Advance(r.stop + r.start)
 		r.sim.Set(m.Name, clustersim.Service{Desired: 1, Running: 1, Deployment: dep})
 	}

@@ -174,6 +174,10 @@ func (r *Roll) Run(ctx context.Context, o Options) (Result, error) {
 		}
 		res.Skipped = res.Order[:start]
 	}
+	if err := r.preflight(st, plan[start:], o); err != nil {
+		res.Next = plan[start].Name
+		return res, err
+	}
 	r.Events.Emit(Planned{Order: res.Order[start:], Skipped: res.Skipped})
 	run := runID()
 	for i := start; i < len(plan); i++ {
@@ -245,6 +249,21 @@ func (r *Roll) plan(st *neo4jadmin.Status, o Options) ([]Member, error) {
 		return pinned(o.Order, members)
 	}
 	return Order(st, members), nil
+}
+
+// preflight refuses, before anything is touched, a roll that would stop half-way on what
+// waiting cannot fix: a database that cannot spare a primary of a member to restart.
+func (r *Roll) preflight(st *neo4jadmin.Status, todo []Member, o Options) error {
+	for _, m := range todo {
+		if m.Replicas() {
+			continue
+		}
+		ps := check(st, gateSpec{members: r.Members, down: &m, acceptOutage: o.AcceptWriteOutage})
+		if ps = slices.DeleteFunc(ps, func(p Problem) bool { return !p.Final }); len(ps) > 0 {
+			return &GateError{Member: m.Name, Phase: PhaseBefore, Problems: ps}
+		}
+	}
+	return nil
 }
 
 func (r *Roll) waiter(o Options) waiter {
@@ -336,7 +355,11 @@ func (r *Roll) member(ctx context.Context, m Member, o Options, run string) (rep
 // finished when interrupted) but ends when Options.Abort closes.
 func (r *Roll) finishing(ctx context.Context, o Options, m Member) (context.Context, func()) {
 	fin, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	told := context.AfterFunc(ctx, func() { r.Events.Emit(Interrupting{Member: m.Name}) })
+	emitted := make(chan struct{})
+	told := context.AfterFunc(ctx, func() {
+		defer close(emitted)
+		r.Events.Emit(Interrupting{Member: m.Name})
+	})
 	done := make(chan struct{})
 	if o.Abort != nil {
 		go func() {
@@ -347,5 +370,11 @@ func (r *Roll) finishing(ctx context.Context, o Options, m Member) (context.Cont
 			}
 		}()
 	}
-	return fin, func() { told(); close(done); cancel() }
+	return fin, func() {
+		if !told() {
+			<-emitted // said before the run returns
+		}
+		close(done)
+		cancel()
+	}
 }
