@@ -83,6 +83,8 @@ func newCluster(ctx context.Context, g *globals, name, region string) (*ops.Clus
 		},
 		AWS:    clients,
 		Events: g.display,
+		// Admin: the admin channel (the admin Lambda, or Bolt with --bolt-uri) is set here
+		// once it exists, and a test hook may replace it here, as wrapCFN does the engine's.
 	}
 	if g.stdinIsTTY() {
 		c.Prompt = terminalPrompt{g}

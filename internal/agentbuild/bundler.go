@@ -1,4 +1,4 @@
-// Package bundler builds the agent (cmd/neo4jctl-agent) reproducibly for Linux and zips it
+// Package agentbuild builds the agent (cmd/neo4jctl-agent) reproducibly for Linux and zips it
 // as a Lambda bundle. It is used by `go run ./cmd/build-agent` and by its tests; neo4jctl
 // itself only reads the result through package agentbundle.
 package agentbuild

@@ -76,50 +76,13 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 				return nil, &InterruptedError{Stack: s.Name, Op: "preview"}
 			}
 		}
-		cs.Changes = cs.Changes[:0]
-		in := &cfn.DescribeChangeSetInput{ChangeSetName: aws.String(cs.ID), StackName: aws.String(s.Name)}
-		var status, reason string
-		throttled := false
-		for {
-			d, err := e.CFN.DescribeChangeSet(ctx, in)
-			if awsapi.IsThrottle(err) {
-				interval = min(interval*2, e.maxInterval())
-				throttled = true
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading change set of stack %s: %w", s.Name, awsapi.Clean(err))
-			}
-			status, reason = string(d.Status), aws.ToString(d.StatusReason)
-			for _, c := range d.Changes {
-				if c.ResourceChange == nil {
-					continue
-				}
-				rc := c.ResourceChange
-				ch := Change{
-					Stack:       s.Name,
-					Action:      string(rc.Action),
-					LogicalID:   aws.ToString(rc.LogicalResourceId),
-					PhysicalID:  aws.ToString(rc.PhysicalResourceId),
-					Type:        aws.ToString(rc.ResourceType),
-					Replacement: string(rc.Replacement),
-				}
-				seen := map[string]bool{}
-				for _, det := range rc.Details {
-					if det.Target != nil && det.Target.Name != nil && !seen[*det.Target.Name] {
-						seen[*det.Target.Name] = true
-						ch.Properties = append(ch.Properties, *det.Target.Name)
-					}
-				}
-				cs.Changes = append(cs.Changes, ch)
-			}
-			if d.NextToken == nil {
-				break
-			}
-			in.NextToken = d.NextToken
-		}
-		if throttled {
+		status, reason, err := e.readChangeSet(ctx, cs)
+		if awsapi.IsThrottle(err) {
+			interval = min(interval*2, e.maxInterval())
 			continue
+		}
+		if err != nil {
+			return nil, err
 		}
 		switch status {
 		case string(types.ChangeSetStatusCreateComplete):
@@ -138,6 +101,52 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 			return nil, fmt.Errorf("change set for stack %s failed: %s", s.Name, reason)
 		}
 	}
+}
+
+// readChangeSet reads every page of a change set into cs.Changes and returns its status;
+// a throttled read returns the throttling error as it is, for the caller to slow down.
+func (e *Engine) readChangeSet(ctx context.Context, cs *ChangeSet) (status, reason string, err error) {
+	cs.Changes = cs.Changes[:0]
+	in := &cfn.DescribeChangeSetInput{ChangeSetName: aws.String(cs.ID), StackName: aws.String(cs.Stack)}
+	for {
+		d, err := e.CFN.DescribeChangeSet(ctx, in)
+		if awsapi.IsThrottle(err) {
+			return "", "", err
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("reading change set of stack %s: %w", cs.Stack, awsapi.Clean(err))
+		}
+		status, reason = string(d.Status), aws.ToString(d.StatusReason)
+		for _, c := range d.Changes {
+			if c.ResourceChange != nil {
+				cs.Changes = append(cs.Changes, change(cs.Stack, c.ResourceChange))
+			}
+		}
+		if d.NextToken == nil {
+			return status, reason, nil
+		}
+		in.NextToken = d.NextToken
+	}
+}
+
+// change is one resource change, with the properties it touches named once each.
+func change(stack string, rc *types.ResourceChange) Change {
+	ch := Change{
+		Stack:       stack,
+		Action:      string(rc.Action),
+		LogicalID:   aws.ToString(rc.LogicalResourceId),
+		PhysicalID:  aws.ToString(rc.PhysicalResourceId),
+		Type:        aws.ToString(rc.ResourceType),
+		Replacement: string(rc.Replacement),
+	}
+	seen := map[string]bool{}
+	for _, det := range rc.Details {
+		if det.Target != nil && det.Target.Name != nil && !seen[*det.Target.Name] {
+			seen[*det.Target.Name] = true
+			ch.Properties = append(ch.Properties, *det.Target.Name)
+		}
+	}
+	return ch
 }
 
 // DiscardChangeSet removes a change set that will not be executed (and the empty stack a

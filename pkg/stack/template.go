@@ -1,5 +1,5 @@
 // Package stack holds the CloudFormation template builders, one per stack of a cluster
-// (vpc, shared, one per core member, replicas, operations), and (later) the stack engine.
+// (vpc, shared, one per core member, replicas, operations); pkg/engine deploys them.
 //
 // Builders are pure functions of the defaulted, validated ClusterConfig and a few Inputs:
 // no AWS calls, deterministic JSON, so that the templates are golden-tested and linted
