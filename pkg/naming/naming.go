@@ -57,6 +57,15 @@ func CoreService(member int) string { return fmt.Sprintf("core-%d", member) }
 // ReplicasService is the ECS service of the replicas.
 const ReplicasService = "replicas"
 
+// Function is the name of one of the cluster's Lambda functions (handler: HandlerAdmin,
+// HandlerDNSSync, HandlerCleanup); neo4jctl invokes Function(cluster, HandlerAdmin).
+func Function(cluster, handler string) string { return StackPrefix(cluster) + "-" + handler }
+
+// LogGroup is the cluster's CloudWatch Logs group (members, backups); LambdaLogGroup that of
+// its Lambda functions.
+func LogGroup(cluster string) string       { return "/neo4jctl/" + cluster }
+func LambdaLogGroup(cluster string) string { return LogGroup(cluster) + "/lambda" }
+
 // Secrets Manager secret names; each holds {"username": ..., "password": ...}.
 func AdminSecret(cluster string) string     { return "neo4jctl/" + cluster + "/admin" }
 func ReadOnlySecret(cluster string) string  { return "neo4jctl/" + cluster + "/read-only" }

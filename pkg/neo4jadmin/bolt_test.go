@@ -255,3 +255,17 @@ func TestBoltReadOnlySetting(t *testing.T) {
 		t.Fatalf("current %q startup %q: %v", cur, startup, err)
 	}
 }
+
+// The routing table a neo4j:// client is handed holds the addresses the servers advertise,
+// not the one it connected to: the test server listens on a random port but advertises
+// 127.0.0.1 with Bolt's default port, as a cluster member advertises core-N.<namespace>:7687
+// to a client that came in through a tunnel.
+func TestRoutingTableHasTheAdvertisedAddresses(t *testing.T) {
+	addrs, err := realClient(t).RoutingTable(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(addrs) != 1 || addrs[0] != "127.0.0.1:7687" {
+		t.Fatalf("routing table %q, want [127.0.0.1:7687]", addrs)
+	}
+}

@@ -248,3 +248,30 @@ func int64p(r Row, k string) *int64 {
 }
 
 func has(r Row, k string) bool { _, ok := r[k]; return ok }
+
+// RoutingTable is what a neo4j:// driver is handed for the system database: the distinct
+// addresses (host:port) of its routers, readers and writers, as the members advertise them
+// (dbms.routing.getRoutingTable). A client outside the cluster's network must reach every
+// one of them for neo4j:// to work.
+func (c *Client) RoutingTable(ctx context.Context) ([]string, error) {
+	rows, err := c.run(ctx, "reading the routing table", "system", false,
+		"CALL dbms.routing.getRoutingTable({}, 'system') YIELD servers RETURN servers", nil)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rows {
+		servers, _ := r["servers"].([]any)
+		for _, s := range servers {
+			m, _ := s.(map[string]any)
+			for _, a := range strs(Row(m), "addresses") {
+				if !seen[a] {
+					seen[a] = true
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return out, nil
+}

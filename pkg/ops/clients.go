@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -28,6 +30,8 @@ type Clients struct {
 	CloudMap       *servicediscovery.Client
 	AutoScaling    *autoscaling.Client
 	KMS            *kms.Client
+	Lambda         *lambda.Client         // the admin channel's invocations
+	SecretsManager *secretsmanager.Client // --bolt-uri's admin credentials
 }
 
 // NewClients makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
@@ -42,9 +46,11 @@ func NewClients(cfg aws.Config) *Clients {
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.UsePathStyle = o.UsePathStyle || custom || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 		}),
-		ECS:         ecs.NewFromConfig(cfg),
-		CloudMap:    servicediscovery.NewFromConfig(cfg),
-		AutoScaling: autoscaling.NewFromConfig(cfg),
-		KMS:         kms.NewFromConfig(cfg),
+		ECS:            ecs.NewFromConfig(cfg),
+		CloudMap:       servicediscovery.NewFromConfig(cfg),
+		AutoScaling:    autoscaling.NewFromConfig(cfg),
+		KMS:            kms.NewFromConfig(cfg),
+		Lambda:         lambda.NewFromConfig(cfg),
+		SecretsManager: secretsmanager.NewFromConfig(cfg),
 	}
 }

@@ -152,7 +152,7 @@ func (b *builder) operations() *Template {
 			vars[k] = v
 		}
 		p := M{
-			"FunctionName":     naming.StackPrefix(b.name) + "-" + handler,
+			"FunctionName":     naming.Function(b.name, handler),
 			"Description":      "neo4jctl " + b.name + ": " + desc,
 			"Runtime":          "provided.al2023",
 			"Handler":          "bootstrap",

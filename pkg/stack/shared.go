@@ -61,7 +61,7 @@ func assumeRole(service string, cond M) M {
 func managed(name string) M { return Sub("arn:${AWS::Partition}:iam::aws:policy/" + name) }
 
 // logGroupName is the CloudWatch Logs group of the Neo4j containers and backups.
-func (b *builder) logGroupName() string { return "/neo4jctl/" + b.name }
+func (b *builder) logGroupName() string { return naming.LogGroup(b.name) }
 
 // keyAlias names the cluster's KMS key. Resources of the later stacks that take a key by
 // name (the queues) use it: a plain string where an import would hide the key from the
@@ -69,7 +69,7 @@ func (b *builder) logGroupName() string { return "/neo4jctl/" + b.name }
 func (b *builder) keyAlias() string { return "alias/neo4jctl/" + b.name }
 
 // lambdaLogGroupName is the group of the agent's Lambda functions.
-func (b *builder) lambdaLogGroupName() string { return "/neo4jctl/" + b.name + "/lambda" }
+func (b *builder) lambdaLogGroupName() string { return naming.LambdaLogGroup(b.name) }
 
 // dlqName is the dead-letter queue of the Lambda functions (operations stack).
 func (b *builder) dlqName() string { return naming.StackPrefix(b.name) + "-lambda-dlq" }
