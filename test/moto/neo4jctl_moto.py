@@ -1244,6 +1244,28 @@ def _install_change_sets_without_changes_fail_like_aws() -> None:
 _install_change_sets_without_changes_fail_like_aws()
 
 
+def _install_asg_capacity_rebalance() -> None:
+    """AWS::AutoScaling::AutoScalingGroup keeps CapacityRebalance.
+
+    moto 5.2's CloudFormation model creates the group without it (DescribeAutoScalingGroups
+    then says false); its CreateAutoScalingGroup API takes it. Upstream, the model would pass
+    properties.get("CapacityRebalance") to create_auto_scaling_group.
+    """
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    original = FakeAutoScalingGroup.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        group = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        group.capacity_rebalance = cloudformation_json["Properties"].get("CapacityRebalance", False) in (True, "true")
+        return group
+
+    FakeAutoScalingGroup.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
+
+
+_install_asg_capacity_rebalance()
+
+
 if __name__ == "__main__":
     from moto.server import main
 
