@@ -386,7 +386,9 @@ func readBackSchedules(t *testing.T, ctx context.Context, awsCfg aws.Config, acc
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list struct{ Schedules []struct{ Name, GroupName string } }
+	var list struct {
+		Schedules []struct{ Name, GroupName string }
+	}
 	if err := json.Unmarshal(data, &list); err != nil {
 		t.Fatalf("ListSchedules: %v: %s", err, data)
 	}
