@@ -292,3 +292,45 @@ func TestDatabaseThatCannotSpareAPrimary(t *testing.T) {
 	}
 	c.restartedOnce(t, allMembers(3, false)...)
 }
+
+// flakyAdmin fails some requests as a channel can: every third status poll times out, and
+// transfer-leadership is unsupported (a --bolt-uri run has no member connections).
+type flakyAdmin struct {
+	rollout.Admin
+	polls int
+}
+
+func (f *flakyAdmin) Send(ctx context.Context, req neo4jadmin.Request) (neo4jadmin.Response, error) {
+	switch req.Type {
+	case neo4jadmin.ReqStatus:
+		if f.polls++; f.polls%3 == 0 {
+			return neo4jadmin.Response{}, errors.New("invoking the admin function: context deadline exceeded")
+		}
+	case neo4jadmin.ReqTransferLeadership:
+		return neo4jadmin.Response{Type: req.Type, Error: &neo4jadmin.Error{Code: neo4jadmin.CodeUnsupported, Message: "transferring leadership needs a direct connection"}}, nil
+	}
+	return f.Admin.Send(ctx, req)
+}
+
+// Without hand-overs the roll still goes one member at a time and keeps the majority; the
+// leaderships move by election (a writer gap of the election timeout), which it says; a
+// status poll that fails is waited out like any gate.
+func TestWithoutHandOverAndFlakyChannel(t *testing.T) {
+	c := newCluster(t, twoDatabases(3), 0)
+	c.oneDownAtATime(t)
+	c.roll.Admin = &flakyAdmin{Admin: c.admin}
+	if _, err := c.roll.Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	c.restartedOnce(t, allMembers(3, false)...)
+	c.quorumKept(t)
+	kept := eventsOf[rollout.LeadershipKept](c.events)
+	if len(kept) == 0 || !strings.Contains(kept[0].String(), "needs a direct connection") {
+		t.Errorf("no LeadershipKept event: %v", kept)
+	}
+	if w := eventsOf[rollout.GateWaiting](c.events); !slices.ContainsFunc(w, func(e rollout.GateWaiting) bool {
+		return strings.Contains(e.String(), "did not answer (admin request status: invoking the admin function")
+	}) {
+		t.Errorf("no wait on a failed poll: %v", w)
+	}
+}
