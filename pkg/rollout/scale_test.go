@@ -99,7 +99,9 @@ func TestScaleInALeader(t *testing.T) {
 		t.Errorf("hand-over events %v", moved)
 	}
 	for _, want := range []string{"core-5: cordoned", "core-5: neo4j: 5 primaries to 4", "core-5: deallocation moves", "core-5: dropped"} {
-		if !slices.ContainsFunc(c.events.events, func(e rollout.Event) bool { return strings.HasPrefix(strings.ReplaceAll(e.String(), "database ", ""), want) }) {
+		if !slices.ContainsFunc(c.events.events, func(e rollout.Event) bool {
+			return strings.HasPrefix(strings.ReplaceAll(e.String(), "database ", ""), want)
+		}) {
 			t.Errorf("no event %q", want)
 		}
 	}
