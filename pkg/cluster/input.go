@@ -175,8 +175,9 @@ func sourceLine(src []byte, n int) string {
 	return strings.TrimSuffix(string(src), "\r")
 }
 
-// caretExcerpt shows one source line, secrets masked and tabs visible as →, with a caret
-// under column col.
+// caretExcerpt shows one source line, secrets masked, tabs visible as → and a lone carriage
+// return as ␍ (printed, it would send the terminal's cursor back over the line), with a
+// caret under column col.
 func caretExcerpt(line, col int, text string) string {
 	if line < 1 {
 		return ""
@@ -191,7 +192,7 @@ func caretExcerpt(line, col int, text string) string {
 	if len(runes) > maxShown {
 		runes = runes[:maxShown]
 	}
-	shown := strings.ReplaceAll(string(runes), "\t", "→")
+	shown := strings.NewReplacer("\t", "→", "\r", "␍").Replace(string(runes))
 	gutter := fmt.Sprintf("%5d | ", line)
 	caret := strings.Repeat(" ", max(0, col-1-start))
 	return gutter + shown + "\n" + strings.Repeat(" ", len(gutter)-2) + "| " + caret + "^"

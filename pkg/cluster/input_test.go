@@ -268,6 +268,7 @@ func TestSyntaxErrorsPointAtLineAndColumn(t *testing.T) {
 			"cluster.yaml:8:12: not valid YAML: could not find end character of double-quoted text; check the indentation and quoting near the line shown\n" +
 				"    8 |   version: \"5.26\n" +
 				"      |            ^"},
+		{"lone carriage return", "A\r0:\n", "cluster.yaml:1:1: not valid YAML: unexpected key name; check the indentation and quoting near the line shown\n    1 | A␍0:\n      | ^"},
 		{"unclosed flow", minimal + "cores: {count: 3\n", "cluster.yaml:8:8: not valid YAML: could not find flow mapping end token '}'"},
 		{"value on a key line", minimal + "cores: count: 3\n", "cluster.yaml:8:8: not valid YAML: mapping value is not allowed in this context"},
 		{"password on the bad line is masked", minimal + "users: {password: \"hunter2\n",
@@ -278,6 +279,9 @@ func TestSyntaxErrorsPointAtLineAndColumn(t *testing.T) {
 			_, err := Read(context.Background(), strings.NewReader(tc.doc), "cluster.yaml", Overrides{})
 			if !IsConfigError(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want\n%s\ngot\n%v", tc.want, err)
+			}
+			if strings.ContainsAny(err.Error(), "\r\t") {
+				t.Fatalf("the excerpt prints raw control characters: %q", err)
 			}
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Fatalf("the excerpt shows the password: %v", err)
