@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // FieldError is one problem with a config field: where it is, what is wrong and how to fix it.
@@ -22,7 +23,7 @@ type FieldError struct {
 func (e FieldError) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
-		fmt.Fprintf(&b, "%s", e.Path)
+		b.WriteString(printable(e.Path))
 		switch {
 		case e.File != "" && e.Line > 0:
 			fmt.Fprintf(&b, " (%s:%d)", e.File, e.Line)
@@ -49,14 +50,42 @@ func (e FieldError) Error() string {
 	if b.Len() > 0 {
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Message)
+	b.WriteString(printable(e.Message))
 	if e.Fix != "" {
 		b.WriteString("; ")
-		b.WriteString(e.Fix)
+		b.WriteString(printable(e.Fix))
 	}
 	if e.Excerpt != "" {
 		b.WriteString("\n")
 		b.WriteString(e.Excerpt)
+	}
+	return b.String()
+}
+
+// printable escapes what a terminal would act on rather than show: control characters (a
+// key written as "\e[2J" in double quotes decodes to one), bidi overrides, zero-width and
+// other invisible characters. Messages quote the file's keys and values, so a hostile file
+// must not be able to repaint the user's terminal or hide text through them.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r > 0xFFFF:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
 	}
 	return b.String()
 }

@@ -49,7 +49,7 @@ func checkText(data []byte) ([]byte, *FieldError) {
 			return nil, notText(line, fmt.Sprintf("invalid UTF-8 at byte %d", i))
 		case r == 0:
 			return nil, notText(line, fmt.Sprintf("a NUL byte at byte %d", i))
-		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7F:
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7F, r >= 0x80 && r <= 0x9F && r != 0x85:
 			return nil, notText(line, fmt.Sprintf("control character U+%04X at byte %d", r, i))
 		case r == '\n':
 			line++
@@ -192,7 +192,7 @@ func caretExcerpt(line, col int, text string) string {
 	if len(runes) > maxShown {
 		runes = runes[:maxShown]
 	}
-	shown := strings.NewReplacer("\t", "→", "\r", "␍").Replace(string(runes))
+	shown := printable(strings.NewReplacer("\t", "→", "\r", "␍").Replace(string(runes)))
 	gutter := fmt.Sprintf("%5d | ", line)
 	caret := strings.Repeat(" ", max(0, col-1-start))
 	return gutter + shown + "\n" + strings.Repeat(" ", len(gutter)-2) + "| " + caret + "^"

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // Hostile inputs (issue 10): each must end quickly with a config error that says what is
@@ -315,6 +316,28 @@ func BenchmarkHostileInputs(b *testing.B) {
 				if _, err := Read(context.Background(), bytes.NewReader(data), "<in>", Overrides{}); err == nil {
 					b.Fatal("accepted")
 				}
+			}
+		})
+	}
+}
+
+// Keys and values reach messages; written with YAML escapes they can hold terminal control
+// sequences and invisible characters, which messages show escaped, never raw.
+func TestErrorsNeverCarryTerminalControls(t *testing.T) {
+	cases := []struct{ name, doc, want string }{
+		{"escape sequence in a key", minimal + "cores: {\"x\\e[2J\\rFAKE\": 1}\n", `cores.x\u001b[2J\rFAKE (<in>:8): unknown field`},
+		{"bidi override in a key", minimal + "cores: {\"count\\u202e\": 3}\n", `cores.count\u202e (<in>:8): unknown field`},
+		{"bell in a duplicate subnet", minimal + "network: {vpcID: vpc-0123abcd, subnets: [\"s\\a\", \"s\\a\"]}\n", `s\u0007 is listed twice`},
+		{"C1 control in the file", minimal + "# \u009b2J\n", "<in>:8: not a YAML text file (control character U+009B at byte"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(context.Background(), strings.NewReader(tc.doc), "<in>", Overrides{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want %q in:\n%v", tc.want, err)
+			}
+			if i := strings.IndexFunc(err.Error(), func(r rune) bool { return r != '\n' && !unicode.IsPrint(r) }); i >= 0 {
+				t.Fatalf("raw control character at %d: %q", i, err)
 			}
 		})
 	}
