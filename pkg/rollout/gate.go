@@ -87,6 +87,10 @@ type gateSpec struct {
 	// leaving is the server id of a core being removed (scale-in): Cordoned, Deallocating
 	// or Deallocated is what it should be.
 	leaving string
+	// self is the server id of the member about to be restarted when it is already down and
+	// was named (restart --member, --from): restarting it is the repair, so its being
+	// Unavailable and its copies with it do not block the gate before it.
+	self string
 }
 
 // view indexes a status for the gates.
@@ -94,6 +98,7 @@ type view struct {
 	st      *neo4jadmin.Status
 	byID    map[string]neo4jadmin.Server
 	members []Member
+	self    string // gateSpec.self
 }
 
 func newView(st *neo4jadmin.Status, members []Member) view {
@@ -132,7 +137,7 @@ func awaitingRemoval(s neo4jadmin.Server) bool {
 
 func (v view) exempt(serverID string) bool {
 	s, ok := v.byID[serverID]
-	return ok && (awaitingRemoval(s) || strings.EqualFold(s.State, "Dropped"))
+	return ok && (awaitingRemoval(s) || strings.EqualFold(s.State, "Dropped") || (serverID == v.self && v.self != ""))
 }
 
 // check applies a gate to a status: every server Enabled and Available, hosting what it is
@@ -140,6 +145,7 @@ func (v view) exempt(serverID string) bool {
 // hosted as requested with a writer, statusCheck clean; plus what spec adds.
 func check(st *neo4jadmin.Status, spec gateSpec) Problems {
 	v := newView(st, spec.members)
+	v.self = spec.self
 	maxLag := cmp.Or(spec.maxLag, neo4jadmin.DefaultMaxReplicationLag)
 	var ps Problems
 	ps = append(ps, v.servers(spec.leaving)...)
@@ -173,6 +179,9 @@ func (v view) servers(leaving string) Problems {
 		}
 		if !strings.EqualFold(s.State, "Enabled") && (s.ID != leaving || strings.EqualFold(s.State, "Free")) {
 			ps = append(ps, Problem{Check: neo4jadmin.GateServersEnabled, Server: v.label(s), Is: "is " + s.State, Want: "Enabled"})
+		}
+		if s.ID == v.self && v.self != "" {
+			continue
 		}
 		if !strings.EqualFold(s.Health, "Available") {
 			ps = append(ps, Problem{Check: neo4jadmin.GateServersAvailable, Server: v.label(s), Is: "is " + s.Health, Want: "Available"})
@@ -224,13 +233,13 @@ func (v view) copies(maxLag int64) Problems {
 }
 
 // databases checks each database as a whole: hosted by as many primaries and secondaries as
-// requested (a copy on a replica awaiting removal counts as the secondary it still is), and
-// a writer when it should be online.
+// requested, a copy on an exempt server (a replica awaiting removal, the member about to be
+// repaired) counting as whichever is short; and a writer when it should be online.
 func (v view) databases() Problems {
 	type agg struct {
-		primaries, secondaries int64
-		reqP, reqS             *int64
-		online, writer         bool
+		primaries, secondaries, parked int64
+		reqP, reqS                     *int64
+		online, writer                 bool
 	}
 	per := map[string]*agg{}
 	var names []string
@@ -246,7 +255,7 @@ func (v view) databases() Problems {
 		}
 		switch {
 		case v.exempt(d.ServerID):
-			a.secondaries++
+			a.parked++
 		case strings.EqualFold(d.Role, "primary"):
 			a.primaries++
 		case strings.EqualFold(d.Role, "secondary"):
@@ -262,17 +271,41 @@ func (v view) databases() Problems {
 		if !a.online {
 			continue
 		}
-		if a.reqP != nil && a.primaries != *a.reqP {
-			ps = append(ps, Problem{Check: neo4jadmin.GateDatabasesHosting, Database: n,
-				Is: fmt.Sprintf("is hosted by %d primaries", a.primaries), Want: fmt.Sprint(*a.reqP)})
-		}
-		if a.reqS != nil && a.secondaries != *a.reqS {
-			ps = append(ps, Problem{Check: neo4jadmin.GateDatabasesHosting, Database: n,
-				Is: fmt.Sprintf("is hosted by %d secondaries", a.secondaries), Want: fmt.Sprint(*a.reqS)})
-		}
+		ps = append(ps, hosting(n, a.primaries, a.secondaries, a.parked, a.reqP, a.reqS)...)
 		if !a.writer {
 			ps = append(ps, Problem{Check: neo4jadmin.GateWriters, Database: n, Is: "has no writer", Want: "a leader"})
 		}
+	}
+	return ps
+}
+
+// hosting compares the copies of a database with its requested topology (nil: not reported
+// by this Neo4j); parked copies make up for what is short.
+func hosting(db string, p, s, parked int64, reqP, reqS *int64) Problems {
+	var short int64
+	ok := true
+	for _, c := range []struct {
+		have int64
+		want *int64
+	}{{p, reqP}, {s, reqS}} {
+		if c.want != nil {
+			short += max(0, *c.want-c.have)
+			ok = ok && c.have <= *c.want
+		}
+	}
+	ok = ok && short <= parked && (reqP == nil || reqS == nil || short == parked)
+	if ok {
+		return nil
+	}
+	var ps Problems
+	if reqP != nil && p != *reqP {
+		ps = append(ps, Problem{Check: neo4jadmin.GateDatabasesHosting, Database: db, Is: fmt.Sprintf("is hosted by %d primaries", p), Want: fmt.Sprint(*reqP)})
+	}
+	if reqS != nil && s != *reqS {
+		ps = append(ps, Problem{Check: neo4jadmin.GateDatabasesHosting, Database: db, Is: fmt.Sprintf("is hosted by %d secondaries", s), Want: fmt.Sprint(*reqS)})
+	}
+	if len(ps) == 0 {
+		ps = append(ps, Problem{Check: neo4jadmin.GateDatabasesHosting, Database: db, Is: fmt.Sprintf("has %d copies more than requested", parked-short), Want: "as many as requested"})
 	}
 	return ps
 }
@@ -285,29 +318,50 @@ func (v view) majority(m Member, acceptOutage bool) Problems {
 	if !ok {
 		return nil
 	}
+	secondaryOnly := strings.EqualFold(v.byID[id].ModeConstraint, "SECONDARY")
 	var ps Problems
 	for _, d := range v.st.DatabaseViews() {
-		if !strings.EqualFold(d.RequestedStatus, "online") || !slices.ContainsFunc(d.Copies, func(c neo4jadmin.Copy) bool {
-			return c.ServerID == id && strings.EqualFold(c.Role, "primary")
-		}) {
+		i := slices.IndexFunc(d.Copies, func(c neo4jadmin.Copy) bool { return c.ServerID == id })
+		if !strings.EqualFold(d.RequestedStatus, "online") || i < 0 {
 			continue
 		}
-		voters := 2*d.Majority - 1 // the largest voter count with this majority
-		if d.RequestedPrimaries != nil {
-			voters = int(*d.RequestedPrimaries)
+		c := d.Copies[i]
+		primary := strings.EqualFold(c.Role, "primary") // an unavailable server's role is unknown
+		if !primary && (strings.EqualFold(c.Role, "secondary") || secondaryOnly) {
+			continue
+		}
+		voters := v.voters(d)
+		left := d.PrimariesOnline
+		if primary && strings.EqualFold(c.CurrentStatus, "online") {
+			left--
 		}
 		switch {
 		case voters-1 < d.Majority && !acceptOutage:
 			ps = append(ps, Problem{Check: CheckMajority, Database: d.Name, Final: true,
 				Is:   fmt.Sprintf("has %d primaries: with %s down it keeps %d, below its majority of %d, and refuses writes until %s is back", voters, m.Name, voters-1, d.Majority, m.Name),
 				Want: "3 or more primaries (ALTER DATABASE ... SET TOPOLOGY), or accept the outage"})
-		case voters-1 >= d.Majority && d.PrimariesOnline-1 < d.Majority:
+		case voters-1 >= d.Majority && left < d.Majority:
 			ps = append(ps, Problem{Check: CheckMajority, Database: d.Name,
 				Is:   fmt.Sprintf("has %d of %d primaries online: with %s down it would lose its majority of %d", d.PrimariesOnline, voters, m.Name, d.Majority),
 				Want: fmt.Sprintf("%d online", d.Majority+1)})
 		}
 	}
 	return ps
+}
+
+// voters are a database's primaries: as requested, or for system (no requested count) its
+// copies that are primaries or, on an unavailable server, may be one.
+func (v view) voters(d neo4jadmin.DatabaseView) int {
+	if d.RequestedPrimaries != nil {
+		return int(*d.RequestedPrimaries)
+	}
+	n := 0
+	for _, c := range d.Copies {
+		if strings.EqualFold(c.Role, "primary") || (!strings.EqualFold(c.Role, "secondary") && !strings.EqualFold(v.byID[c.ServerID].ModeConstraint, "SECONDARY")) {
+			n++
+		}
+	}
+	return n
 }
 
 // replaced: after a replicas restart the replica servers from before are no longer

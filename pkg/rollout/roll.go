@@ -72,6 +72,10 @@ type Options struct {
 	Abort <-chan struct{}
 }
 
+// named: the member was named by the user (Only, From), so it may be restarted while it is
+// down: that is how a hung member is repaired, and how a run abandoned mid-restart resumes.
+func (o Options) named(m Member) bool { return o.From == m.Name || slices.Contains(o.Only, m.Name) }
+
 func (o Options) withDefaults() Options {
 	o.MemberTimeout = cmp.Or(o.MemberTimeout, DefaultMemberTimeout)
 	o.LeadershipTimeout = min(cmp.Or(o.LeadershipTimeout, DefaultLeadershipTimeout), o.MemberTimeout)
@@ -289,7 +293,11 @@ func (r *Roll) member(ctx context.Context, m Member, o Options, run string) (rep
 		before.down = &m
 	}
 	gate := func(st *neo4jadmin.Status) Problems {
-		ps := check(st, before)
+		spec := before
+		if sv, ok := server(st, m); ok && o.named(m) && !strings.EqualFold(sv.Health, "Available") {
+			spec.self = sv.ID
+		}
+		ps := check(st, spec)
 		if _, ok := serverID(st, m); !ok && !m.Replicas() {
 			ps = append(ps, Problem{Check: neo4jadmin.GateServersEnabled, Server: m.Name, Final: true,
 				Is: "is not in SHOW SERVERS (no server at " + m.Host + ")", Want: "a server of this cluster"})

@@ -230,6 +230,37 @@ func TestAborted(t *testing.T) {
 	if sv, _ := c.sim.View().Server(res.Order[0]); sv.Running {
 		t.Errorf("%s runs: the abandoned restart was not cut short", res.Order[0])
 	}
+	// resumed from the member that is down: named, so its being down does not block it
+	c.restart.before, c.restart.hang = nil, false
+	again, err := c.roll.Run(context.Background(), withTimeout(res.Resume()))
+	if err != nil || !slices.Equal(again.Done, res.Order) {
+		t.Fatalf("resumed: %v; %+v", err, again)
+	}
+	c.restartedOnce(t, allMembers(3, false)...)
+}
+
+// A hung member named alone (restart --member core-2) is restarted although it is down: that
+// is the repair. Reached by a whole roll, a member that is down stops the roll instead.
+func TestRestartAHungMember(t *testing.T) {
+	c := newCluster(t, twoDatabases(3), 1)
+	if err := c.sim.Fault("core-2", clustersim.NeverAvailable); err != nil {
+		t.Fatal(err)
+	}
+	c.sim.Advance(time.Minute)
+	_, err := c.roll.Run(context.Background(), rollout.Options{MemberTimeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "server core-2 is Unavailable") || len(c.restart.restarts) != 0 {
+		t.Fatalf("whole roll: %v; restarted %v", err, c.restart.restarts)
+	}
+	c.restart.before = func(m rollout.Member) { _ = c.sim.Fault(m.Name, clustersim.NoFault) } // a new process
+	res, err := c.roll.Run(context.Background(), rollout.Options{MemberTimeout: time.Minute, Only: []string{"core-2"}})
+	if err != nil || !slices.Equal(res.Done, []string{"core-2"}) {
+		t.Fatalf("--member core-2: %v; %+v", err, res)
+	}
+	if kept := eventsOf[rollout.LeadershipKept](c.events); len(kept) != 0 {
+		t.Errorf("a hand-over from a member that is down: %v", kept)
+	}
+	c.restartedOnce(t, "core-2")
+	c.quorumKept(t)
 }
 
 // The whole-run deadline stops before the next member.
