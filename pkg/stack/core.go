@@ -155,6 +155,7 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 		"Description":    "SHA-256 of the agent bundle (" + cfg.Arch() + ") the instance downloads from the cluster bucket to attach its volume; neo4jctl keeps it with the AMI",
 	}
 	params[ParamHostAgentSHA256] = b.hostAgentSHA256(cfg.Arch())
+	t.uploads = append(t.uploads, Upload{Key: naming.AgentKey(cfg.Arch(), b.hostAgentSHA256(cfg.Arch())), Arch: cfg.Arch(), SHA256: b.hostAgentSHA256(cfg.Arch())})
 
 	var subnet, az any
 	if cfg.CreatesVPC() {
@@ -167,6 +168,10 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 			"Description": "Availability zone of subnet " + m.Subnet + " (the member's volume lives there)",
 		}
 		params[ParamAvailabilityZone] = b.in.SubnetAZs[m.Subnet]
+		if params[ParamAvailabilityZone] == "" {
+			t.unknowns = append(t.unknowns, Unknown{Parameter: ParamAvailabilityZone, What: "the availability zone of subnet " + m.Subnet,
+				Lookup: "aws ec2 describe-subnets --region " + cfg.Metadata.Region + " --subnet-ids " + m.Subnet + " --query 'Subnets[0].AvailabilityZone' --output text"})
+		}
 		az = Ref(ParamAvailabilityZone)
 	}
 	tags := b.resourceTags(naming.TagMember, m.Name, "Name", naming.StackPrefix(b.name)+"-"+m.Name)

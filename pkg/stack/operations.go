@@ -76,6 +76,7 @@ func (b *builder) operations() *Template {
 	cfg := b.cfg
 	t := NewTemplate(fmt.Sprintf("neo4jctl %s: operations (Lambda functions, DNS records, capacity providers, backups, alarms, dashboard)", b.name))
 	arch, lambdaArch := b.lambdaArch()
+	t.uploads = append(t.uploads, Upload{Key: b.agentKey(arch), Arch: arch, SHA256: b.hostAgentSHA256(arch)})
 	topic := b.imp(OutputAlarmTopicArn)
 
 	// Capacity providers of all members (and replicas) are associated with the cluster here,

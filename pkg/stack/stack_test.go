@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -207,7 +208,7 @@ func summarize(stacks []Stack) []M {
 	var out []M
 	for _, s := range stacks {
 		out = append(out, M{"name": s.Name, "region": s.Region, "kind": s.Kind, "member": s.Member, "dependsOn": s.DependsOn,
-			"parameters": s.Parameters, "tags": s.Tags, "resources": s.Resources})
+			"parameters": s.Parameters, "tags": s.Tags, "resources": s.Resources, "uploads": s.Uploads, "unknowns": s.Unknowns})
 	}
 	return out
 }
@@ -223,34 +224,107 @@ func TestBuildDeterministic(t *testing.T) {
 	}
 }
 
+// TestWriteDir: every stack's template, parameters and tags in the AWS CLI's file formats,
+// the values only AWS knows as named placeholders with their lookup, and the order and the
+// uploads in deploy.sh and deploy.json.
 func TestWriteDir(t *testing.T) {
-	tc := examples(t)[0]
-	stacks := build(t, tc)
-	dir := t.TempDir()
-	if err := WriteDir(stacks, dir); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range stacks {
-		body, err := os.ReadFile(filepath.Join(dir, s.Name+".template.json"))
-		if err != nil || !bytes.Equal(body, s.Template) {
-			t.Errorf("%s: template not written: %v", s.Name, err)
-		}
-		var params []map[string]string
-		raw, err := os.ReadFile(filepath.Join(dir, s.Name+".parameters.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(raw, &params); err != nil {
-			t.Fatalf("%s: parameters file: %v", s.Name, err)
-		}
-		if len(params) != len(s.Parameters) {
-			t.Errorf("%s: %d parameters written, want %d", s.Name, len(params), len(s.Parameters))
-		}
-		for _, p := range params {
-			if s.Parameters[p["ParameterKey"]] != p["ParameterValue"] {
-				t.Errorf("%s: parameter %v", s.Name, p)
+	for _, tc := range allCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			stacks, err := Build(tc.cfg, testInputs) // no subnet AZs: as offline
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			dir := t.TempDir()
+			if err := WriteDir(stacks, dir); err != nil {
+				t.Fatal(err)
+			}
+			read := func(name string, v any) {
+				t.Helper()
+				raw, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(raw, v); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+			}
+			var d Deployment
+			read(DeployManifest, &d)
+			order := map[string]int{}
+			for i, level := range d.Levels {
+				for _, n := range level {
+					order[n] = i
+				}
+			}
+			placeholders := 0
+			for _, s := range stacks {
+				body, err := os.ReadFile(filepath.Join(dir, s.Name+".template.json"))
+				if err != nil || !bytes.Equal(body, s.Template) {
+					t.Errorf("%s: template not written: %v", s.Name, err)
+				}
+				var params []map[string]string
+				read(s.Name+".parameters.json", &params)
+				if len(params) != len(s.Parameters) {
+					t.Errorf("%s: %d parameters written, want %d", s.Name, len(params), len(s.Parameters))
+				}
+				for _, p := range params {
+					want := s.Parameters[p["ParameterKey"]]
+					if p["ParameterKey"] == ParamAvailabilityZone && !tc.cfg.CreatesVPC() {
+						want = Placeholder(ParamAvailabilityZone)
+						placeholders++
+					}
+					if p["ParameterValue"] != want {
+						t.Errorf("%s: parameter %v, want %q", s.Name, p, want)
+					}
+				}
+				var tags []map[string]string
+				read(s.Name+".tags.json", &tags)
+				if len(tags) != len(s.Tags) {
+					t.Errorf("%s: %d tags written, want %d", s.Name, len(tags), len(s.Tags))
+				}
+				for _, tg := range tags {
+					if s.Tags[tg["Key"]] != tg["Value"] {
+						t.Errorf("%s: tag %v", s.Name, tg)
+					}
+				}
+				o, ok := order[s.Name]
+				if !ok {
+					t.Errorf("%s: not in the deployment order", s.Name)
+				}
+				for _, dep := range s.DependsOn {
+					if order[dep] >= o {
+						t.Errorf("%s (level %d) is created with or before %s (level %d), which it needs", s.Name, o, dep, order[dep])
+					}
+				}
+				for _, u := range s.Uploads {
+					if !slices.ContainsFunc(d.Uploads, func(x DeployUpload) bool { return x.Key == u.Key && x.BeforeLevel <= o }) {
+						t.Errorf("%s needs %s uploaded before it", s.Name, u.Key)
+					}
+				}
+			}
+			if len(d.FillIn) != placeholders {
+				t.Errorf("deploy.json names %d values to fill in, the parameters files hold %d", len(d.FillIn), placeholders)
+			}
+			script, err := os.ReadFile(filepath.Join(dir, DeployScript))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("bash", "-n")
+			cmd.Stdin = bytes.NewReader(script)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("deploy.sh is not valid bash: %v\n%s", err, out)
+			}
+			for _, f := range d.FillIn {
+				if !strings.Contains(string(script), f.Lookup) {
+					t.Errorf("deploy.sh does not say how to find %s", f.What)
+				}
+			}
+			for _, u := range d.Uploads {
+				if !strings.Contains(string(script), u.SHA256+"  "+u.File) || !strings.Contains(string(script), u.Key) {
+					t.Errorf("deploy.sh does not check and upload %s", u.File)
+				}
+			}
+		})
 	}
 }
 

@@ -17,8 +17,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -82,7 +80,31 @@ type Stack struct {
 	DependsOn  []string          // names of stacks that must exist first
 	Tags       map[string]string // ownership tags plus metadata.tags
 	Resources  []string          // key resources for the dry-run plan: "Type LogicalId"
+	// Uploads are the objects the stack needs in the cluster bucket before it is created
+	// (the agent bundles); Unknowns the parameters Build left empty because only AWS knows
+	// their value (see WriteDir).
+	Uploads  []Upload
+	Unknowns []Unknown
 }
+
+// Upload is an agent bundle a stack needs in the cluster bucket.
+type Upload struct {
+	Key    string // naming.AgentKey(Arch, SHA256)
+	Arch   string // amd64 | arm64
+	SHA256 string
+}
+
+// Unknown is a parameter value only AWS knows: Build leaves it empty, WriteDir writes
+// Placeholder(Parameter) and how to look the value up.
+type Unknown struct {
+	Parameter string
+	What      string // what the value is, e.g. "the availability zone of subnet-..."
+	Lookup    string // an AWS CLI command that prints it
+}
+
+// Placeholder is what WriteDir puts in a parameters file for a value only AWS knows: named,
+// and refused by CloudFormation as it stands.
+func Placeholder(parameter string) string { return "FILL_IN_" + parameter }
 
 // Outputs the engine reads. The vpc and shared stacks export theirs under
 // naming.Export(cluster, name); the others are read from the stack itself.
@@ -187,6 +209,8 @@ func Build(cfg *cluster.ClusterConfig, in Inputs) ([]Stack, error) {
 			DependsOn:  deps,
 			Tags:       b.tags(kind, member),
 			Resources:  t.KeyResources(),
+			Uploads:    t.uploads,
+			Unknowns:   t.unknowns,
 		})
 		return nil
 	}
@@ -221,35 +245,6 @@ func Build(cfg *cluster.ClusterConfig, in Inputs) ([]Stack, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// WriteDir writes <stack>.template.json and <stack>.parameters.json (the CloudFormation CLI
-// format) for every stack into dir.
-func WriteDir(stacks []Stack, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, s := range stacks {
-		if err := os.WriteFile(filepath.Join(dir, s.Name+".template.json"), s.Template, 0o644); err != nil {
-			return err
-		}
-		type param struct {
-			ParameterKey   string `json:"ParameterKey"`
-			ParameterValue string `json:"ParameterValue"`
-		}
-		ps := []param{}
-		for _, k := range slices.Sorted(maps.Keys(s.Parameters)) {
-			ps = append(ps, param{k, s.Parameters[k]})
-		}
-		body, err := json.MarshalIndent(ps, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, s.Name+".parameters.json"), append(body, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // builder carries the config through the per-stack builders.
@@ -358,6 +353,8 @@ type Template struct {
 	// configured desired count under MetadataKey).
 	Metadata M
 	key      []string // key resources for the plan, in insertion order
+	uploads  []Upload
+	unknowns []Unknown
 }
 
 // NewTemplate starts a template.
