@@ -72,14 +72,23 @@ func (r *simRestarter) Restart(ctx context.Context, m rollout.Member) error {
 	if m.Replicas() {
 		r.sim.Advance(r.start) // new tasks start before the old ones stop
 		r.sim.Set(m.Name, clustersim.Service{Desired: r.replicas, Running: r.replicas, Deployment: dep})
-	} else {
-		r.sim.Set(m.Name, clustersim.Service{Desired: 1, Running: 0})
-		if r.hang {
-			<-ctx.Done()
-			return ctx.Err()
-		}
-		r.sim.Advance(r.stop + r.start)
-		r.sim.Set(m.Name, clustersim.Service{Desired: 1, Running: 1, Deployment: dep})
+	} else if err := (rollout.StopStart{
+		Stop: func(ctx context.Context, m rollout.Member) error {
+			r.sim.Set(m.Name, clustersim.Service{Desired: 1, Running: 0})
+			if r.hang {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			r.sim.Advance(r.stop)
+			return nil
+		},
+		Start: func(ctx context.Context, m rollout.Member) error {
+			r.sim.Advance(r.start)
+			r.sim.Set(m.Name, clustersim.Service{Desired: 1, Running: 1, Deployment: dep})
+			return nil
+		},
+	}).Restart(ctx, m); err != nil {
+		return err
 	}
 	if r.after != nil {
 		r.after(m)

@@ -28,6 +28,23 @@ type RestartFunc func(ctx context.Context, m Member) error
 
 func (f RestartFunc) Restart(ctx context.Context, m Member) error { return f(ctx, m) }
 
+// StopStart is a Restarter made of a stop and a start (ECS desired count 0, then 1: a core
+// whose volume a forced deployment would try to attach to two tasks at once). Stop returns
+// once the member's task has stopped, Start once the new one runs.
+type StopStart struct {
+	Stop, Start func(ctx context.Context, m Member) error
+}
+
+func (s StopStart) Restart(ctx context.Context, m Member) error {
+	if err := s.Stop(ctx, m); err != nil {
+		return fmt.Errorf("stopping %s: %w", m.Name, err)
+	}
+	if err := s.Start(ctx, m); err != nil {
+		return fmt.Errorf("starting %s again (it is stopped): %w", m.Name, err)
+	}
+	return nil
+}
+
 // Roll is a rolling restart: one member at a time, gated before and after, quorum first.
 type Roll struct {
 	Admin     Admin
@@ -160,7 +177,7 @@ func (e *RestartError) Unwrap() error { return e.Err }
 // only wait for it anyway. Options.Abort abandons it too.
 func (r *Roll) Run(ctx context.Context, o Options) (Result, error) {
 	o = o.withDefaults()
-	r.Clock, r.Events = cmp.Or[Clock](r.Clock, RealClock{}), cmp.Or[Events](r.Events, Discard{})
+	r = r.withDefaults()
 	st, err := status(ctx, r.Admin)
 	if err != nil {
 		return Result{}, fmt.Errorf("reading the cluster before rolling: %w", err)
@@ -270,6 +287,13 @@ func (r *Roll) preflight(st *neo4jadmin.Status, todo []Member, o Options) error 
 	return nil
 }
 
+// withDefaults is a copy with the defaults filled in (the Roll is not changed).
+func (r *Roll) withDefaults() *Roll {
+	c := *r
+	c.Clock, c.Events = cmp.Or[Clock](r.Clock, RealClock{}), cmp.Or[Events](r.Events, Discard{})
+	return &c
+}
+
 func (r *Roll) waiter(o Options) waiter {
 	return waiter{admin: r.Admin, clock: r.Clock, events: r.Events, poll: o.Poll}
 }
@@ -287,6 +311,24 @@ const (
 // how far it got.
 func (r *Roll) member(ctx context.Context, m Member, o Options, run string) (rep MemberReport, reached stage, err error) {
 	rep.Member = m.Name
+	st, giveBack, err := r.prepare(ctx, m, o, run, &rep)
+	if err != nil {
+		return rep, stageBefore, err
+	}
+	// Committed: from here the member is finished even when ctx ends.
+	fin, stop := r.finishing(ctx, o, m)
+	defer stop()
+	reached, err = r.restart(fin, m, o, st, &rep)
+	if err == nil {
+		giveBack(fin) // a restart clears it; this covers a restart that did not happen
+	}
+	return rep, reached, err
+}
+
+// prepare waits for the gate before the member, hands its leaderships over and looks again.
+// It returns the status the restart goes ahead on and how to give the leaderships back; on
+// an error it has given them back already.
+func (r *Roll) prepare(ctx context.Context, m Member, o Options, run string, rep *MemberReport) (*neo4jadmin.Status, func(context.Context), error) {
 	w := r.waiter(o)
 	before := gateSpec{members: r.Members, maxLag: o.MaxReplicationLag, acceptOutage: o.AcceptWriteOutage}
 	if !m.Replicas() {
@@ -304,19 +346,17 @@ func (r *Roll) member(ctx context.Context, m Member, o Options, run string) (rep
 		}
 		return ps
 	}
+	nothing := func(context.Context) {}
 	st, waited, err := w.wait(ctx, m.Name, PhaseBefore, o.MemberTimeout, gate)
 	rep.Before += waited
-	if err != nil {
-		return rep, stageBefore, err
+	if err != nil || m.Replicas() {
+		return st, nothing, err
 	}
-	var handedOver bool
-	if !m.Replicas() {
-		handedOver, rep.Moved, rep.Leadership, err = w.handOver(ctx, r.Members, m, st, o.LeadershipTimeout, run+"/"+m.Name+"/hand-over")
-	}
-	giveBack := func(ctx context.Context) {
-		if handedOver {
-			w.giveBack(ctx, m, run+"/"+m.Name+"/give-back")
-		}
+	handedOver, moved, waited, err := w.handOver(ctx, r.Members, m, st, o.LeadershipTimeout, run+"/"+m.Name+"/hand-over")
+	rep.Moved, rep.Leadership = moved, waited
+	giveBack := nothing
+	if handedOver {
+		giveBack = func(ctx context.Context) { w.giveBack(ctx, m, run+"/"+m.Name+"/give-back") }
 	}
 	if err == nil && handedOver { // leaderships moved meanwhile: look again right before
 		recheck := w
@@ -326,23 +366,25 @@ func (r *Roll) member(ctx context.Context, m Member, o Options, run string) (rep
 	}
 	if err != nil {
 		giveBack(context.WithoutCancel(ctx))
-		return rep, stageBefore, err
+		return nil, nothing, err
 	}
+	return st, giveBack, nil
+}
 
-	// Committed: from here the member is finished even when ctx ends.
-	fin, stop := r.finishing(ctx, o, m)
-	defer stop()
+// restart restarts the member and waits for the gate after it, under fin (which outlives an
+// interruption). st is the status before: a replicas restart must replace its servers.
+func (r *Roll) restart(fin context.Context, m Member, o Options, st *neo4jadmin.Status, rep *MemberReport) (stage, error) {
 	r.Events.Emit(MemberStopping{Member: m.Name})
 	t0 := r.Clock.Now()
 	rctx, cancel := context.WithTimeout(fin, o.MemberTimeout)
-	err = r.Restarter.Restart(rctx, m)
+	err := r.Restarter.Restart(rctx, m)
 	cancel()
 	rep.Restart = r.Clock.Now().Sub(t0)
 	if err != nil {
 		if fin.Err() != nil {
-			return rep, stageRestart, fin.Err()
+			return stageRestart, fin.Err()
 		}
-		return rep, stageRestart, &RestartError{Member: m.Name, Err: err}
+		return stageRestart, &RestartError{Member: m.Name, Err: err}
 	}
 	r.Events.Emit(MemberStarted{Member: m.Name, Took: rep.Restart})
 	after := gateSpec{members: r.Members, maxLag: o.MaxReplicationLag}
@@ -350,13 +392,9 @@ func (r *Roll) member(ctx context.Context, m Member, o Options, run string) (rep
 		after.oldReplicas = replicaServers(st)
 		after.minReplicas = len(after.oldReplicas)
 	}
-	_, waited, err = w.wait(fin, m.Name, PhaseAfter, o.MemberTimeout, func(st *neo4jadmin.Status) Problems { return check(st, after) })
+	_, waited, err := r.waiter(o).wait(fin, m.Name, PhaseAfter, o.MemberTimeout, func(st *neo4jadmin.Status) Problems { return check(st, after) })
 	rep.After = waited
-	if err != nil {
-		return rep, stageAfter, err
-	}
-	giveBack(fin) // a restart clears it; this covers a restart that did not happen
-	return rep, stageAfter, nil
+	return stageAfter, err
 }
 
 // finishing is the context a committed member runs under: it outlives ctx (the member is
