@@ -256,6 +256,9 @@ func (s *ScaleIn) finish(ctx context.Context, w waiter, d scaleDeps, id, key str
 		if !ok || slices.Contains([]string{"deallocated", "dropped"}, strings.ToLower(sv.State)) {
 			return nil
 		}
+		if strings.EqualFold(sv.State, "Free") {
+			return Problems{{Check: CheckServerGone, Server: m.Name, Final: true, Is: "is Free (never enabled, it hosts nothing): there is nothing to deallocate", Want: "Deallocated"}}
+		}
 		return Problems{{Check: CheckServerGone, Server: m.Name, Is: fmt.Sprintf("is %s and hosts %s", sv.State, strings.Join(without(sv.RequestedHosting, []string{"system"}), ", ")),
 			Want: "Deallocated"}}
 	})
