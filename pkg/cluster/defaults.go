@@ -46,6 +46,7 @@ func SetDefaults(c *ClusterConfig) {
 		}
 	}
 	setBackupDefaults(&c.Backup)
+	setBackupBucketDefaults(&c.Backup, c.Metadata.Name)
 	setMonitoringDefaults(&c.Monitoring)
 	setMemoryDefaults(&c.Neo4j.Memory, c.Cores.InstanceType)
 }
@@ -135,6 +136,13 @@ func setBackupDefaults(b *Backup) {
 	}
 	if len(b.Databases) == 0 {
 		b.Databases = []string{"*"}
+	}
+}
+
+// setBackupBucketDefaults: access logs go under the cluster's name in the log bucket.
+func setBackupBucketDefaults(b *Backup, name string) {
+	if b.AccessLogs != nil && b.AccessLogs.Prefix == "" {
+		b.AccessLogs.Prefix = name + "/"
 	}
 }
 

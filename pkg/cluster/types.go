@@ -105,6 +105,33 @@ type Backup struct {
 	Retention BackupRetention `json:"retention,omitempty"`
 	Databases []string        `json:"databases,omitempty" jsonschema_description:"Database names, or * for all databases with system."`
 	Verify    BackupVerify    `json:"verify,omitempty"`
+	// Hardening of the cluster bucket (issue 15): access logs, write-once backups, a copy in
+	// another region.
+	AccessLogs *BackupAccessLogs `json:"accessLogs,omitempty" jsonschema_description:"S3 server access logs of the cluster bucket, delivered to a bucket of yours."`
+	ObjectLock *BackupObjectLock `json:"objectLock,omitempty" jsonschema_description:"S3 Object Lock on the cluster bucket: every object written (backups included) can be neither deleted nor overwritten for days, by anyone in governance mode without the bypass permission, by no one in compliance mode. Cannot be turned off once on."`
+	CopyTo     *BackupCopy       `json:"copyTo,omitempty" jsonschema_description:"S3 replication of every new backup to a bucket in another region, encrypted there with a key of that region."`
+}
+
+// BackupAccessLogs names where S3 delivers the cluster bucket's server access logs. The
+// bucket is yours: same account and region, SSE-S3 encryption (S3 cannot deliver to SSE-KMS
+// or object-locked buckets) and a policy that lets logging.s3.amazonaws.com put objects.
+type BackupAccessLogs struct {
+	Bucket string `json:"bucket" jsonschema:"required" jsonschema_description:"Log bucket, in the cluster's account and region."`
+	Prefix string `json:"prefix,omitempty" jsonschema_description:"Key prefix of the log objects; default <cluster name>/."`
+}
+
+// BackupObjectLock is the default retention S3 Object Lock gives every new object of the
+// cluster bucket.
+type BackupObjectLock struct {
+	Mode string `json:"mode" jsonschema:"required,enum=governance,enum=compliance" jsonschema_description:"governance: principals with s3:BypassGovernanceRetention may still delete early; compliance: no one can, the root user included."`
+	Days int    `json:"days" jsonschema:"required" jsonschema_description:"Days each object is locked; at most backup.retention.days, so that retention never meets a locked backup."`
+}
+
+// BackupCopy is the replication target of the backups.
+type BackupCopy struct {
+	Region    string `json:"region" jsonschema:"required" jsonschema_description:"Region of the copy; not the cluster's."`
+	Bucket    string `json:"bucket" jsonschema:"required" jsonschema_description:"Existing bucket in that region and this account, with versioning on (and Object Lock on when backup.objectLock is set)."`
+	KMSKeyARN string `json:"kmsKeyARN" jsonschema:"required" jsonschema_description:"KMS key in that region the copies are encrypted with; its key policy must let this account's IAM policies use it (the default key policy does)."`
 }
 
 // BackupVerify is the consistency check of backups (neo4j-admin database check of an
@@ -132,8 +159,14 @@ type Restore struct {
 
 // Users are the application users neo4jctl keeps in Neo4j; passwords live in Secrets Manager.
 type Users struct {
-	ReadOnly  string `json:"readOnly,omitempty"`
-	ReadWrite string `json:"readWrite,omitempty"`
+	ReadOnly  string         `json:"readOnly,omitempty"`
+	ReadWrite string         `json:"readWrite,omitempty"`
+	Rotation  *UsersRotation `json:"rotation,omitempty" jsonschema_description:"Secrets Manager rotates the admin's and these users' passwords on a schedule; the agent's rotation function changes them in Neo4j."`
+}
+
+// UsersRotation is the schedule of the password rotation.
+type UsersRotation struct {
+	Days int `json:"days" jsonschema:"required" jsonschema_description:"Rotate every N days (1-1000)."`
 }
 
 // Monitoring is alarms, logs and the dashboard.

@@ -77,8 +77,10 @@ func Validate(c *ClusterConfig, f *File) error {
 	v.cores(c)
 	v.replicas(c)
 	v.backup(c)
+	v.backupBucket(c)
 	v.restore(c)
 	v.users(c)
+	v.rotation(c)
 	v.monitoring(c)
 	if f != nil {
 		v.errs = append(v.errs, explicitZeros(f)...)
@@ -590,5 +592,80 @@ func (v *validator) monitoring(c *ClusterConfig) {
 	}
 	if !okRetention {
 		v.add("monitoring.logRetentionDays", fmt.Sprintf("%d is not a CloudWatch Logs retention", m.LogRetentionDays), "use one of 1, 3, 5, 7, 14, 30, 60, 90, 180, 365, ...")
+	}
+}
+
+var (
+	s3BucketRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	kmsKeyRe   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key/(mrk-)?[0-9a-f-]{32,36}$`)
+)
+
+// bucketNameProblem says what is wrong with an S3 bucket name ("" when nothing).
+func bucketNameProblem(name string) string {
+	switch {
+	case !s3BucketRe.MatchString(name):
+		return fmt.Sprintf("%q is not an S3 bucket name", name)
+	case strings.Contains(name, ".."), net.ParseIP(name) != nil:
+		return fmt.Sprintf("%q is not an S3 bucket name", name)
+	}
+	return ""
+}
+
+// backupBucket checks the cluster bucket's hardening: access logs, object lock, the copy in
+// another region. Object lock and the copy apply to backups, so they need backups on.
+func (v *validator) backupBucket(c *ClusterConfig) {
+	b := c.Backup
+	off := b.Enabled != nil && !*b.Enabled
+	if l := b.AccessLogs; l != nil {
+		if msg := bucketNameProblem(l.Bucket); msg != "" {
+			v.add("backup.accessLogs.bucket", msg, "name an existing bucket of yours in "+c.Metadata.Region+" (SSE-S3, no object lock) that lets logging.s3.amazonaws.com put objects")
+		}
+		if len(l.Prefix) > 512 || strings.HasPrefix(l.Prefix, "/") {
+			v.add("backup.accessLogs.prefix", fmt.Sprintf("%q is not a key prefix", l.Prefix), "use e.g. "+c.Metadata.Name+"/")
+		}
+	}
+	if l := b.ObjectLock; l != nil {
+		if off {
+			v.add("backup.objectLock", "locks backups, but backups are off", "remove backup.objectLock or set backup.enabled: true")
+		}
+		if l.Mode != "governance" && l.Mode != "compliance" {
+			v.add("backup.objectLock.mode", fmt.Sprintf("%q is not an object lock mode", l.Mode), "use governance (deletable with s3:BypassGovernanceRetention) or compliance (by no one)")
+		}
+		switch {
+		case l.Days < 1 || l.Days > 3650:
+			v.add("backup.objectLock.days", fmt.Sprintf("%d is not supported", l.Days), "use 1 to 3650")
+		case !off && l.Days > b.Retention.Days:
+			v.add("backup.objectLock.days", fmt.Sprintf("%d days is longer than backup.retention.days (%d): retention would meet backups it may not delete yet", l.Days, b.Retention.Days),
+				fmt.Sprintf("lock for at most %d days, or raise backup.retention.days to %d", b.Retention.Days, l.Days))
+		}
+	}
+	if cp := b.CopyTo; cp != nil {
+		if off {
+			v.add("backup.copyTo", "copies backups, but backups are off", "remove backup.copyTo or set backup.enabled: true")
+		}
+		switch {
+		case !regionRe.MatchString(cp.Region) || !knownRegions[cp.Region]:
+			v.add("backup.copyTo.region", fmt.Sprintf("%q is not a region neo4jctl knows", cp.Region), suggestRegion(cp.Region))
+		case cp.Region == c.Metadata.Region:
+			v.add("backup.copyTo.region", "is the cluster's own region: the copy would not survive the region", "choose another region, e.g. the region of your disaster recovery site")
+		}
+		if msg := bucketNameProblem(cp.Bucket); msg != "" {
+			v.add("backup.copyTo.bucket", msg, "name an existing versioned bucket in "+cp.Region)
+		}
+		if m := kmsKeyRe.FindStringSubmatch(cp.KMSKeyARN); m == nil {
+			v.add("backup.copyTo.kmsKeyARN", fmt.Sprintf("%q is not a KMS key ARN", cp.KMSKeyARN), "use arn:aws:kms:"+cp.Region+":ACCOUNT:key/KEY-ID of a key in "+cp.Region)
+		} else if m[1] != cp.Region {
+			v.add("backup.copyTo.kmsKeyARN", fmt.Sprintf("the key is in %s, the copy in %s", m[1], cp.Region), "use a key in "+cp.Region+" (S3 encrypts the copy in its own region)")
+		}
+	}
+}
+
+// rotation checks the password rotation schedule (Secrets Manager takes 1 to 1000 days).
+func (v *validator) rotation(c *ClusterConfig) {
+	if c.Users == nil || c.Users.Rotation == nil {
+		return
+	}
+	if d := c.Users.Rotation.Days; d < 1 || d > 1000 {
+		v.add("users.rotation.days", fmt.Sprintf("%d is not supported", d), "use 1 to 1000 (Secrets Manager's range), e.g. 30")
 	}
 }

@@ -99,7 +99,7 @@ const (
 	EnvCoreCount        = "NEO4JCTL_CORE_COUNT"       // number of primaries
 	EnvNeo4jVersion     = "NEO4JCTL_NEO4J_VERSION"    // e.g. 5.26.30 or 2025.10.1
 	EnvAdminPassword    = "NEO4JCTL_ADMIN_PASSWORD"   // injected by ECS from the admin secret; never logged
-	EnvAdminSecretARN   = "NEO4JCTL_ADMIN_SECRET_ARN" // Lambdas read the secret at run time
+	EnvAdminSecretARN   = "NEO4JCTL_ADMIN_SECRET_ARN" // Lambdas read the secret at run time; cores too with users.rotation
 	EnvReadOnlyARN      = "NEO4JCTL_READONLY_SECRET_ARN"
 	EnvReadWriteARN     = "NEO4JCTL_READWRITE_SECRET_ARN"
 	EnvRestoreFrom      = "NEO4JCTL_RESTORE_FROM" // s3:// URI to seed from, once
@@ -125,6 +125,8 @@ const (
 	// deployed functions carry it in their environment.
 	HandlerAdmin   = "operations"
 	HandlerCleanup = "cleanup"
+	// HandlerRotation is the Secrets Manager rotation function (pkg/lambdas/rotation).
+	HandlerRotation = "rotation"
 )
 
 // Neo4j ports, in one place so security groups, settings and health checks agree.

@@ -50,6 +50,10 @@ const (
 
 // The agent's container helper and backup runner (pkg/agent) beyond the above.
 const (
+	// EnvBackupObjectLock is backup.objectLock for the backup task, MODE:days (e.g.
+	// COMPLIANCE:30): the bucket locks every new object, and retention checks each backup's
+	// lock before it deletes anything. Unset: no object lock.
+	EnvBackupObjectLock = "NEO4JCTL_BACKUP_OBJECT_LOCK"
 	// EnvBackupRetentionDays is backup.retention.days for the scheduled backup task: after a
 	// successful backup the runner deletes whole full+differential chains that are no longer
 	// needed to restore any point within the window. Unset or 0: nothing is deleted.

@@ -69,9 +69,12 @@ backup:
   schedule: {full: "cron(0 2 * * ? *)", differential: "rate(1 hour)"}
   retention: {days: 30}
   databases: ["*"]
+  accessLogs: {bucket: fx-access-logs, prefix: fx/}
+  objectLock: {mode: governance, days: 14}
+  copyTo: {region: eu-north-1, bucket: fx-dr, kmsKeyARN: "arn:aws:kms:eu-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
   verify: {schedule: "cron(0 4 ? * SAT *)"}
 restore: {from: "s3://old-backups/graph/"}
-users: {readOnly: reader, readWrite: app}
+users: {readOnly: reader, readWrite: app, rotation: {days: 30}}
 monitoring:
   alarmEmail: ops@example.com
   slowQueryLog: {enabled: true, threshold: 500ms}
@@ -197,7 +200,30 @@ var fieldEffects = map[string]fieldEffect{
 	"backup.enabled": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Backup.Enabled = ptr(false)
 		c.Backup.Verify.Schedule = "" // verifies backups: refused without them
-	}, kinds: []string{naming.KindOperations}},
+		c.Backup.ObjectLock, c.Backup.CopyTo = nil, nil
+	}, kinds: []string{naming.KindShared, naming.KindOperations}}, // shared: the bucket without lock and copy
+	"backup.accessLogs.bucket": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.AccessLogs.Bucket = "fx-audit-logs"
+	}, kinds: []string{naming.KindShared}, literal: "fx-audit-logs"},
+	"backup.accessLogs.prefix": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.AccessLogs.Prefix = "s3-access/fx/"
+	}, kinds: []string{naming.KindShared}, literal: "s3-access/fx/"},
+	"backup.objectLock.mode": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.ObjectLock.Mode = "compliance"
+	}, kinds: []string{naming.KindShared, naming.KindOperations}, literal: "COMPLIANCE"}, // the bucket's default retention; the backup task's retention
+	"backup.objectLock.days": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.ObjectLock.Days = 23
+	}, kinds: []string{naming.KindShared, naming.KindOperations}, literal: "GOVERNANCE:23", literalIn: []string{naming.KindOperations}},
+	"backup.copyTo.region": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.CopyTo.Region = "eu-south-1" // with a key there: validation couples them
+		c.Backup.CopyTo.KMSKeyARN = "arn:aws:kms:eu-south-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	}, kinds: []string{naming.KindShared}, literal: "s3.eu-south-1.amazonaws.com"},
+	"backup.copyTo.bucket": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.CopyTo.Bucket = "fx-far-away"
+	}, kinds: []string{naming.KindShared}, literal: "fx-far-away"},
+	"backup.copyTo.kmsKeyARN": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Backup.CopyTo.KMSKeyARN = "arn:aws:kms:eu-north-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef"
+	}, kinds: []string{naming.KindShared}, literal: "mrk-0123456789abcdef0123456789abcdef"},
 	"backup.schedule.full": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Backup.Schedule.Full = "cron(30 3 ? * SUN *)"
 	}, kinds: []string{naming.KindOperations}, literal: "cron(30 3 ? * SUN *)"},
@@ -224,6 +250,9 @@ var fieldEffects = map[string]fieldEffect{
 	"users.readWrite": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Users.ReadWrite = "orders_app"
 	}, kinds: []string{naming.KindShared, naming.KindCore}, literal: "orders_app"},
+	"users.rotation.days": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
+		c.Users.Rotation.Days = 89
+	}, kinds: []string{naming.KindOperations}, literal: `"AutomaticallyAfterDays": 89`},
 
 	"monitoring.alarmEmail": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Monitoring.AlarmEmail = "oncall@example.org"

@@ -124,6 +124,17 @@ func (b *builder) containerEnv(role string, member cluster.Member, mem cluster.M
 		if r := cfg.Restore; r != nil && r.From != "" {
 			env[naming.EnvRestoreFrom] = r.From
 		}
+		// with users.rotation the worker reads the passwords' current versions by these ARNs:
+		// rotation changes them after ECS injected them at the task's start
+		if cfg.RotatesPasswords() {
+			env[naming.EnvAdminSecretARN] = b.imp(OutputAdminSecretArn)
+			if u := cfg.Users; u.ReadOnly != "" {
+				env[naming.EnvReadOnlyARN] = b.imp(OutputReadOnlySecretArn)
+			}
+			if u := cfg.Users; u.ReadWrite != "" {
+				env[naming.EnvReadWriteARN] = b.imp(OutputReadWriteSecretArn)
+			}
+		}
 		// the post-start worker keeps these users (passwords: secrets below)
 		if u := cfg.Users; u != nil {
 			if u.ReadOnly != "" {

@@ -144,7 +144,7 @@ func (b *builder) operations() *Template {
 	// dns-sync does not need it: every run reconciles the records to the live tasks from
 	// scratch (idempotent), so an overlap at worst leaves a record that the next run (task
 	// event or the 5-minute safety net) corrects.
-	fn := func(id, handler, desc string, timeout int, extra map[string]any, inVPC bool) {
+	fn := func(id, handler, desc string, timeout int, extra map[string]any, inVPC bool) M {
 		vars := M{naming.EnvHandler: handler}
 		for k, v := range env {
 			vars[k] = v
@@ -180,11 +180,17 @@ func (b *builder) operations() *Template {
 			Skip(r, "CKV_AWS_117", "Calls only AWS APIs (ECS, Cloud Map, Route 53 through Cloud Map), never Neo4j: no VPC attachment needed, none wanted (no ENIs to clean up on deletion). Only the operations function, which speaks Bolt, is in the VPC.")
 		}
 		guardLambdaVPC(r, inVPC)
+		return r
 	}
 	fn(opsDNSSync, naming.HandlerDNSSync, "keeps "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+" equal to the live members", 60, nil, false)
 	fn(opsOperations, naming.HandlerAdmin, "admin Cypher inside the VPC (status, servers, users, restore); short: long waits are the caller's polls", 60,
 		map[string]any{naming.EnvBoltURI: b.boltURI()}, true)
 	fn(opsCleanup, naming.HandlerCleanup, "empties the Cloud Map services on stack deletion", 300, nil, false)
+	if cfg.RotatesPasswords() {
+		// speaks Bolt (ALTER USER), so in the VPC
+		b.rotationSchedules(t, fn(opsRotation, naming.HandlerRotation, "rotates the Neo4j credentials kept in Secrets Manager (ALTER USER)", 120,
+			map[string]any{naming.EnvBoltURI: b.boltURI()}, true))
+	}
 
 	// Stack deletion: the cleanup custom resource deregisters what the DNS Lambda registered,
 	// so that CloudFormation can delete the Cloud Map services afterwards.
@@ -355,13 +361,17 @@ func (b *builder) backups(t *Template) {
 		}, true)
 	}
 	backupEnv := func(typ string) map[string]any {
-		return map[string]any{
+		env := map[string]any{
 			naming.EnvBackupType:          typ,
 			naming.EnvBackupRetentionDays: fmt.Sprint(cfg.Backup.Retention.Days),
 			naming.EnvBackupDatabases:     strings.Join(cfg.Backup.Databases, ","),
 			naming.EnvBackupFrom:          strings.Join(from, ","),
 			naming.EnvBackupPageCache:     fmt.Sprintf("%dm", backupSz.MemoryMiB/2),
 		}
+		if lock := b.objectLockEnv(); lock != "" {
+			env[naming.EnvBackupObjectLock] = lock
+		}
+		return env
 	}
 	task(opsBackupFull, b.backupFamilyFull(), "backup", backupSz, backupEnv("FULL"))
 	task(opsBackupVerify, b.backupFamilyVerify(), "verify", verifySz, map[string]any{

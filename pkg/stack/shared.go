@@ -48,7 +48,18 @@ func toAny(ss []string) []any {
 	return out
 }
 
-func policyDoc(stmts ...any) M { return M{"Version": "2012-10-17", "Statement": stmts} }
+// policyDoc is an IAM policy of the statements; nil statements (M(nil): one that does not
+// apply to this config) are left out.
+func policyDoc(stmts ...any) M {
+	out := make([]any, 0, len(stmts))
+	for _, st := range stmts {
+		if m, ok := st.(M); st == nil || ok && m == nil {
+			continue
+		}
+		out = append(out, st)
+	}
+	return M{"Version": "2012-10-17", "Statement": out}
+}
 
 func assumeRole(service string, cond M) M {
 	s := M{"Effect": "Allow", "Principal": M{"Service": service}, "Action": "sts:AssumeRole"}
@@ -197,12 +208,7 @@ func (b *builder) shared() (*Template, map[string]string) {
 		"Tags": b.resourceTags(),
 	}, true))
 	conditional(bucket, creates[sharedBucket])
-	Skip(bucket, "CKV_AWS_18", "Server access logging needs a second bucket per cluster; object-level access is audited with CloudTrail data events where the account enables them.")
-	GuardSuppress(bucket, "s3_bucket_logging_enabled_check", "Server access logging is off: S3 delivers access logs only "+
-		"to another bucket, which neo4jctl does not make per cluster; object-level access is audited with CloudTrail data "+
-		"events where the account enables them.")
-	GuardSuppress(bucket, "s3_bucket_object_lock_enabled_check", "Object lock is off: backups are deleted by the backup "+
-		"task's chain-aware retention (backup.retention.days) and by delete --purge-data.")
+	b.hardenBucket(t, bucket, keyArn, bucketArn)
 	policy := t.Add("BucketPolicy", "AWS::S3::BucketPolicy", M{
 		"Bucket": bucketName,
 		"PolicyDocument": policyDoc(M{
@@ -247,6 +253,9 @@ func (b *builder) shared() (*Template, map[string]string) {
 
 	b.securityGroups(t)
 	b.roles(t, keyArn, bucketArn)
+	if cfg.RotatesPasswords() {
+		b.rotationRole(t, keyArn)
+	}
 
 	// Cloud Map namespace.
 	var nsID any = cfg.Network.NamespaceID
@@ -467,6 +476,11 @@ func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 		statement([]string{"ecs:DescribeServices"},
 			arn("ecs:${AWS::Region}:${AWS::AccountId}:service/"+naming.ECSCluster(b.name)+"/"+naming.ReplicasService), nil),
 	}
+	if b.cfg.RotatesPasswords() {
+		// the first core's worker reads the passwords' current versions: rotation changes
+		// them after ECS injected them into the container
+		memberStmts = append(memberStmts, statement([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, b.secretRefs(), nil))
+	}
 	if bkt, path, ok := b.restoreSource(); ok {
 		memberStmts = append(memberStmts,
 			statement([]string{"s3:ListBucket", "s3:GetBucketLocation"}, arn("s3:::"+bkt), nil),
@@ -489,6 +503,7 @@ func (b *builder) roles(t *Template, keyArn, bucketArn any) {
 			statement([]string{"s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}, bucketArn, nil),
 			statement([]string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, backups, nil),
 			kmsUse,
+			b.objectLockRead(backups),
 		)}},
 		"Tags": b.resourceTags(),
 	}, true)

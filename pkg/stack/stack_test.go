@@ -107,6 +107,17 @@ backup: {schedule: {full: "rate(12 hours)"}, retention: {days: 7}, databases: [n
 	{"single-core-dev", `
 neo4j: {acceptLicense: "eval"}
 cores: {count: 1, allowNonHA: true, instanceType: t4g.xlarge}`},
+	{"hardened-backups-rotation", `
+neo4j: {acceptLicense: "yes"}
+network: {vpcID: vpc-0123456789abcdef0, subnets: [subnet-0123456789abcdef1, subnet-0123456789abcdef2, subnet-0123456789abcdef3]}
+replicas: {count: 2, instanceTypes: [r7g.large, r8g.large], spot: true}
+backup:
+  retention: {days: 35}
+  accessLogs: {bucket: graph-access-logs}
+  objectLock: {mode: compliance, days: 35}
+  copyTo: {region: eu-central-1, bucket: graph-dr-backups, kmsKeyARN: "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+users: {readOnly: reader, readWrite: app, rotation: {days: 30}}
+monitoring: {logRetentionDays: 400}`},
 }
 
 func tableCases(t *testing.T) []testCase {
@@ -575,7 +586,8 @@ var (
 	secretArnRe            = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:]+$`)
 	port5000Re             = regexp.MustCompile(`[:"]5000\b`)
 	allowedPasswordStrings = map[string]bool{"password": true, ":password::": true, naming.EnvAdminPassword: true,
-		naming.EnvReadOnlyPassword: true, naming.EnvReadWritePassword: true}
+		"secretsmanager:GetRandomPassword": true, // the rotation function's IAM action
+		naming.EnvReadOnlyPassword:         true, naming.EnvReadWritePassword: true}
 )
 
 func resourcesOf(doc M, typ string) map[string]M {

@@ -132,6 +132,7 @@ const (
 	OutputBackupTaskRoleArn        = "BackupTaskRoleArn"
 	OutputLambdaRoleArn            = "LambdaRoleArn"
 	OutputSchedulerRoleArn         = "SchedulerRoleArn"
+	OutputRotationRoleArn          = "RotationRoleArn"          // only with users.rotation
 	OutputECSInfrastructureRoleArn = "ECSInfrastructureRoleArn" // creates the backup tasks' scratch volumes
 	OutputNamespaceID              = "NamespaceID"
 	OutputNamespaceName            = "NamespaceName"
