@@ -252,7 +252,7 @@ var fieldEffects = map[string]fieldEffect{
 	}, kinds: []string{naming.KindShared, naming.KindCore}, literal: "orders_app"},
 	"users.rotation.days": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Users.Rotation.Days = 89
-	}, kinds: []string{naming.KindOperations}, literal: `"AutomaticallyAfterDays": 89`},
+	}, kinds: []string{naming.KindOperations}, literal: `"AutomaticallyAfterDays":89`},
 
 	"monitoring.alarmEmail": {base: baseExisting, change: func(c *cluster.ClusterConfig) {
 		c.Monitoring.AlarmEmail = "oncall@example.org"

@@ -475,7 +475,7 @@ func TestLambdaRoleCoversCloudMapRegistration(t *testing.T) {
 	}
 }
 
-// TestLambdas: only the operations function is in the VPC, none reserves concurrency, the
+// TestLambdas: only the functions that speak Bolt (operations, rotation) are in the VPC, none reserves concurrency, the
 // operations function gets the cluster's routing URI, and the DNS sync triggers go before
 // the cleanup on deletion.
 func TestLambdas(t *testing.T) {
@@ -487,8 +487,8 @@ func TestLambdas(t *testing.T) {
 			if _, ok := p["ReservedConcurrentExecutions"]; ok {
 				t.Errorf("%s: %s reserves concurrency (fails in accounts with a limit of 10)", tc.name, id)
 			}
-			if _, inVPC := p["VpcConfig"]; inVPC != (id == opsOperations) {
-				t.Errorf("%s: %s VPC-attached=%v; only the operations function speaks Bolt", tc.name, id, inVPC)
+			if _, inVPC := p["VpcConfig"]; inVPC != (id == opsOperations || id == opsRotation) {
+				t.Errorf("%s: %s VPC-attached=%v; only the operations and rotation functions speak Bolt", tc.name, id, inVPC)
 			}
 			vars := p["Environment"].(M)["Variables"].(M)
 			if id == opsOperations {
