@@ -29,8 +29,9 @@ type RestartFunc func(ctx context.Context, m Member) error
 func (f RestartFunc) Restart(ctx context.Context, m Member) error { return f(ctx, m) }
 
 // StopStart is a Restarter made of a stop and a start (ECS desired count 0, then 1: a core
-// whose volume a forced deployment would try to attach to two tasks at once). Stop returns
-// once the member's task has stopped, Start once the new one runs.
+// never runs two tasks on its one data volume, which a deployment that starts the new task
+// before stopping the old would do). Stop returns once the member's task has stopped,
+// Start once the new one runs.
 type StopStart struct {
 	Stop, Start func(ctx context.Context, m Member) error
 }
