@@ -49,23 +49,17 @@ func TestRecreateAdoptsKeptData(t *testing.T) {
 			t.Fatalf("DeleteStack %s: %v", name, err)
 		}
 	}
-	// Secrets outlive their stack with the data (DeletionPolicy Retain): as the shared stack
-	// does not retain them yet, they are made here under their fixed names, as a kept one is.
+	// Secrets outlive their stack with the data (DeletionPolicy Retain). Where the shared stack
+	// did not keep one, it is made here under its fixed name, as a kept one is.
 	secrets := map[string]string{}
 	for _, name := range []string{naming.AdminSecret(cfg.Metadata.Name), naming.ReadOnlySecret(cfg.Metadata.Name), naming.ReadWriteSecret(cfg.Metadata.Name)} {
-		if _, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)}); err == nil {
-			continue // retained by the stack
+		if out, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)}); err == nil {
+			secrets[name] = aws.ToString(out.ARN)
+			continue
 		}
 		out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"username":"kept","password":"kept-password"}`)})
 		if err != nil {
 			t.Fatalf("CreateSecret %s: %v", name, err)
-		}
-		secrets[name] = aws.ToString(out.ARN)
-	}
-	for name := range secrets {
-		out, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
-		if err != nil {
-			t.Fatalf("DescribeSecret %s: %v", name, err)
 		}
 		secrets[name] = aws.ToString(out.ARN)
 	}
