@@ -38,7 +38,7 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 			if err := printer.CheckFormat(o.output, printer.YAML, printer.JSON); err != nil {
 				return usageError{err}
 			}
-			f, err := loadConfig(g, o.file)
+			f, err := loadConfig(c.Context(), g, o.file)
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 			return writeDryRun(g.out, o.output, f.Config, g.release().OfflineInputs())
 		},
 	}
-	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml to create")
+	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml to create (- reads standard input)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the defaulted config and the plan; touch nothing")
 	c.Flags().StringVarP(&o.output, "output", "o", printer.YAML, "dry-run output: yaml or json")
 	c.Flags().BoolVar(&o.detach, "detach", false, "start creating and return at once; run create again to carry on")

@@ -9,23 +9,28 @@ import (
 )
 
 func newGenerateCommand(g *globals) *cobra.Command {
-	var file, dir string
+	var file, dir, output string
 	templates := &cobra.Command{
-		Use:   "templates -f cluster.yaml -o DIR",
+		Use:   "templates -f cluster.yaml --dir DIR",
 		Short: "Write every stack's CloudFormation template and parameters to a directory",
 		Long: `Write every stack's CloudFormation template and parameters file to DIR, for review,
-linting or a pipeline of your own. Nothing in AWS is touched.
+linting or a pipeline of your own, and list the templates written on stdout. Nothing in AWS
+is touched.
 
 Values known only in AWS are left for the caller: the S3 key of the agent bundle is a
 placeholder when this binary was built without the agent, and for an existing VPC each member stack's AvailabilityZone parameter is
 empty (create cluster looks the subnets up).`,
-		Example: "  neo4jctl generate templates -f cluster.yaml -o ./templates\n  cfn-lint ./templates/*.template.json",
+		Example: "  neo4jctl generate templates -f cluster.yaml --dir ./templates\n  cfn-lint ./templates/*.template.json",
 		Args:    noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if dir == "" {
-				return usagef("-o/--output-dir is required: the directory to write the templates to")
+		RunE: func(c *cobra.Command, _ []string) error {
+			if c.Flags().Changed("output") {
+				// -o is the output format in every neo4jctl command; say where the directory went
+				return usagef("-o/--output is the output format in neo4jctl; generate templates takes its directory with --dir/-d, e.g. --dir %s", output)
 			}
-			f, err := loadConfig(g, file)
+			if dir == "" {
+				return usagef("--dir/-d is required: the directory to write the templates to")
+			}
+			f, err := loadConfig(c.Context(), g, file)
 			if err != nil {
 				return err
 			}
@@ -43,7 +48,9 @@ empty (create cluster looks the subnets up).`,
 			return nil
 		},
 	}
-	templates.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml to render")
-	templates.Flags().StringVarP(&dir, "output-dir", "o", "", "directory to write <stack>.template.json and <stack>.parameters.json to")
+	templates.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml to render (- reads standard input)")
+	templates.Flags().StringVarP(&dir, "dir", "d", "", "directory to write <stack>.template.json and <stack>.parameters.json to")
+	templates.Flags().StringVarP(&output, "output", "o", "", "")
+	_ = templates.Flags().MarkHidden("output")
 	return group("generate", "Generate files from cluster.yaml", "an object", templates)
 }

@@ -204,7 +204,7 @@ func TestCompletion(t *testing.T) {
 func TestGenerateTemplatesWritesEveryStack(t *testing.T) {
 	calls := noAWS(t)
 	dir := t.TempDir()
-	code, stdout, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml", "-o", dir)
+	code, stdout, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml", "--dir", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -233,7 +233,12 @@ func TestGenerateTemplatesWritesEveryStack(t *testing.T) {
 	if calls.Load() != 0 {
 		t.Fatal("generate templates called AWS")
 	}
-	if code, _, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml"); code != 2 || !strings.Contains(stderr, "-o/--output-dir is required") {
-		t.Fatalf("missing -o: exit %d %s", code, stderr)
+	if code, _, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml"); code != 2 || !strings.Contains(stderr, "--dir/-d is required") {
+		t.Fatalf("missing --dir: exit %d %s", code, stderr)
+	}
+	// -o is the output format everywhere: the old spelling says where the directory went
+	if code, _, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml", "-o", dir); code != 2 ||
+		!strings.Contains(stderr, "-o/--output is the output format in neo4jctl; generate templates takes its directory with --dir/-d, e.g. --dir "+dir) {
+		t.Fatalf("-o DIR: exit %d %s", code, stderr)
 	}
 }

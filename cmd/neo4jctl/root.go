@@ -157,20 +157,36 @@ func group(use, short, want string, subs ...*cobra.Command) *cobra.Command {
 	return c
 }
 
-// loadConfig reads, defaults and validates cluster.yaml; a bad file exits 2.
-func loadConfig(g *globals, path string) (*cluster.File, error) {
+// stdinName stands for standard input in messages about a config read with `-f -`.
+const stdinName = "<stdin>"
+
+// loadConfig reads, defaults and validates cluster.yaml (standard input for "-"); a bad file
+// exits 2. Ctrl-C or --timeout ends a load that waits (a pipe nobody writes, a FIFO). The
+// File's Path is what the suggested commands name: the path given, "-" for stdin.
+func loadConfig(ctx context.Context, g *globals, path string) (*cluster.File, error) {
 	if path == "" {
-		return nil, usagef("-f/--config-file is required: the cluster.yaml to use")
+		return nil, usagef("-f/--config-file is required: the cluster.yaml to use (- reads standard input)")
 	}
-	f, err := cluster.Load(path, cluster.Overrides{Region: g.region})
-	if err != nil {
-		if cluster.IsConfigError(err) {
-			return nil, err
-		}
+	o := cluster.Overrides{Region: g.region}
+	var f *cluster.File
+	var err error
+	if path == "-" {
+		f, err = cluster.Read(ctx, g.in, stdinName, o)
+	} else {
+		f, err = cluster.LoadContext(ctx, path, o)
+	}
+	switch {
+	case err != nil && cluster.IsConfigError(err):
+		return nil, err
+	case err != nil && ctx.Err() != nil:
+		return nil, err // interrupted or out of time: not the user's invocation
+	case err != nil:
 		return nil, usageError{err}
 	}
+	name := f.Path
+	f.Path = path
 	if g.regionFlag && f.Config.Metadata.Region != g.region {
-		return nil, usagef("--region %s disagrees with metadata.region %s in %s (line %d); drop one of them", g.region, f.Config.Metadata.Region, path, f.Line("metadata.region"))
+		return nil, usagef("--region %s disagrees with metadata.region %s in %s (line %d); drop one of them", g.region, f.Config.Metadata.Region, name, f.Line("metadata.region"))
 	}
 	return f, nil
 }

@@ -94,11 +94,10 @@ func newCluster(ctx context.Context, g *globals, name, region string) (*ops.Clus
 
 // release is this binary's version and agent bundles (the test hook's, if set).
 func (g *globals) release() ops.Release {
-	r := ops.Release{Version: version, Bundle: agentbundle.Bundle}
 	if g.hooks.bundle != nil {
-		r.Bundle = g.hooks.bundle
+		return ops.Release{Version: version, Bundle: g.hooks.bundle}
 	}
-	return r
+	return ops.Release{Version: version, Bundle: agentbundle.Bundle, SHA256: agentbundle.SHA256}
 }
 
 // display is a command's progress on stderr: the engine's stack events and the action's

@@ -40,14 +40,14 @@ in cluster.yaml since the last update: then the config wins and the diff shows i
   neo4jctl update cluster -f cluster.yaml --yes`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			f, err := loadConfig(g, file)
+			f, err := loadConfig(c.Context(), g, file)
 			if err != nil {
 				return err
 			}
 			return updateCluster(c.Context(), g, f, force, yes)
 		},
 	}
-	c.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml of the cluster")
+	c.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml of the cluster (- reads standard input)")
 	c.Flags().BoolVar(&force, "force", false, "allow replacing a member's volume, and restart running core members one at a time")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
 	return c
