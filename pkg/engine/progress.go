@@ -39,13 +39,14 @@ func (NoProgress) Print(string)                 {}
 func (NoProgress) Stop()                        {}
 
 // NewProgress returns a spinner when tty (the file behind w) is a terminal, and one line per
-// event otherwise, with quiet, or in CI.
+// event otherwise: with quiet, in CI, or on a dumb terminal (TERM=dumb), where the
+// spinner's carriage returns and erase sequences would show as garbage.
 func NewProgress(w io.Writer, colors printer.Colors, quiet bool, tty *os.File, clock Clock) Progress {
 	if clock == nil {
 		clock = RealClock{}
 	}
 	lines := &Lines{W: w, Colors: colors, Clock: clock}
-	if quiet || !printer.IsTerminal(tty) || isCI() {
+	if quiet || !printer.IsTerminal(tty) || printer.Dumb() || isCI() {
 		return lines
 	}
 	return newSpinner(w, tty, lines)

@@ -72,11 +72,15 @@ func ColorEnabled(w io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" { // the convention: any non-empty value
 		return false
 	}
-	if os.Getenv("TERM") == "dumb" {
+	if Dumb() {
 		return false
 	}
 	return IsTerminal(w)
 }
+
+// Dumb reports TERM=dumb: a terminal that cannot move the cursor or colour text (an editor's
+// shell buffer, some CI consoles). It gets plain lines: no colour, no spinner.
+func Dumb() bool { return os.Getenv("TERM") == "dumb" }
 
 // Colors wraps text in ANSI colours when enabled, and passes it through otherwise.
 type Colors struct{ On bool }
