@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 
 	yaml "github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
@@ -24,6 +25,7 @@ type createOptions struct {
 	dryRun bool
 	output string
 	detach bool // start the stacks that can start and return
+	print  bool // -o given: print the created cluster on stdout
 }
 
 func newCreateClusterCommand(g *globals) *cobra.Command {
@@ -31,12 +33,21 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "cluster -f cluster.yaml",
 		Short: "Create a Neo4j cluster from cluster.yaml",
+		Long: `Check the account (credentials, network, image), then create the cluster's stacks: the
+shared stack first, core members and replicas in parallel, the operations stack last, and
+wait for them. Run it again to resume a create that failed or was interrupted.
+
+--dry-run prints the defaulted config and the plan (-o yaml, the default, or json) and
+touches nothing. Without --dry-run, -o json|yaml|table prints the created cluster as
+"neo4jctl get cluster NAME" shows it, on stdout.`,
 		Example: `  neo4jctl create cluster -f cluster.yaml --dry-run
-  neo4jctl create cluster -f cluster.yaml --dry-run -o json | jq .plan`,
+  neo4jctl create cluster -f cluster.yaml --dry-run -o json | jq .plan
+  neo4jctl create cluster -f cluster.yaml -o json | jq -r .endpoint`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := printer.CheckFormat(o.output, printer.YAML, printer.JSON); err != nil {
-				return usageError{err}
+			o.print = c.Flags().Changed("output")
+			if err := checkCreateOutput(o); err != nil {
+				return err
 			}
 			f, err := loadConfig(c.Context(), g, o.file)
 			if err != nil {
@@ -50,9 +61,22 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml to create (- reads standard input)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the defaulted config and the plan; touch nothing")
-	c.Flags().StringVarP(&o.output, "output", "o", printer.YAML, "dry-run output: yaml or json")
+	c.Flags().StringVarP(&o.output, "output", "o", printer.YAML, "yaml or json with --dry-run; json, yaml or table prints the created cluster")
 	c.Flags().BoolVar(&o.detach, "detach", false, "start creating and return at once; run create again to carry on")
 	return c
+}
+
+// checkCreateOutput: a dry run prints the config as yaml or json; a create prints the
+// created cluster only when -o is given, in any format get knows.
+func checkCreateOutput(o *createOptions) error {
+	allowed := []string{printer.YAML, printer.JSON}
+	if !o.dryRun {
+		allowed = []string{printer.JSON, printer.YAML, printer.Table}
+	}
+	if err := printer.CheckFormat(o.output, allowed...); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // dryRun is what --dry-run prints: the config as neo4jctl will use it, and what it will make.
@@ -112,8 +136,21 @@ func createCluster(ctx context.Context, g *globals, f *cluster.File, o *createOp
 		if rec := res.Recommend(); rec != "" {
 			fmt.Fprintln(g.err, rec)
 		}
-		return nil
+		return printCreated(ctx, g, h, o)
 	}
 	fmt.Fprintf(g.err, "%s cluster %s created in %s. %s\n", g.colors.Green("Done:"), res.Cluster, res.Region, res.Recommend())
-	return nil
+	return printCreated(ctx, g, h, o)
+}
+
+// printCreated prints the created cluster on stdout as `get cluster NAME -o FORMAT` does,
+// when -o asked for it.
+func printCreated(ctx context.Context, g *globals, h *ops.Cluster, o *createOptions) error {
+	if !o.print {
+		return nil
+	}
+	v, err := ops.NewGet(h).Execute(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster %s is created; reading it back for -o %s: %w", h.Name, o.output, err)
+	}
+	return printer.Write(g.out, o.output, v, func(w *tabwriter.Writer) { clusterTable(w, v) })
 }

@@ -18,8 +18,9 @@ func newGetCommand(g *globals) *cobra.Command {
 func newGetClusterCommand(g *globals) *cobra.Command {
 	var output string
 	c := &cobra.Command{
-		Use:   "cluster [NAME]",
-		Short: "Show a cluster (stacks, endpoint, members, replicas), or all clusters in the region",
+		Use:     "cluster [NAME]",
+		Aliases: []string{"clusters"},
+		Short:   "Show a cluster (stacks, endpoint, members, replicas), or all clusters in the region",
 		Example: `  neo4jctl get cluster
   neo4jctl get cluster graph-prod
   neo4jctl get cluster graph-prod -o json | jq .members`,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/image"
+	"github.com/neo4jctl/neo4jctl/pkg/neo4jversion"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
@@ -30,7 +32,10 @@ func newImagePushCommand(g *globals) *cobra.Command {
 platform), appends one layer with the neo4jctl agent at /neo4jctl/neo4jctl-agent, sets the
 entrypoint to the agent (which then runs the official entrypoint) and pushes the result.
 ECR repositories are authenticated with your AWS credentials and created with
---create-repository. The tag defaults to <version>-enterprise-neo4jctl-<agent sha>.`,
+--create-repository. The tag defaults to <version>-enterprise-neo4jctl-<agent sha>.
+--neo4j-version takes the versions neo4j.version in cluster.yaml takes.`,
+		Example: `  neo4jctl image push --repository 123456789012.dkr.ecr.eu-west-1.amazonaws.com/neo4jctl/neo4j --create-repository
+  neo4jctl image push --repository 123456789012.dkr.ecr.eu-west-1.amazonaws.com/neo4jctl/neo4j --neo4j-version 2025.10.1`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := printer.CheckFormat(output); err != nil {
@@ -38,6 +43,11 @@ ECR repositories are authenticated with your AWS credentials and created with
 			}
 			if o.Repository == "" {
 				return usagef("--repository is required, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/neo4jctl/neo4j")
+			}
+			// the versions a cluster.yaml may name, refused in the same words
+			o.Neo4jVersion = neo4jversion.Floating(o.Neo4jVersion)
+			if msg, fix := neo4jversion.Problem(o.Neo4jVersion); msg != "" {
+				return usagef("--neo4j-version: %s", strings.TrimSuffix(msg+"; "+fix, "; "))
 			}
 			ctx := cmd.Context()
 			if region, ok := image.IsECR(hostOf(o.Repository)); ok {

@@ -68,3 +68,29 @@ func TestImagePushUsage(t *testing.T) {
 		t.Fatalf("missing --repository: exit %d, %s", code, stderr)
 	}
 }
+
+// image push refuses the Neo4j versions a cluster.yaml would refuse, in the same words, before
+// any registry or AWS call.
+func TestImagePushRefusesWhatTheConfigRefuses(t *testing.T) {
+	calls := noAWS(t)
+	for _, v := range []string{"4.4.30", "5.20.0", "2025.13", "5.x"} {
+		cfg := writeConfig(t, strings.Replace(goodConfig, `neo4j: {acceptLicense: "yes"}`, `neo4j: {acceptLicense: "yes", version: "`+v+`"}`, 1))
+		code, _, configErr := cli(t, "create", "cluster", "-f", cfg, "--dry-run")
+		if code != exitUsage {
+			t.Fatalf("config with %s: exit %d %s", v, code, configErr)
+		}
+		code, stdout, stderr := runImage(t, "push", "--repository", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/neo4jctl/neo4j", "--neo4j-version", v)
+		if code != exitUsage || stdout != "" {
+			t.Fatalf("push %s: exit %d\n%s", v, code, stderr)
+		}
+		// the config's message after its field and line is the push's after its flag
+		_, msg, _ := strings.Cut(configErr, "neo4j.version ("+cfg+":4): ")
+		msg, _, _ = strings.Cut(strings.TrimSpace(msg), ", quoted")
+		if msg == "" || !strings.Contains(stderr, "Error: --neo4j-version: "+msg) {
+			t.Errorf("push %s says\n%s\nthe config says\n%s", v, stderr, configErr)
+		}
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("a refused push made %d AWS calls", calls.Load())
+	}
+}

@@ -64,9 +64,6 @@ func runWith(ctx context.Context, args []string, s streams, h hooks) int {
 	g := &globals{streams: s, colors: printer.Colors{On: printer.ColorEnabled(s.err)}, hooks: h}
 	root := newRootCommand(g)
 	root.SetArgs(args)
-	root.SetIn(s.in)
-	root.SetOut(s.out)
-	root.SetErr(s.err)
 	err := root.ExecuteContext(ctx)
 	g.done()
 	if err == nil {
@@ -108,13 +105,23 @@ CloudFormation, and then operates it.
 
 Data goes to stdout and progress to stderr, so "-o json | jq" always works.
 Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
+		Example: `  neo4jctl create cluster -f cluster.yaml --dry-run
+  neo4jctl create cluster -f cluster.yaml
+  neo4jctl get clusters`,
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// cobra's own argument errors are usage errors
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// `neo4jctl craete cluster -f x`: the flag is unknown because the command is
+		if args := c.Flags().Args(); len(args) > 0 && c.HasAvailableSubCommands() {
+			return noArgs(c, args)
+		}
+		return usageError{err}
+	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
 	pf.StringVar(&g.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE)")
@@ -135,20 +142,58 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 		newUtilsCommand(g),
 		newVersionCommand(g),
 	)
+	root.SetVersionTemplate("neo4jctl version {{.Version}}\n")
+	if g.out != nil { // before the completion commands, which keep the writer they see
+		root.SetIn(g.in)
+		root.SetOut(g.out)
+		root.SetErr(g.err)
+	}
+	addCobraCommands(root)
 	for _, c := range root.Commands() {
 		c.SilenceUsage = true
 	}
 	return root
 }
 
+var completionExamples = map[string]string{
+	"bash":       "  neo4jctl completion bash > /etc/bash_completion.d/neo4jctl",
+	"zsh":        `  neo4jctl completion zsh > "${fpath[1]}/_neo4jctl"`,
+	"fish":       "  neo4jctl completion fish > ~/.config/fish/completions/neo4jctl.fish",
+	"powershell": "  neo4jctl completion powershell | Out-String | Invoke-Expression",
+}
+
+// addCobraCommands makes cobra's own help and completion commands now (cobra adds them at
+// Execute), so that they get examples like every other command.
+func addCobraCommands(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = "  neo4jctl help create cluster"
+		case "completion":
+			c.Example = "  neo4jctl completion bash > /etc/bash_completion.d/neo4jctl\n  neo4jctl completion zsh > \"${fpath[1]}/_neo4jctl\""
+			for _, sh := range c.Commands() {
+				sh.Example = completionExamples[sh.Name()]
+			}
+		}
+	}
+}
+
 // group is a command that only holds others, such as "create" (whose subcommands name the
 // object) or "image" (whose subcommands are verbs); want says what it needs, e.g. "an
 // object". Every verb and noun of neo4jctl is one.
 func group(use, short, want string, subs ...*cobra.Command) *cobra.Command {
+	var examples []string
+	for _, sub := range subs {
+		first, _, _ := strings.Cut(sub.Example, "\n")
+		examples = append(examples, first)
+	}
 	c := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  noArgs,
+		Use:     use,
+		Short:   short,
+		Example: strings.Join(examples, "\n"),
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return usagef("%s needs %s, e.g. %q", c.CommandPath(), want, c.CommandPath()+" "+subs[0].Name())
 		},
@@ -191,8 +236,17 @@ func loadConfig(ctx context.Context, g *globals, path string) (*cluster.File, er
 	return f, nil
 }
 
-// noArgs is cobra.NoArgs as a usage error (exit 2).
+// noArgs is cobra.NoArgs as a usage error (exit 2). A word after a command that holds
+// others is a mistyped subcommand: say which ones come close.
 func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 && c.HasAvailableSubCommands() {
+		c.SuggestionsMinimumDistance = cmp.Or(c.SuggestionsMinimumDistance, 2)
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if near := c.SuggestionsFor(args[0]); len(near) > 0 {
+			return usagef("%s; did you mean %s?", msg, strings.Join(near, " or "))
+		}
+		return usagef("%s; see `%s --help`", msg, c.CommandPath())
+	}
 	if err := cobra.NoArgs(c, args); err != nil {
 		return usageError{err}
 	}

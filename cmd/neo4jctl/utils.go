@@ -8,10 +8,11 @@ import (
 
 func newUtilsCommand(g *globals) *cobra.Command {
 	schema := &cobra.Command{
-		Use:   "schema",
-		Short: "Print the JSON schema of cluster.yaml",
-		Long:  "Print the JSON schema of cluster.yaml (" + cluster.APIVersion + "), for editors and CI checks.",
-		Args:  noArgs,
+		Use:     "schema",
+		Short:   "Print the JSON schema of cluster.yaml",
+		Long:    "Print the JSON schema of cluster.yaml (" + cluster.APIVersion + "), for editors and CI checks.",
+		Example: "  neo4jctl utils schema > cluster.schema.json",
+		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			b, err := cluster.Schema()
 			if err != nil {

@@ -30,9 +30,10 @@ type versionInfo struct {
 func newVersionCommand(g *globals) *cobra.Command {
 	var output string
 	c := &cobra.Command{
-		Use:   "version",
-		Short: "Print neo4jctl's version",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print neo4jctl's version",
+		Example: "  neo4jctl version\n  neo4jctl version -o json | jq -r .agent.arm64",
+		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := printer.CheckFormat(output); err != nil {
 				return usageError{err}

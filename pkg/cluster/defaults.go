@@ -2,7 +2,8 @@ package cluster
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/neo4jctl/neo4jctl/pkg/neo4jversion"
 )
 
 // Defaults neo4jctl applies. A version is pinned (not a floating tag) so that a replaced
@@ -55,9 +56,8 @@ func setNeo4jDefaults(n *Neo4j) {
 	switch {
 	case n.Version == "":
 		n.Version = DefaultVersion
-	case strings.HasSuffix(n.Version, ".x"):
-		// "5.26.x" reads as "the 5.26 line": the floating minor tag.
-		n.Version = strings.TrimSuffix(n.Version, ".x")
+	default:
+		n.Version = neo4jversion.Floating(n.Version)
 	}
 	if n.Config == nil {
 		n.Config = map[string]string{}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/neo4jversion"
 )
 
 var (
@@ -204,12 +205,11 @@ var deniedSettings = []struct{ prefix, why string }{
 
 func (v *validator) neo4j(c *ClusterConfig) {
 	n := c.Neo4j
-	if n.Version == "" {
-		v.add("neo4j.version", "is required", "use 5.26 or a calendar release such as 2025.10")
-	} else if ver, err := ParseVersion(n.Version); err != nil {
-		v.add("neo4j.version", err.Error(), "use 5.26[.N] or a calendar release YYYY.MM[.N], quoted")
-	} else if why := supportedVersion(ver); why != "" {
-		v.add("neo4j.version", fmt.Sprintf("%s is not supported: %s", n.Version, why), "")
+	if msg, fix := neo4jversion.Problem(n.Version); msg != "" {
+		if _, err := ParseVersion(n.Version); err != nil && n.Version != "" {
+			fix += ", quoted" // YAML reads 5.10 as a number
+		}
+		v.add("neo4j.version", msg, fix)
 	}
 	switch n.AcceptLicense {
 	case "yes", "eval":

@@ -93,3 +93,44 @@ func (v Version) String() string {
 	}
 	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
 }
+
+// Floating reads "5.26.x" as "the 5.26 line", the image's floating minor tag (5.26); any
+// other version is returned as it is.
+func Floating(s string) string { return strings.TrimSuffix(s, ".x") }
+
+// Problem says why neo4jctl cannot run the version s (as cluster.yaml or --neo4j-version
+// writes it) and what to use instead; "" for a version it runs. The one home of that rule:
+// the config's neo4j.version and `image push --neo4j-version` both ask it, so they refuse
+// the same versions with the same words.
+func Problem(s string) (message, fix string) {
+	if s == "" {
+		return "is required", "use 5.26 or a calendar release such as 2025.10"
+	}
+	v, err := Parse(s)
+	if err != nil {
+		return err.Error(), "use 5.26[.N] or a calendar release YYYY.MM[.N]"
+	}
+	if why := unsupported(v); why != "" {
+		return fmt.Sprintf("%s is not supported: %s", s, why), ""
+	}
+	return "", ""
+}
+
+// unsupported explains why a version is refused, or returns "" for a supported one.
+func unsupported(v Version) string {
+	switch {
+	case v.Major <= 4:
+		return "Neo4j 4.x and earlier use the old causal-clustering model; neo4jctl runs 5.26 LTS and calendar releases (upgrade to 5.26 offline first)"
+	case v.Major == 5 && v.Minor < 26:
+		return "neo4jctl supports the 5.26 LTS of the 5.x line (discovery v2); upgrade to 5.26 first"
+	case v.Major == 5 && v.Minor > 26:
+		return "there is no Neo4j 5.x after 5.26; calendar releases follow (2025.01 and later)"
+	case v.Major > 5 && v.Major < firstCalendarYear:
+		return "not a Neo4j release; use 5.26 or a calendar release such as 2025.10"
+	case v.Calendar() && (v.Minor < 1 || v.Minor > 12):
+		return "calendar releases are YYYY.MM with a month from 01 to 12"
+	case v.Major > 2030:
+		return "not a Neo4j release yet"
+	}
+	return ""
+}
