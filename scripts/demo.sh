@@ -68,7 +68,7 @@ export AWS_ENDPOINT_URL="$ENDPOINT" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
-step "Preparing the account: an existing VPC with three subnets, and the Neo4j image in ECR"
+step "Preparing the account: an existing VPC with three private subnets behind a NAT gateway, and the Neo4j image in ECR"
 # examples/production.yaml names an existing VPC; moto cannot make resources with given ids,
 # so make a VPC and subnets and point a copy of the example at them. The image is
 # registered as a manifest only: moto has no registry for `neo4jctl image push` to push to.
@@ -78,8 +78,22 @@ import hashlib, json, sys, boto3
 version, out = sys.argv[1], sys.argv[2]
 ec2 = boto3.client("ec2")
 vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+# what create checks first: DNS hostnames on (the API makes VPCs without), and private
+# subnets whose route table sends 0.0.0.0/0 to a NAT gateway in a public subnet
+ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
 subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=f"eu-west-1{az}")["Subnet"]["SubnetId"]
            for i, az in enumerate("abc")]
+public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.200.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
+igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+public_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
+nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=ec2.allocate_address(Domain="vpc")["AllocationId"])["NatGateway"]["NatGatewayId"]
+private_rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+for s in subnets:
+    ec2.associate_route_table(RouteTableId=private_rt, SubnetId=s)
 doc = open("examples/production.yaml").read().replace("vpc-0a1b2c3d4e5f60718", vpc)
 for old, new in zip(["subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60722", "subnet-0a1b2c3d4e5f60733"], subnets):
     doc = doc.replace(old, new)

@@ -12,28 +12,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 
+	"github.com/neo4jctl/neo4jctl/internal/testbed"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
-// network makes a VPC with one subnet per AZ given, in this account.
+// network makes a VPC ready for a cluster (testbed.NewNetwork: DNS on, private subnets behind
+// a NAT gateway) with one private subnet per AZ given, in this account.
 func (a *motoAccount) network(cidr string, azs ...string) (string, []string) {
 	a.t.Helper()
-	ctx := context.Background()
-	c := ec2.NewFromConfig(a.cfg)
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr + ".0.0/16")})
+	n := a.readyNetwork(cidr, azs...)
+	return n.VPC, n.Subnets
+}
+
+func (a *motoAccount) readyNetwork(cidr string, azs ...string) *testbed.Network {
+	a.t.Helper()
+	n, err := testbed.NewNetwork(context.Background(), ec2.NewFromConfig(a.cfg), a.region, cidr, azs...)
 	if err != nil {
-		a.t.Fatalf("CreateVpc: %v", err)
+		a.t.Fatal(err)
 	}
-	id := aws.ToString(vpc.Vpc.VpcId)
-	var subnets []string
-	for i, az := range azs {
-		sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(id), CidrBlock: aws.String(fmt.Sprintf("%s.%d.0/24", cidr, i)), AvailabilityZone: aws.String(a.region + az)})
-		if err != nil {
-			a.t.Fatalf("CreateSubnet: %v", err)
-		}
-		subnets = append(subnets, aws.ToString(sn.Subnet.SubnetId))
-	}
-	return id, subnets
+	return n
 }
 
 // productionConfig is examples/production.yaml pointed at a network of this account.
@@ -60,7 +57,7 @@ func TestLifecycleExistingVPC(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("create with a foreign subnet: exit %d\n%s", code, stderr)
 	}
-	mustContain(t, "pre-check", stderr, fmt.Sprintf("network.subnets: subnet %s belongs to", other[0]), "not network.vpcID "+vpc)
+	mustContain(t, "pre-check", stderr, fmt.Sprintf("network check: network.subnets[2] %s: belongs to", other[0]), "not network.vpcID "+vpc)
 
 	file := productionConfig(t, vpc, subnets)
 	code, stdout, stderr := a.cli("", "--quiet", "create", "cluster", "-f", file)

@@ -302,6 +302,7 @@ type fakeEC2 struct {
 	subnets map[string][2]string // id → vpc, az
 	volumes map[string]map[string]string
 	deleted []string
+	route   *ec2types.Route // the main route table's default route; nil: to an available NAT gateway
 }
 
 func newFakeEC2() *fakeEC2 {
@@ -326,13 +327,47 @@ func (f *fakeEC2) DescribeVpcs(_ context.Context, in *ec2.DescribeVpcsInput, _ .
 }
 
 func (f *fakeEC2) DescribeSubnets(_ context.Context, in *ec2.DescribeSubnetsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error) {
+	ids := in.SubnetIds
+	for _, flt := range in.Filters {
+		if aws.ToString(flt.Name) == "subnet-id" {
+			ids = append(ids, flt.Values...)
+		}
+	}
 	out := &ec2.DescribeSubnetsOutput{}
-	for _, id := range in.SubnetIds {
+	for _, id := range ids {
 		if s, ok := f.subnets[id]; ok {
-			out.Subnets = append(out.Subnets, ec2types.Subnet{SubnetId: aws.String(id), VpcId: aws.String(s[0]), AvailabilityZone: aws.String(s[1])})
+			out.Subnets = append(out.Subnets, ec2types.Subnet{SubnetId: aws.String(id), VpcId: aws.String(s[0]), AvailabilityZone: aws.String(s[1]), AvailableIpAddressCount: aws.Int32(250)})
 		}
 	}
 	return out, nil
+}
+
+// The fake's VPCs are ready for a cluster (pkg/netcheck is tested against moto): DNS on,
+// a main route table sending 0.0.0.0/0 to an available NAT gateway, no endpoints.
+
+func (f *fakeEC2) DescribeVpcAttribute(_ context.Context, in *ec2.DescribeVpcAttributeInput, _ ...func(*ec2.Options)) (*ec2.DescribeVpcAttributeOutput, error) {
+	on := &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}
+	return &ec2.DescribeVpcAttributeOutput{VpcId: in.VpcId, EnableDnsSupport: on, EnableDnsHostnames: on}, nil
+}
+
+func (f *fakeEC2) DescribeRouteTables(context.Context, *ec2.DescribeRouteTablesInput, ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
+	route := ec2types.Route{DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: aws.String("nat-fake"), State: ec2types.RouteStateActive}
+	if f.route != nil {
+		route = *f.route
+	}
+	return &ec2.DescribeRouteTablesOutput{RouteTables: []ec2types.RouteTable{{
+		RouteTableId: aws.String("rtb-fake"),
+		Associations: []ec2types.RouteTableAssociation{{Main: aws.Bool(true)}},
+		Routes:       []ec2types.Route{route},
+	}}}, nil
+}
+
+func (f *fakeEC2) DescribeNatGateways(context.Context, *ec2.DescribeNatGatewaysInput, ...func(*ec2.Options)) (*ec2.DescribeNatGatewaysOutput, error) {
+	return &ec2.DescribeNatGatewaysOutput{NatGateways: []ec2types.NatGateway{{NatGatewayId: aws.String("nat-fake"), State: ec2types.NatGatewayStateAvailable}}}, nil
+}
+
+func (f *fakeEC2) DescribeVpcEndpoints(context.Context, *ec2.DescribeVpcEndpointsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcEndpointsOutput, error) {
+	return &ec2.DescribeVpcEndpointsOutput{}, nil
 }
 
 func (f *fakeEC2) DescribeVolumes(_ context.Context, in *ec2.DescribeVolumesInput, _ ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error) {

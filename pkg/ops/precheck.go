@@ -17,6 +17,7 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/netcheck"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
@@ -25,10 +26,9 @@ type CallerIdentity interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
 
-// NetworkReader reads the region's AZs and an existing VPC and its subnets.
+// NetworkReader reads the region's AZs and an existing VPC (what netcheck checks).
 type NetworkReader interface {
-	DescribeVpcs(context.Context, *ec2.DescribeVpcsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
-	DescribeSubnets(context.Context, *ec2.DescribeSubnetsInput, ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error)
+	netcheck.EC2
 	DescribeAvailabilityZones(context.Context, *ec2.DescribeAvailabilityZonesInput, ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error)
 }
 
@@ -43,6 +43,9 @@ type Precheck struct {
 	STS CallerIdentity
 	EC2 NetworkReader
 	ECR ImageReader
+	// ClusterExists (update): the cluster's instances and tasks hold their addresses in its
+	// subnets already, so fewer free ones is a warning, not a refusal.
+	ClusterExists bool
 }
 
 func newPrecheck(c *Clients) Precheck { return Precheck{STS: c.STS, EC2: c.EC2, ECR: c.ECR} }
@@ -98,7 +101,7 @@ func (c *Cluster) precheck(ctx context.Context, pc Precheck, cfg *cluster.Cluste
 		return nil, err
 	}
 	if !cfg.CreatesVPC() {
-		if env.SubnetAZs, err = checkNetwork(ctx, pc.EC2, cfg); err != nil {
+		if env.SubnetAZs, err = c.checkNetwork(ctx, pc, cfg); err != nil {
 			return nil, err
 		}
 		c.warnQuorumAtRisk(cfg, env.SubnetAZs)
@@ -123,39 +126,23 @@ func checkAZs(ctx context.Context, api NetworkReader, cfg *cluster.ClusterConfig
 	return nil
 }
 
-// checkNetwork checks that network.vpcID exists and that every subnet is in it, and returns
-// each subnet's AZ.
-func checkNetwork(ctx context.Context, api NetworkReader, cfg *cluster.ClusterConfig) (map[string]string, error) {
-	vpcID := cfg.Network.VPCID
-	if _, err := api.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpcID}}); err != nil {
-		return nil, fmt.Errorf("network.vpcID: %s not found in %s: %w", vpcID, cfg.Metadata.Region, awsapi.Clean(err))
-	}
-	out, err := api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: cfg.Network.Subnets})
+// checkNetwork runs the network checks on the existing VPC (netcheck): any failure refuses,
+// naming each and its fix; warnings are reported. It returns each subnet's AZ.
+func (c *Cluster) checkNetwork(ctx context.Context, pc Precheck, cfg *cluster.ClusterConfig) (map[string]string, error) {
+	r, err := netcheck.Check(ctx, pc.EC2, cfg, netcheck.Options{Existing: pc.ClusterExists})
 	if err != nil {
-		return nil, fmt.Errorf("network.subnets: %w", awsapi.Clean(err))
+		return nil, err
 	}
-	found := map[string]ec2types.Subnet{}
-	for _, s := range out.Subnets {
-		found[aws.ToString(s.SubnetId)] = s
+	for _, f := range r.With(netcheck.Warn) {
+		c.emit(NetworkWarning{Finding: f})
 	}
-	azs := map[string]string{}
-	var problems []string
-	for _, id := range cfg.Network.Subnets {
-		s, ok := found[id]
-		switch {
-		case !ok:
-			problems = append(problems, fmt.Sprintf("subnet %s does not exist", id))
-		case aws.ToString(s.VpcId) != vpcID:
-			problems = append(problems, fmt.Sprintf("subnet %s belongs to %s, not network.vpcID %s", id, aws.ToString(s.VpcId), vpcID))
-		default:
-			azs[id] = aws.ToString(s.AvailabilityZone)
-		}
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("network.subnets: %s", strings.Join(problems, "; "))
-	}
-	return azs, nil
+	return r.SubnetAZs, r.Err()
 }
+
+// NetworkWarning: a network check that does not refuse (netcheck.Warn).
+type NetworkWarning struct{ netcheck.Finding }
+
+func (e NetworkWarning) String() string { return "Warning: " + e.Finding.String() }
 
 // warnQuorumAtRisk: members go round-robin over the subnets; subnets sharing an AZ can put
 // a majority of the cores in it. A warning, not a refusal.

@@ -7,7 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
+	"github.com/neo4jctl/neo4jctl/pkg/netcheck"
 )
 
 // precheckFor is the pre-check of examples/production.yaml (an existing VPC) against a
@@ -52,12 +56,12 @@ func TestPrecheckNamesTheNetworkField(t *testing.T) {
 		setup func(ec2 *fakeEC2, vpc string, subnets []string)
 		want  string
 	}{
-		{"no such VPC", func(*fakeEC2, string, []string) {}, "network.vpcID: vpc-0a1b2c3d4e5f60718 not found in eu-west-1: InvalidVpcID.NotFound"},
+		{"no such VPC", func(*fakeEC2, string, []string) {}, "network check: network.vpcID vpc-0a1b2c3d4e5f60718: not found in eu-west-1 (InvalidVpcID.NotFound"},
 		{"subnets missing or elsewhere", func(ec2 *fakeEC2, vpc string, subnets []string) {
 			ec2.vpcs[vpc] = true
 			ec2.subnets[subnets[0]] = [2]string{vpc, "eu-west-1a"}
 			ec2.subnets[subnets[1]] = [2]string{"vpc-other", "eu-west-1b"}
-		}, "network.subnets: subnet subnet-0a1b2c3d4e5f60722 belongs to vpc-other, not network.vpcID vpc-0a1b2c3d4e5f60718; subnet subnet-0a1b2c3d4e5f60733 does not exist"},
+		}, "network check: 2 problems:\n  - network.subnets[1] subnet-0a1b2c3d4e5f60722: belongs to vpc-other, not network.vpcID vpc-0a1b2c3d4e5f60718; fix: use subnets of vpc-0a1b2c3d4e5f60718 only\n  - network.subnets[2] subnet-0a1b2c3d4e5f60733: does not exist in eu-west-1; fix: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := precheckFor(t, tc.setup)
@@ -65,6 +69,26 @@ func TestPrecheckNamesTheNetworkField(t *testing.T) {
 				t.Fatalf("got %v\nwant %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// A network check that cannot tell (a default route through a transit gateway) warns and
+// goes on; one that fails refuses (pkg/netcheck's own tests show which is which, on moto).
+func TestPrecheckReportsNetworkWarningsAndGoesOn(t *testing.T) {
+	env, events, err := precheckFor(t, func(ec2 *fakeEC2, vpc string, subnets []string) {
+		ec2.vpcs[vpc] = true
+		for i, s := range subnets {
+			ec2.subnets[s] = [2]string{vpc, "eu-west-1" + string(rune('a'+i))}
+		}
+		ec2.route = &ec2types.Route{DestinationCidrBlock: aws.String("0.0.0.0/0"), TransitGatewayId: aws.String("tgw-0123"), State: ec2types.RouteStateActive}
+	})
+	if err != nil || len(env.SubnetAZs) != 3 {
+		t.Fatalf("%v %+v", err, env)
+	}
+	ev, ok := eventOf[NetworkWarning](events)
+	if !ok || ev.Code != netcheck.CodeEgress || !strings.HasPrefix(ev.String(), "Warning: network.subnets[0] subnet-0a1b2c3d4e5f60711: route table rtb-fake") ||
+		!strings.Contains(ev.String(), "sends 0.0.0.0/0 to tgw-0123; neo4jctl cannot see past it") {
+		t.Fatalf("warning %+v in %q", ev, events.lines())
 	}
 }
 

@@ -38,7 +38,9 @@ type Update struct {
 
 // NewUpdate is update on the handle's clients; file is the cluster.yaml's path.
 func NewUpdate(c *Cluster, cfg *cluster.ClusterConfig, file string, force, yes bool, rel Release) *Update {
-	return &Update{Cluster: c, Config: cfg, File: file, Force: force, Yes: yes, Release: rel, Precheck: newPrecheck(c.AWS), S3: c.AWS.S3, ECS: c.AWS.ECS}
+	pc := newPrecheck(c.AWS)
+	pc.ClusterExists = true
+	return &Update{Cluster: c, Config: cfg, File: file, Force: force, Yes: yes, Release: rel, Precheck: pc, S3: c.AWS.S3, ECS: c.AWS.ECS}
 }
 
 // UpdatePlan is every stack's previewed change set and what update thinks of them.
