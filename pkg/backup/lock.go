@@ -71,6 +71,25 @@ func (s Store) AcquireLock(ctx context.Context, who LockInfo, now time.Time, lea
 	return nil, nil, fmt.Errorf("taking s3://%s/%s: other runs kept writing it", s.Bucket, LockKey)
 }
 
+// ReadLock reads the lock without taking it: the holder of a live lease, or nil when the
+// lock is free (never taken, released, or its lease expired at now). `backup create` asks
+// it before starting a task, to say who is backing up instead of starting a run that would
+// only skip.
+func (s Store) ReadLock(ctx context.Context, now time.Time) (*LockInfo, error) {
+	b, _, err := s.get(ctx, LockKey)
+	if errors.Is(err, errNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cur LockInfo
+	if json.Unmarshal(b, &cur) != nil || cur.Released || !now.Before(cur.Expires) {
+		return nil, nil // an unreadable lock is taken over like an expired one
+	}
+	return &cur, nil
+}
+
 // Info is the lock as held.
 func (l *Lease) Info() LockInfo { return l.info }
 

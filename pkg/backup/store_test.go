@@ -44,6 +44,9 @@ func TestLockMoto(t *testing.T) {
 	ctx := context.Background()
 	s := motoStore(t)
 	t0 := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	if held, err := s.ReadLock(ctx, t0); held != nil || err != nil {
+		t.Fatalf("ReadLock with no lock object: %+v %v", held, err)
+	}
 	a, holder, err := s.AcquireLock(ctx, LockInfo{Owner: "task/a", Purpose: "backup FULL", Databases: []string{"*"}}, t0, 10*time.Minute)
 	if err != nil || a == nil || holder != nil || a.TookOver != nil {
 		t.Fatalf("first acquire: %v %v %v", a, holder, err)
@@ -72,9 +75,19 @@ func TestLockMoto(t *testing.T) {
 	if err := b.Release(ctx, t0.Add(21*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
+	if held, err := s.ReadLock(ctx, t0.Add(21*time.Minute)); held != nil || err != nil {
+		t.Fatalf("a released lock reads as held: %+v %v", held, err)
+	}
 	c, _, err := s.AcquireLock(ctx, LockInfo{Owner: "task/c"}, t0.Add(22*time.Minute), 10*time.Minute)
 	if err != nil || c == nil || c.TookOver != nil {
 		t.Fatalf("acquire after release: %v %v", c, err)
+	}
+	// ReadLock: the live holder, then nothing once its lease has run out
+	if held, err := s.ReadLock(ctx, t0.Add(23*time.Minute)); err != nil || held == nil || held.Owner != "task/c" {
+		t.Fatalf("ReadLock of a live lease: %+v %v", held, err)
+	}
+	if held, err := s.ReadLock(ctx, t0.Add(32*time.Minute)); held != nil || err != nil {
+		t.Fatalf("ReadLock of an expired lease: %+v %v", held, err)
 	}
 }
 

@@ -104,6 +104,13 @@ const (
 	MetricVerifyFailed = "VerifyFailed"
 )
 
+// Task definition families of the backup tasks (operations stack): full backups,
+// differential (AUTO) backups and consistency checks. `backup create` finds a backup
+// that runs already by them.
+func BackupFamilyFull(cluster string) string   { return StackPrefix(cluster) + "-backup-full" }
+func BackupFamilyDiff(cluster string) string   { return StackPrefix(cluster) + "-backup-differential" }
+func BackupFamilyVerify(cluster string) string { return StackPrefix(cluster) + "-backup-verify" }
+
 // CloudWatch Logs streams, all in the cluster's log group (/neo4jctl/<cluster>), so that
 // `neo4jctl logs --member M` finds them by name:
 //

@@ -90,11 +90,9 @@ func (b *builder) backupDLQName() string { return naming.StackPrefix(b.name) + "
 
 // backupFamilyFull and backupFamilyDiff are the task definition families of the backup tasks
 // (operations stack); the scheduler role may run exactly these.
-func (b *builder) backupFamilyFull() string { return naming.StackPrefix(b.name) + "-backup-full" }
-func (b *builder) backupFamilyDiff() string {
-	return naming.StackPrefix(b.name) + "-backup-differential"
-}
-func (b *builder) backupFamilyVerify() string { return naming.StackPrefix(b.name) + "-backup-verify" }
+func (b *builder) backupFamilyFull() string   { return naming.BackupFamilyFull(b.name) }
+func (b *builder) backupFamilyDiff() string   { return naming.BackupFamilyDiff(b.name) }
+func (b *builder) backupFamilyVerify() string { return naming.BackupFamilyVerify(b.name) }
 func (b *builder) backupFamilies() []string {
 	return []string{b.backupFamilyFull(), b.backupFamilyDiff(), b.backupFamilyVerify()}
 }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// requestLog records the AWS operations a CLI run makes, with the S3 key of object reads,
+// for tests that assert what was (not) called.
+type requestLog struct {
+	mu  sync.Mutex
+	ops []request
+}
+
+type request struct{ op, detail string }
+
+// recordRequests makes every later CLI run of the account record its AWS calls.
+func (a *motoAccount) recordRequests() *requestLog {
+	l := &requestLog{}
+	a.hooks.awsConfig = append(a.hooks.awsConfig, func(cfg *aws.Config) {
+		cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("neo4jctl-test-record",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					r := request{op: awsmiddleware.GetOperationName(ctx)}
+					if g, ok := in.Parameters.(*s3.GetObjectInput); ok {
+						r.detail = aws.ToString(g.Key)
+					}
+					l.mu.Lock()
+					l.ops = append(l.ops, r)
+					l.mu.Unlock()
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	})
+	return l
+}
+
+// calls are the details (S3 keys) of the recorded calls of one operation.
+func (l *requestLog) calls(op string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, r := range l.ops {
+		if r.op == op {
+			out = append(out, r.detail)
+		}
+	}
+	return out
+}
