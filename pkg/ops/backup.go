@@ -28,7 +28,9 @@ type backupSetup struct {
 }
 
 // store is the cluster's backup catalog.
-func (s *backupSetup) store(api backup.S3API) backup.Store { return backup.Store{S3: api, Bucket: s.Bucket} }
+func (s *backupSetup) store(api backup.S3API) backup.Store {
+	return backup.Store{S3: api, Bucket: s.Bucket}
+}
 
 // backupSetup finds the cluster's stacks and reads what the backup verbs need; a cluster
 // without stacks is NotFoundError, one without a bucket output cannot hold backups.

@@ -80,4 +80,3 @@ func (l *BackupList) Execute(ctx context.Context, database string) (*BackupCatal
 	}
 	return nil, &NoBackupsError{Cluster: l.Name, Database: database, Folder: cat.Folder, Others: names}
 }
-
