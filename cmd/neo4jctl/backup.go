@@ -8,6 +8,7 @@ import (
 // its bucket (see the README's Backups section).
 func newBackupCommand(g *globals) *cobra.Command {
 	return group("backup", "Make, list, check and restore backups", "a verb",
+		newBackupCreateCommand(g),
 		newBackupListCommand(g),
 	)
 }

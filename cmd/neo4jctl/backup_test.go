@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -11,11 +12,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/neo4jctl/neo4jctl/internal/testbed"
+	"github.com/neo4jctl/neo4jctl/pkg/agent"
 	"github.com/neo4jctl/neo4jctl/pkg/backup"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
@@ -196,3 +206,261 @@ func TestBackupListMoto(t *testing.T) {
 		t.Errorf("list listed the folder %d times", n)
 	}
 }
+
+// runnerRecords plays the backup task's runner for task taskID: its artifacts in the bucket,
+// recorded in the manifests with the run (as pkg/agent's recorder does from one backup
+// inspect row each), and its JSON report as the last line of the task's log stream (as the
+// awslogs driver ships the runner's stdout).
+func (a *motoAccount) runnerRecords(store backup.Store, taskID string, started time.Time, rows []backup.InspectRow, report agent.BackupReport) {
+	a.t.Helper()
+	ctx := context.Background()
+	run := backup.Run{ID: taskID, Type: report.Type, Started: started, Finished: started.Add(212400 * time.Millisecond), DurationSeconds: 212.4, Databases: len(rows)}
+	for _, r := range rows {
+		key := backup.Prefix + r.Database + "-" + r.Time.Format(backup.NameTimeLayout) + ".backup"
+		size := int64(64<<20) + r.HighestTx*1024
+		if _, err := store.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(store.Bucket), Key: aws.String(key), Body: bytes.NewReader(make([]byte, size))}); err != nil {
+			a.t.Fatal(err)
+		}
+		e := backup.EntryFromInspect(key, size, r, backup.OriginBackup)
+		e.Neo4jVersion, e.Run = "5.26.30", &run
+		if err := store.UpdateManifest(ctx, r.Database, func(m *backup.Manifest) error {
+			m.Artifacts = append(m.Artifacts, e)
+			return nil
+		}, func() time.Time { return run.Finished }); err != nil {
+			a.t.Fatal(err)
+		}
+		report.Artifacts = append(report.Artifacts, agent.ReportArtifact{Database: r.Database, Key: key, Type: e.Type, SizeBytes: size, LowestTx: r.LowestTx, HighestTx: r.HighestTx})
+	}
+	line, _ := json.Marshal(report)
+	a.putLogs(naming.LogGroup("graph-prod"), naming.LogStreamPrefixBackup+"/"+backup.ContainerName+"/"+taskID, run.Finished,
+		"neo4jctl-agent backup: Starting backup of database neo4j", string(line))
+}
+
+// putLogs writes events into a log stream of moto's CloudWatch Logs, one a millisecond from at.
+func (a *motoAccount) putLogs(group, stream string, at time.Time, lines ...string) {
+	a.t.Helper()
+	ctx := context.Background()
+	c := cloudwatchlogs.NewFromConfig(a.cfg)
+	if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil &&
+		!strings.Contains(err.Error(), "ResourceAlreadyExists") {
+		a.t.Fatal(err)
+	}
+	var events []cwltypes.InputLogEvent
+	for i, l := range lines {
+		events = append(events, cwltypes.InputLogEvent{Message: aws.String(l), Timestamp: aws.Int64(at.Add(time.Duration(i) * time.Millisecond).UnixMilli())})
+	}
+	if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: events}); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// backupTasks are the account's backup tasks started by neo4jctl (RUNNING or STOPPED), as
+// ECS describes them.
+func (a *motoAccount) backupTasks(cluster string) []ecstypes.Task {
+	a.t.Helper()
+	ctx := context.Background()
+	c := ecs.NewFromConfig(a.cfg)
+	lt, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(naming.ECSCluster(cluster)), StartedBy: aws.String("neo4jctl")})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if len(lt.TaskArns) == 0 {
+		return nil
+	}
+	dt, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(naming.ECSCluster(cluster)), Tasks: lt.TaskArns})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return dt.Tasks
+}
+
+func containerEnv(t ecstypes.Task) map[string]string {
+	env := map[string]string{}
+	if t.Overrides == nil {
+		return env
+	}
+	for _, co := range t.Overrides.ContainerOverrides {
+		if aws.ToString(co.Name) != backup.ContainerName {
+			continue
+		}
+		for _, kv := range co.Environment {
+			env[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
+		}
+	}
+	return env
+}
+
+// holdTasks makes moto's ECS tasks stay RUNNING until stopped, for this test: by default
+// moto moves a task one status on (DEACTIVATING, STOPPING, ... STOPPED) at each
+// DescribeTasks. The setting is the moto server's, so it is undone when the test ends
+// (the package's tests do not run in parallel).
+func (a *motoAccount) holdTasks() {
+	a.t.Helper()
+	post := func(path, body string) {
+		resp, err := http.Post(testbed.SharedMoto(a.t).Endpoint()+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			a.t.Fatalf("moto %s: %s", path, resp.Status)
+		}
+	}
+	post("/moto-api/state-manager/set-transition", `{"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000}}`)
+	a.t.Cleanup(func() { post("/moto-api/state-manager/unset-transition", `{"model_name": "ecs::task"}`) })
+}
+
+// TestBackupCreateMoto: backup create starts the operations stack's backup task in moto's
+// ECS with the network and scratch volume of the schedule and the overrides asked for (read
+// back with ListTasks/DescribeTasks and the task's network interface); refuses while a
+// backup task runs or the lock is held, naming it; --wait follows the task until it stops
+// and prints, per database, what the manifests say the run made.
+func TestBackupCreateMoto(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	ctx := context.Background()
+	name := "graph-prod"
+	outputs := a.backupCluster(name)
+	rec := a.recordRequests()
+	a.holdTasks()
+
+	code, stdout, stderr := a.cli("", "backup", "create", name, "--database", "neo4j,shop", "--type", "full")
+	if code != 0 {
+		t.Fatalf("backup create: exit %d\n%s", code, stderr)
+	}
+	tasks := a.backupTasks(name)
+	if len(tasks) != 1 {
+		t.Fatalf("%d backup tasks, want 1", len(tasks))
+	}
+	task := tasks[0]
+	id := lastSegment(aws.ToString(task.TaskArn))
+	mustContain(t, "create", squash(stdout), "TASK "+id, "TYPE FULL", "DATABASES neo4j, shop", "LOG STREAM backup/backup/"+id, "STATUS RUNNING")
+	mustContain(t, "create progress", stderr, "Started backup task "+id+" (FULL of neo4j, shop)", "`neo4jctl logs graph-prod --member backup --follow`")
+	// the task the schedule runs, with the overrides
+	if aws.ToString(task.TaskDefinitionArn) != outputs[stack.OutputBackupTaskDefinition] || task.LaunchType != ecstypes.LaunchTypeFargate ||
+		aws.ToString(task.PlatformVersion) != "LATEST" || aws.ToString(task.Group) != "family:"+naming.BackupFamilyFull(name) {
+		t.Errorf("task: definition %s, launch %s, platform %s, group %s", aws.ToString(task.TaskDefinitionArn), task.LaunchType, aws.ToString(task.PlatformVersion), aws.ToString(task.Group))
+	}
+	if env := containerEnv(task); env[naming.EnvBackupType] != "FULL" || env[naming.EnvBackupDatabases] != "neo4j,shop" || len(env) != 2 {
+		t.Errorf("overrides: %v", env)
+	}
+	// the network: moto gave the task an interface in the first private subnet, with the
+	// backup security group
+	enis, err := ec2.NewFromConfig(a.cfg).DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var taskENIs []ec2types.NetworkInterface
+	for _, n := range enis.NetworkInterfaces {
+		if aws.ToString(n.Description) == "moto ECS" {
+			taskENIs = append(taskENIs, n)
+		}
+	}
+	if len(taskENIs) != 1 {
+		t.Fatalf("%d task interfaces, want 1", len(taskENIs))
+	}
+	eni := taskENIs[0]
+	in, _ := backup.ParseRunTaskInput(outputs[stack.OutputBackupRunTask])
+	subnets := in.NetworkConfiguration.AwsvpcConfiguration.Subnets
+	if aws.ToString(eni.SubnetId) != subnets[0] || len(eni.Groups) != 1 || aws.ToString(eni.Groups[0].GroupId) != outputs[stack.OutputBackupSecurityGroup] {
+		t.Errorf("task network: subnet %s groups %+v; want %s and %s", aws.ToString(eni.SubnetId), eni.Groups, subnets[0], outputs[stack.OutputBackupSecurityGroup])
+	}
+	// what moto does not keep: the request's scratch volume, subnets and public IP setting
+	runs := rec.calls("RunTask")
+	if len(runs) != 1 {
+		t.Fatalf("%d RunTask calls", len(runs))
+	}
+	var sent ecs.RunTaskInput
+	if err := json.Unmarshal([]byte(runs[0]), &sent); err != nil {
+		t.Fatal(err)
+	}
+	vol := sent.VolumeConfigurations[0].ManagedEBSVolume
+	if aws.ToInt32(vol.SizeInGiB) != 560 || aws.ToString(vol.KmsKeyId) != outputs[stack.OutputKMSKeyArn] || !aws.ToBool(vol.Encrypted) ||
+		aws.ToString(vol.RoleArn) != outputs[stack.OutputECSInfrastructureRoleArn] {
+		t.Errorf("scratch volume: %s", runs[0])
+	}
+	if net := sent.NetworkConfiguration.AwsvpcConfiguration; len(net.Subnets) != 3 || net.AssignPublicIp != ecstypes.AssignPublicIpDisabled {
+		t.Errorf("network sent: %+v", net)
+	}
+
+	// one backup at a time: the running task refuses a second one
+	code, _, stderr = a.cli("", "backup", "create", name)
+	if code != exitFailed || len(a.backupTasks(name)) != 1 {
+		t.Fatalf("second create while one runs: exit %d, %d tasks\n%s", code, len(a.backupTasks(name)), stderr)
+	}
+	mustContain(t, "overlap", stderr, "a backup is running already: task "+id+" ("+naming.BackupFamilyFull(name)+") started by neo4jctl", "One backup runs at a time")
+	if _, err := ecs.NewFromConfig(a.cfg).StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(naming.ECSCluster(name)), Task: task.TaskArn}); err != nil {
+		t.Fatal(err)
+	}
+	// ... and so does the runner's lock, held by a live lease (a backup of another tool's task)
+	store := backup.Store{S3: s3.NewFromConfig(a.cfg, func(o *s3.Options) { o.UsePathStyle = true }), Bucket: outputs[stack.OutputBucketName]}
+	lease, _, err := store.AcquireLock(ctx, backup.LockInfo{Owner: "arn:aws:ecs:eu-west-1:" + a.account + ":task/neo4jctl-graph-prod/0f1e2d", Purpose: "backup AUTO", Databases: []string{"*"}}, time.Now(), 15*time.Minute)
+	if err != nil || lease == nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = a.cli("", "backup", "create", name)
+	mustContain(t, "lock", stderr, "a backup is running already: backup AUTO by arn:aws:ecs:eu-west-1:"+a.account+":task/neo4jctl-graph-prod/0f1e2d since ", "(databases [*]), lease until")
+	if code != exitFailed || len(a.backupTasks(name)) != 1 {
+		t.Fatalf("create while the lock is held: exit %d", code)
+	}
+	if err := lease.Release(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	// --wait: the CLI follows the task; the "runner" records two artifacts and its report,
+	// then the task stops
+	a.hooks.pollInterval = 20 * time.Millisecond
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stdout, stderr := a.cli("", "backup", "create", name, "--all", "--wait", "-o", "json")
+		done <- result{code, stdout, stderr}
+	}()
+	var waited ecstypes.Task
+	for deadline := time.Now().Add(time.Minute); waited.TaskArn == nil; time.Sleep(20 * time.Millisecond) {
+		for _, tk := range a.backupTasks(name) {
+			if aws.ToString(tk.LastStatus) == "RUNNING" {
+				waited = tk
+			}
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("create --wait ended before its task ran: exit %d\n%s", r.code, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("create --wait started no task")
+		}
+	}
+	wid := lastSegment(aws.ToString(waited.TaskArn))
+	if env := containerEnv(waited); env[naming.EnvBackupType] != "AUTO" || env[naming.EnvBackupDatabases] != "*" {
+		t.Errorf("--all overrides: %v", env)
+	}
+	at := time.Now().UTC().Truncate(time.Second)
+	a.runnerRecords(store, wid, at, []backup.InspectRow{
+		{Database: "neo4j", DatabaseID: "7dcb1d0c", Time: at.Add(5 * time.Second), Full: true, LowestTx: 1, HighestTx: 48213},
+		{Database: "system", DatabaseID: "00000000", Time: at.Add(90 * time.Second), Full: true, LowestTx: 1, HighestTx: 312},
+	}, agent.BackupReport{Event: "neo4jctl.backup", Backup: "ok", OK: true, Type: "AUTO", Databases: []string{"*"}, DurationSeconds: 212.4})
+	if _, err := ecs.NewFromConfig(a.cfg).StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(naming.ECSCluster(name)), Task: waited.TaskArn, Reason: aws.String("Essential container in task exited")}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("create --wait: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var got ops.BackupRun
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("create --wait -o json: %v\n%s", err, r.stdout)
+	}
+	if got.TaskID != wid || got.Outcome != "ok" || got.DurationSeconds != 212.4 || len(got.Artifacts) != 2 || got.Status != "STOPPED" {
+		t.Fatalf("create --wait: %+v", got)
+	}
+	if a0 := got.Artifacts[0]; a0.Database != "neo4j" || a0.Type != "full" || a0.LowestTx != 1 || a0.HighestTx != 48213 || a0.SizeBytes != 64<<20+48213*1024 || a0.Chain == "" {
+		t.Errorf("neo4j artifact: %+v", a0)
+	}
+	mustContain(t, "wait progress", r.stderr, "task "+wid+" RUNNING", "task "+wid+" STOPPED", "Done: backup task "+wid+" made 2 artifacts.")
+}
+
+func lastSegment(s string) string { return s[strings.LastIndex(s, "/")+1:] }

@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 )
 
 // requestLog records the AWS operations a CLI run makes, with the S3 key of object reads,
-// for tests that assert what was (not) called.
+// for tests that assert what was (not) called, with the S3 key of object reads and the
+// whole request of a RunTask.
 type requestLog struct {
 	mu  sync.Mutex
 	ops []request
@@ -27,8 +30,12 @@ func (a *motoAccount) recordRequests() *requestLog {
 			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("neo4jctl-test-record",
 				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 					r := request{op: awsmiddleware.GetOperationName(ctx)}
-					if g, ok := in.Parameters.(*s3.GetObjectInput); ok {
-						r.detail = aws.ToString(g.Key)
+					switch p := in.Parameters.(type) {
+					case *s3.GetObjectInput:
+						r.detail = aws.ToString(p.Key)
+					case *ecs.RunTaskInput:
+						b, _ := json.Marshal(p)
+						r.detail = string(b)
 					}
 					l.mu.Lock()
 					l.ops = append(l.ops, r)
@@ -40,7 +47,7 @@ func (a *motoAccount) recordRequests() *requestLog {
 	return l
 }
 
-// calls are the details (S3 keys) of the recorded calls of one operation.
+// calls are the details (S3 keys, RunTask requests as JSON) of the recorded calls of one operation.
 func (l *requestLog) calls(op string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

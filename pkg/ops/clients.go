@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -32,6 +33,7 @@ type Clients struct {
 	KMS            *kms.Client
 	Lambda         *lambda.Client         // the admin channel's invocations
 	SecretsManager *secretsmanager.Client // --bolt-uri's admin credentials
+	Logs           *cloudwatchlogs.Client // logs, and the backup tasks' reports
 }
 
 // NewClients makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
@@ -52,5 +54,6 @@ func NewClients(cfg aws.Config) *Clients {
 		KMS:            kms.NewFromConfig(cfg),
 		Lambda:         lambda.NewFromConfig(cfg),
 		SecretsManager: secretsmanager.NewFromConfig(cfg),
+		Logs:           cloudwatchlogs.NewFromConfig(cfg),
 	}
 }

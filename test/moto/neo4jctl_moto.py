@@ -1266,6 +1266,87 @@ def _install_asg_capacity_rebalance() -> None:
 _install_asg_capacity_rebalance()
 
 
+def _install_ecs_container_strings() -> None:
+    """ECS RunTask/DescribeTasks answer a container's cpu and memory as strings.
+
+    moto 5.2 copies them from the container definition, where they are numbers, into the
+    task's containers, where the API's shape says string: the Go SDK refuses the whole answer
+    ("expected string, got 0"). Upstream, Container.__init__ would str() them.
+    """
+    from moto.ecs.models import Container
+
+    original = Container.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        for attr in ("cpu", "memory"):
+            if getattr(self, attr, None) is not None:
+                setattr(self, attr, str(getattr(self, attr)))
+
+    Container.__init__ = init  # type: ignore[method-assign]
+
+
+_install_ecs_container_strings()
+
+
+def _install_task_definition_properties() -> None:
+    """AWS::ECS::TaskDefinition keeps NetworkMode, RequiresCompatibilities, Cpu and its roles.
+
+    moto 5.2's model registers Family, ContainerDefinitions, Volumes and Memory only, so a
+    Fargate awsvpc task definition becomes an EC2 bridge one: RunTask then neither requires a
+    network configuration nor gives the task an interface in its subnet with its security
+    groups, as ECS does (the backup tasks' network is read back that way). Upstream, the
+    model would pass these properties to register_task_definition.
+    """
+    from moto.ecs.models import TaskDefinition
+
+    def keep(td, props):  # type: ignore[no-untyped-def]
+        requires = props.get("RequiresCompatibilities")
+        if requires:
+            td.requires_compatibilities = requires
+            td.compatibilities = ["EC2", "FARGATE"] if "FARGATE" in requires else ["EC2"]
+        if props.get("NetworkMode"):
+            td.network_mode = props["NetworkMode"]
+        for attr, prop in (("cpu", "Cpu"), ("task_role_arn", "TaskRoleArn"), ("execution_role_arn", "ExecutionRoleArn")):
+            if props.get(prop) is not None:
+                setattr(td, attr, str(props[prop]))
+        return td
+
+    create = TaskDefinition.create_from_cloudformation_json.__func__
+    update = TaskDefinition.update_from_cloudformation_json.__func__
+
+    def created(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        td = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        return keep(td, cloudformation_json["Properties"])
+
+    def updated(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        td = update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        return keep(td, cloudformation_json["Properties"])
+
+    TaskDefinition.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign]
+    TaskDefinition.update_from_cloudformation_json = classmethod(updated)  # type: ignore[method-assign]
+
+
+_install_task_definition_properties()
+
+
+def _install_eni_private_dns_name() -> None:
+    """A network interface has its private DNS name.
+
+    moto 5.2's RunTask of an awsvpc task reads NetworkInterface.private_dns_name for the task's
+    attachment, which the model lacks: every such RunTask fails with a 500. The name is EC2's
+    ip-<address>.<region>.compute.internal.
+    """
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    if not hasattr(NetworkInterface, "private_dns_name"):
+        NetworkInterface.private_dns_name = property(  # type: ignore[attr-defined]
+            lambda self: "ip-%s.%s.compute.internal" % (str(self.private_ip_address).replace(".", "-"), self.ec2_backend.region_name))
+
+
+_install_eni_private_dns_name()
+
+
 if __name__ == "__main__":
     from moto.server import main
 
