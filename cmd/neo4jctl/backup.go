@@ -10,5 +10,6 @@ func newBackupCommand(g *globals) *cobra.Command {
 	return group("backup", "Make, list, check and restore backups", "a verb",
 		newBackupCreateCommand(g),
 		newBackupListCommand(g),
+		newBackupVerifyCommand(g),
 	)
 }

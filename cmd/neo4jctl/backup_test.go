@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -409,31 +410,8 @@ func TestBackupCreateMoto(t *testing.T) {
 	// --wait: the CLI follows the task; the "runner" records two artifacts and its report,
 	// then the task stops
 	a.hooks.pollInterval = 20 * time.Millisecond
-	type result struct {
-		code           int
-		stdout, stderr string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, stdout, stderr := a.cli("", "backup", "create", name, "--all", "--wait", "-o", "json")
-		done <- result{code, stdout, stderr}
-	}()
-	var waited ecstypes.Task
-	for deadline := time.Now().Add(time.Minute); waited.TaskArn == nil; time.Sleep(20 * time.Millisecond) {
-		for _, tk := range a.backupTasks(name) {
-			if aws.ToString(tk.LastStatus) == "RUNNING" {
-				waited = tk
-			}
-		}
-		select {
-		case r := <-done:
-			t.Fatalf("create --wait ended before its task ran: exit %d\n%s", r.code, r.stderr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("create --wait started no task")
-		}
-	}
+	done := a.cliAsync("backup", "create", name, "--all", "--wait", "-o", "json")
+	waited := a.runningTask(name, naming.BackupFamilyFull(name), done)
 	wid := lastSegment(aws.ToString(waited.TaskArn))
 	if env := containerEnv(waited); env[naming.EnvBackupType] != "AUTO" || env[naming.EnvBackupDatabases] != "*" {
 		t.Errorf("--all overrides: %v", env)
@@ -464,3 +442,134 @@ func TestBackupCreateMoto(t *testing.T) {
 }
 
 func lastSegment(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+
+// cliAsync runs the CLI in the background; the result comes on the channel.
+func (a *motoAccount) cliAsync(args ...string) <-chan cliResult {
+	done := make(chan cliResult, 1)
+	go func() {
+		code, stdout, stderr := a.cli("", args...)
+		done <- cliResult{code, stdout, stderr}
+	}()
+	return done
+}
+
+type cliResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// runningTask waits for a RUNNING task of the family that the background CLI run started.
+func (a *motoAccount) runningTask(cluster, family string, done <-chan cliResult) ecstypes.Task {
+	a.t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		for _, tk := range a.backupTasks(cluster) {
+			if aws.ToString(tk.LastStatus) == "RUNNING" && aws.ToString(tk.Group) == "family:"+family {
+				return tk
+			}
+		}
+		select {
+		case r := <-done:
+			a.t.Fatalf("the CLI ended before its task ran: exit %d\n%s", r.code, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatal("no task started")
+		}
+	}
+}
+
+// verifies plays the verify task's runner: the verdict of each key recorded in its
+// manifest, the report line in the task's log stream; then the task stops.
+func (a *motoAccount) verifies(store backup.Store, task ecstypes.Task, target string, verdicts map[string]backup.Verification) {
+	a.t.Helper()
+	ctx := context.Background()
+	id := lastSegment(aws.ToString(task.TaskArn))
+	rep := agent.VerifyReport{Event: "neo4jctl.verify", Verify: "ok", Target: target, Started: time.Now().UTC().Format(time.RFC3339)}
+	for key, v := range verdicts {
+		db, _, _ := backup.ParseName(key)
+		if err := store.UpdateManifest(ctx, db, func(m *backup.Manifest) error {
+			if e := m.Find(key); e != nil {
+				e.Verified = &v
+			}
+			return nil
+		}, time.Now); err != nil {
+			a.t.Fatal(err)
+		}
+		rep.Results = append(rep.Results, agent.VerifyResult{Database: db, Key: key, Type: backup.TypeFull, Verification: v})
+		if v.Verdict != backup.VerdictConsistent {
+			rep.Verify = "failed"
+		}
+	}
+	line, _ := json.Marshal(rep)
+	a.putLogs(naming.LogGroup("graph-prod"), naming.LogStreamPrefixBackup+"/"+backup.ContainerName+"/"+id, time.Now(), string(line))
+	if _, err := ecs.NewFromConfig(a.cfg).StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(naming.ECSCluster("graph-prod")), Task: task.TaskArn}); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// TestBackupVerifyMoto: backup verify refuses what the task could not check before starting
+// it, starts the verify task with the target as an override, and reports the verdicts the
+// task recorded in the manifests (which backup list then shows); an inconsistent backup
+// fails the command.
+func TestBackupVerifyMoto(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	name := "graph-prod"
+	outputs := a.backupCluster(name)
+	a.holdTasks()
+	a.hooks.pollInterval = 20 * time.Millisecond
+	now := time.Now().UTC().Truncate(time.Second)
+	store := a.recordedBackups(outputs[stack.OutputBucketName], now.Add(-time.Hour))
+	if _, err := store.S3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(store.Bucket),
+		Key: aws.String(backup.Prefix + "shop-2026-11-20T02-00-00.backup"), Body: strings.NewReader("old")}); err != nil {
+		t.Fatal(err)
+	}
+	for arg, want := range map[string]string{
+		"nope-2026-01-01T00-00-00.backup": "no such backup in the cluster bucket",
+		"shop-2026-11-20T02-00-00":        "it is in no manifest yet",
+	} {
+		code, _, stderr := a.cli("", "backup", "verify", name, "--artifact", arg)
+		if code != exitFailed || !strings.Contains(stderr, "--artifact "+arg+": "+want) {
+			t.Errorf("verify --artifact %s: exit %d\n%s", arg, code, stderr)
+		}
+	}
+	if n := len(a.backupTasks(name)); n != 0 {
+		t.Fatalf("refused verifies started %d tasks", n)
+	}
+
+	// one differential, by name: the task checks its chain and records a consistent verdict
+	diff := backup.Prefix + "malmo-" + now.Add(-time.Hour).Add(-4*time.Minute-53*time.Second).Format(backup.NameTimeLayout) + ".backup"
+	done := a.cliAsync("backup", "verify", name, "--artifact", path.Base(diff))
+	task := a.runningTask(name, naming.BackupFamilyVerify(name), done)
+	if env := containerEnv(task); env[naming.EnvVerifyTarget] != diff || len(env) != 1 {
+		t.Fatalf("verify overrides: %v (want target %s)", env, diff)
+	}
+	ok := backup.Verification{Verdict: backup.VerdictConsistent, At: now, Neo4jVersion: "2025.10.1", DurationSeconds: 1840.2}
+	a.verifies(store, task, diff, map[string]backup.Verification{diff: ok})
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("verify: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "verify", squash(r.stdout), "OUTCOME ok", path.Base(diff)+" full consistent "+stamp(now)+" 30m40s yes")
+	mustContain(t, "verify progress", r.stderr, "Done: 1 backups consistent.")
+	_, list, _ := a.cli("", "backup", "list", name, "--database", "malmo")
+	mustContain(t, "list after verify", squash(list), path.Base(diff)+" diff ", "consistent "+now.Format("2006-01-02"))
+
+	// the default: each database's newest full; one is inconsistent
+	done = a.cliAsync("backup", "verify", name, "-o", "json")
+	task = a.runningTask(name, naming.BackupFamilyVerify(name), done)
+	if env := containerEnv(task); env[naming.EnvVerifyTarget] != naming.VerifyNewestFull {
+		t.Fatalf("default verify overrides: %v", env)
+	}
+	london := backup.Prefix + "london-" + now.Add(-time.Hour).Add(-106*time.Second).Format(backup.NameTimeLayout) + ".backup"
+	bad := backup.Verification{Verdict: backup.VerdictInconsistent, At: now, DurationSeconds: 12, Report: backup.ReportKey(path.Base(london))}
+	a.verifies(store, task, naming.VerifyNewestFull, map[string]backup.Verification{london: bad})
+	r = <-done
+	var got ops.VerifyRun
+	if r.code != exitFailed || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("inconsistent verify: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got.Outcome != "failed" || len(got.Verdicts) != 1 || got.Verdicts[0].Verdict != backup.VerdictInconsistent || !got.Verdicts[0].Recorded || got.Verdicts[0].Report == "" {
+		t.Errorf("inconsistent verify: %+v", got)
+	}
+	mustContain(t, "inconsistent verify", r.stderr, "verify task "+got.TaskID+" failed: "+path.Base(london)+" inconsistent")
+}

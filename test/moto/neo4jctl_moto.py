@@ -1331,17 +1331,21 @@ _install_task_definition_properties()
 
 
 def _install_eni_private_dns_name() -> None:
-    """A network interface has its private DNS name.
+    """A network interface always has a private_dns_name attribute.
 
-    moto 5.2's RunTask of an awsvpc task reads NetworkInterface.private_dns_name for the task's
-    attachment, which the model lacks: every such RunTask fails with a 500. The name is EC2's
-    ip-<address>.<region>.compute.internal.
+    moto 5.2 sets it only in a VPC with DNS hostnames on, and RunTask of an awsvpc task reads
+    it for the task's attachment: in any other VPC every such RunTask failed with a 500. The
+    attribute now reads None where moto set none (left out of answers, as before).
     """
     from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 
-    if not hasattr(NetworkInterface, "private_dns_name"):
-        NetworkInterface.private_dns_name = property(  # type: ignore[attr-defined]
-            lambda self: "ip-%s.%s.compute.internal" % (str(self.private_ip_address).replace(".", "-"), self.ec2_backend.region_name))
+    def get(self):  # type: ignore[no-untyped-def]
+        return self.__dict__.get("_neo4jctl_private_dns_name")
+
+    def set_(self, value):  # type: ignore[no-untyped-def]
+        self.__dict__["_neo4jctl_private_dns_name"] = value
+
+    NetworkInterface.private_dns_name = property(get, set_)  # type: ignore[attr-defined]
 
 
 _install_eni_private_dns_name()
