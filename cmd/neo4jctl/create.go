@@ -26,6 +26,8 @@ type createOptions struct {
 	output string
 	detach bool // start the stacks that can start and return
 	print  bool // -o given: print the created cluster on stdout
+	wait   bool // wait for Neo4j to form the cluster after the stacks
+	admin  adminOptions
 }
 
 func newCreateClusterCommand(g *globals) *cobra.Command {
@@ -42,7 +44,9 @@ touches nothing. Without --dry-run, -o json|yaml|table prints the created cluste
 "neo4jctl get cluster NAME" shows it, on stdout.`,
 		Example: `  neo4jctl create cluster -f cluster.yaml --dry-run
   neo4jctl create cluster -f cluster.yaml --dry-run -o json | jq .plan
-  neo4jctl create cluster -f cluster.yaml -o json | jq -r .endpoint`,
+  neo4jctl create cluster -f cluster.yaml -o json | jq -r .endpoint
+  neo4jctl create cluster -f cluster.yaml --timeout 40m
+  neo4jctl create cluster -f cluster.yaml --wait=false`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o.print = c.Flags().Changed("output")
@@ -63,6 +67,8 @@ touches nothing. Without --dry-run, -o json|yaml|table prints the created cluste
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the defaulted config and the plan; touch nothing")
 	c.Flags().StringVarP(&o.output, "output", "o", printer.YAML, "yaml or json with --dry-run; json, yaml or table prints the created cluster")
 	c.Flags().BoolVar(&o.detach, "detach", false, "start creating and return at once; run create again to carry on")
+	c.Flags().BoolVar(&o.wait, "wait", true, "after the stacks, wait until Neo4j has formed the cluster (every member joined, system and the default database online); --wait=false returns when the stacks are complete")
+	addAdminFlags(c, &o.admin)
 	return c
 }
 
@@ -118,7 +124,16 @@ func createCluster(ctx context.Context, g *globals, f *cluster.File, o *createOp
 	if err != nil {
 		return err
 	}
+	done, err := g.adminChannel(h, o.admin)
+	if err != nil {
+		return err
+	}
+	defer done()
 	c := ops.NewCreate(h, cfg, f.Path, o.detach, g.release())
+	c.Wait, c.Inspect = o.wait && !o.detach, g.inspect(cfg.Metadata.Name)
+	if g.timeout > 0 {
+		c.Deadline = h.Clock.Now().Add(g.timeout)
+	}
 	sig, stop := g.interrupts()
 	defer stop()
 	c.Interrupts = sig
@@ -138,7 +153,11 @@ func createCluster(ctx context.Context, g *globals, f *cluster.File, o *createOp
 		}
 		return printCreated(ctx, g, h, o)
 	}
-	fmt.Fprintf(g.err, "%s cluster %s created in %s. %s\n", g.colors.Green("Done:"), res.Cluster, res.Region, res.Recommend())
+	formed := ""
+	if res.Formed {
+		formed = " and formed"
+	}
+	fmt.Fprintf(g.err, "%s cluster %s created in %s%s. %s\n", g.colors.Green("Done:"), res.Cluster, res.Region, formed, res.Recommend())
 	return printCreated(ctx, g, h, o)
 }
 
@@ -153,4 +172,13 @@ func printCreated(ctx context.Context, g *globals, h *ops.Cluster, o *createOpti
 		return fmt.Errorf("cluster %s is created; reading it back for -o %s: %w", h.Name, o.output, err)
 	}
 	return printer.Write(g.out, o.output, v, func(w *tabwriter.Writer) { clusterTable(w, v) })
+}
+
+// inspect is the command that shows what keeps a cluster from being ready: diagnose once
+// neo4jctl has it, get cluster until then.
+func (g *globals) inspect(name string) string {
+	if c, _, err := g.root.Find([]string{"diagnose"}); err == nil && c != g.root {
+		return "neo4jctl diagnose " + name
+	}
+	return "neo4jctl get cluster " + name
 }

@@ -17,13 +17,15 @@ func newGetCommand(g *globals) *cobra.Command {
 
 func newGetClusterCommand(g *globals) *cobra.Command {
 	var output string
+	var admin adminOptions
 	c := &cobra.Command{
 		Use:     "cluster [NAME]",
 		Aliases: []string{"clusters"},
-		Short:   "Show a cluster (stacks, endpoint, members, replicas), or all clusters in the region",
+		Short:   "Show a cluster as AWS and Neo4j see it (stacks, members, servers, databases, one verdict), or all clusters in the region",
 		Example: `  neo4jctl get cluster
   neo4jctl get cluster graph-prod
-  neo4jctl get cluster graph-prod -o json | jq .members`,
+  neo4jctl get cluster graph-prod -o json | jq .neo4j.databases
+  NEO4J_PASSWORD=... neo4jctl get cluster graph-prod --bolt-uri bolt://localhost:7687`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usagef("get cluster takes at most one cluster name, got %d", len(args))
@@ -34,34 +36,55 @@ func newGetClusterCommand(g *globals) *cobra.Command {
 			if err := printer.CheckFormat(output); err != nil {
 				return usageError{err}
 			}
-			name := ""
+			if len(args) == 0 && admin.boltURI != "" {
+				return usagef("--bolt-uri reaches one cluster: name it, e.g. `neo4jctl get cluster NAME --bolt-uri %s`", admin.boltURI)
+			}
 			if len(args) == 1 {
-				name = args[0]
+				return getCluster(c, g, args[0], output, admin)
 			}
-			h, err := newCluster(c.Context(), g, name, g.region)
-			if err != nil {
-				return err
-			}
-			if name != "" {
-				v, err := ops.NewGet(h).Execute(c.Context())
-				if err != nil {
-					return err
-				}
-				return printer.Write(g.out, output, v, func(w *tabwriter.Writer) { clusterTable(w, v) })
-			}
-			views, err := ops.NewGetAll(h).Execute(c.Context())
-			if err != nil {
-				return err
-			}
-			if len(views) == 0 && output == printer.Table {
-				fmt.Fprintf(g.err, "No neo4jctl clusters in %s.\n", h.Region)
-				return nil
-			}
-			return printer.Write(g.out, output, views, func(w *tabwriter.Writer) { clustersTable(w, views) })
+			return getClusters(c, g, output)
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", printer.Table, "table, json or yaml")
+	addAdminFlags(c, &admin)
 	return c
+}
+
+// getCluster shows one cluster.
+func getCluster(c *cobra.Command, g *globals, name, output string, admin adminOptions) error {
+	h, err := newCluster(c.Context(), g, name, g.region)
+	if err != nil {
+		return err
+	}
+	done, err := g.adminChannel(h, admin)
+	if err != nil {
+		return err
+	}
+	defer done()
+	v, err := ops.NewGet(h).Execute(c.Context())
+	if err != nil {
+		return err
+	}
+	return printer.Write(g.out, output, v, func(w *tabwriter.Writer) { clusterTable(w, v) })
+}
+
+// getClusters shows every cluster of the region, each through its own admin Lambda.
+func getClusters(c *cobra.Command, g *globals, output string) error {
+	h, err := newCluster(c.Context(), g, "", g.region)
+	if err != nil {
+		return err
+	}
+	all := ops.NewGetAll(h)
+	all.AdminOf = func(name string) ops.AdminChannel { return g.lambdaChannel(h, name) }
+	views, err := all.Execute(c.Context())
+	if err != nil {
+		return err
+	}
+	if len(views) == 0 && output == printer.Table {
+		fmt.Fprintf(g.err, "No neo4jctl clusters in %s.\n", h.Region)
+		return nil
+	}
+	return printer.Write(g.out, output, views, func(w *tabwriter.Writer) { clustersTable(w, views) })
 }
 
 func dash(s string) string {
@@ -73,23 +96,41 @@ func dash(s string) string {
 
 // clustersTable is every cluster of the region, one line each.
 func clustersTable(w *tabwriter.Writer, views []*ops.ClusterView) {
-	fmt.Fprintln(w, "NAME\tREGION\tSTATUS\tCORES\tREPLICAS\tENDPOINT")
+	fmt.Fprintln(w, "NAME\tREGION\tSTATUS\tCORES\tREPLICAS\tNEO4J\tENDPOINT")
 	for _, cl := range views {
 		reps := "-"
 		if cl.Replicas != nil {
 			reps = fmt.Sprintf("%d/%d", cl.Replicas.Running, cl.Replicas.Desired)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", cl.Name, cl.Region, cl.Status, len(cl.Members), reps, cl.Endpoint)
+		status := cl.Status
+		if len(cl.StatusDetail) > 0 {
+			status += " (" + cl.StatusDetail[0]
+			if len(cl.StatusDetail) > 1 {
+				status += fmt.Sprintf(", +%d", len(cl.StatusDetail)-1)
+			}
+			status += ")"
+		}
+		neo := "-"
+		if cl.Neo4j != nil {
+			neo = cl.Neo4j.Version
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", cl.Name, cl.Region, status, len(cl.Members), reps, neo, cl.Endpoint)
 	}
 }
 
-// clusterTable is one cluster: its facts, stacks, members, replicas and problems.
+// clusterTable is one cluster: its facts and verdict, stacks, members, replicas, Neo4j's
+// servers and databases, and problems.
 func clusterTable(w *tabwriter.Writer, c *ops.ClusterView) {
 	fmt.Fprintf(w, "CLUSTER\t%s\n", c.Name)
 	fmt.Fprintf(w, "REGION\t%s\n", c.Region)
-	fmt.Fprintf(w, "STATUS\t%s\n", c.Status)
+	fmt.Fprintf(w, "STATUS\t%s\n", c.StatusLine())
 	fmt.Fprintf(w, "ENDPOINT\t%s\n", dash(c.Endpoint))
 	fmt.Fprintf(w, "BUCKET\t%s\n", dash(c.Bucket))
+	if n := c.Neo4j; n != nil {
+		fmt.Fprintf(w, "NEO4J\t%s %s (through the %s)\n", n.Version, n.Edition, n.Via)
+	} else {
+		fmt.Fprintf(w, "NEO4J\tnot available: %s\n", c.Neo4jUnavailable)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "STACK\tKIND\tSTATUS\tUPDATED")
 	for _, s := range c.Stacks {
@@ -112,10 +153,44 @@ func clusterTable(w *tabwriter.Writer, c *ops.ClusterView) {
 		}
 		fmt.Fprintln(w)
 	}
+	if c.Neo4j != nil {
+		neo4jTables(w, c.Neo4j)
+	}
 	if len(c.Problems) > 0 {
 		fmt.Fprintln(w)
 	}
 	for _, p := range c.Problems {
 		fmt.Fprintf(w, "PROBLEM\t%s\n", p)
 	}
+}
+
+// neo4jTables are Neo4j's servers and databases.
+func neo4jTables(w *tabwriter.Writer, n *ops.Neo4jView) {
+	fmt.Fprintln(w)
+	if n.ServersNote != "" {
+		fmt.Fprintf(w, "SERVERS\tunknown: %s\n", n.ServersNote)
+	} else {
+		fmt.Fprintln(w, "SERVER\tADDRESS\tSTATE\tHEALTH\tVERSION\tDATABASES")
+		for _, s := range n.Servers {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", dash(s.Member), s.Address, s.State, s.Health, dash(s.Version), dash(strings.Join(s.Hosting, ",")))
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "DATABASE\tREQUESTED\tCURRENT\tLEADER\tPRIMARIES\tSECONDARIES\tLAG (TRANSACTIONS BEHIND)")
+	for _, d := range n.Databases {
+		var lag []string
+		for _, l := range d.Lag {
+			lag = append(lag, fmt.Sprintf("%s %d", l.Member, l.Behind))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.RequestedStatus, d.CurrentStatus, dash(d.LeaderMember),
+			ofRequested(d.PrimariesOnline, d.RequestedPrimaries), ofRequested(d.SecondariesOnline, d.RequestedSecondaries), dash(strings.Join(lag, ", ")))
+	}
+}
+
+// ofRequested is "online/requested", or the online count where nothing is requested.
+func ofRequested(online int, requested *int64) string {
+	if requested == nil {
+		return fmt.Sprint(online)
+	}
+	return fmt.Sprintf("%d/%d", online, *requested)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,9 +38,12 @@ type globals struct {
 	regionFlag bool // --region given explicitly: it must agree with metadata.region
 	profile    string
 	quiet      bool
+	timeout    time.Duration // --timeout: bounds the whole command (0: no bound)
+	cancel     context.CancelFunc
 	colors     printer.Colors
 	hooks      hooks    // test seams for the AWS commands (session.go); zero in production
 	display    *display // progress on stderr, once a command connects to AWS
+	root       *cobra.Command
 }
 
 // exitCoder is an error that decides neo4jctl's exit code; errors.As finds it however deep
@@ -66,10 +70,17 @@ func runWith(ctx context.Context, args []string, s streams, h hooks) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	g.done()
+	if g.cancel != nil {
+		g.cancel()
+	}
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(s.err, g.colors.Red("Error:"), errorMessage(err))
+	msg := errorMessage(err)
+	if g.timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+		msg = fmt.Sprintf("stopped by --timeout %s: %s", g.timeout, msg)
+	}
+	fmt.Fprintln(s.err, g.colors.Red("Error:"), msg)
 	return exitCode(err)
 }
 
@@ -115,6 +126,7 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
+	g.root = root
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		// `neo4jctl craete cluster -f x`: the flag is unknown because the command is
 		if args := c.Flags().Args(); len(args) > 0 && c.HasAvailableSubCommands() {
@@ -126,11 +138,21 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 	pf.StringVar(&g.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
 	pf.StringVar(&g.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "one line per event instead of a spinner")
-	root.PersistentPreRun = func(c *cobra.Command, _ []string) {
+	pf.DurationVar(&g.timeout, "timeout", 0, "bound the whole command, e.g. 30m (0: no bound; create then waits at most "+ops.DefaultFormationTimeout.String()+" for Neo4j to form)")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		g.regionFlag = c.Flags().Changed("region")
 		if g.region == "" {
 			g.region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 		}
+		if g.timeout < 0 {
+			return usagef("--timeout %s is negative; give a duration such as 30m", g.timeout)
+		}
+		if g.timeout > 0 {
+			ctx, cancel := context.WithTimeout(c.Context(), g.timeout)
+			c.SetContext(ctx)
+			g.cancel = cancel
+		}
+		return nil
 	}
 	root.AddCommand(
 		newCreateCommand(g),

@@ -35,6 +35,9 @@ type hooks struct {
 	waitTimeout  time.Duration
 	stdinTTY     *bool          // pretend stdin is (not) a terminal
 	signals      chan os.Signal // Ctrl-C during a create, instead of the process's
+	// wrapLambda puts a fake in front of the Lambda API of the admin channel (the admin
+	// handler on a cluster simulator, answers no emulator gives)
+	wrapLambda func(ops.LambdaInvoker) ops.LambdaInvoker
 }
 
 // loadAWSConfig is the one way every command loads its AWS configuration (awsapi.LoadConfig:
@@ -83,8 +86,8 @@ func newCluster(ctx context.Context, g *globals, name, region string) (*ops.Clus
 		},
 		AWS:    clients,
 		Events: g.display,
-		// Admin: the admin channel (the admin Lambda, or Bolt with --bolt-uri) is set here
-		// once it exists, and a test hook may replace it here, as wrapCFN does the engine's.
+		Clock:  clock,
+		// Admin: set by adminChannel (admin.go) for the commands that talk to Neo4j.
 	}
 	if g.stdinIsTTY() {
 		c.Prompt = terminalPrompt{g}

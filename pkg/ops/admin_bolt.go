@@ -99,7 +99,8 @@ func (b *BoltChannel) scheme() string {
 	return "bolt" + strings.TrimPrefix(strings.TrimPrefix(s, "neo4j"), "bolt")
 }
 
-func (b *BoltChannel) via() string { return "--bolt-uri " + b.URI }
+// Via says where requests go, for messages.
+func (b *BoltChannel) Via() string { return "--bolt-uri " + b.URI }
 
 // connect makes the client once: the credentials, then for neo4j:// the check that every
 // routed member can be reached from here.
@@ -119,7 +120,7 @@ func (b *BoltChannel) connect(ctx context.Context) (*neo4jadmin.Client, error) {
 	}
 	c, err := b.dial(b.URI)
 	if err != nil {
-		return nil, &ChannelError{Via: b.via(), Reason: ReasonUnreachable, Detail: err.Error(), Err: err,
+		return nil, &ChannelError{Via: b.Via(), Reason: ReasonUnreachable, Detail: err.Error(), Err: err,
 			Next: "use bolt://, bolt+s://, bolt+ssc://, neo4j://, neo4j+s:// or neo4j+ssc:// with host:port"}
 	}
 	b.client = c
@@ -150,20 +151,20 @@ func (b *BoltChannel) credentials(ctx context.Context) error {
 		b.user, b.password, b.source = cmp.Or(user, "neo4j"), password, EnvNeo4jUsername+"/"+EnvNeo4jPassword
 		return nil
 	case user != "":
-		return &ChannelError{Via: b.via(), Reason: ReasonNoCreds, Detail: EnvNeo4jUsername + " is set but " + EnvNeo4jPassword + " is not",
+		return &ChannelError{Via: b.Via(), Reason: ReasonNoCreds, Detail: EnvNeo4jUsername + " is set but " + EnvNeo4jPassword + " is not",
 			Next: "set both, or neither to use the cluster's admin secret " + naming.AdminSecret(b.Cluster)}
 	case b.Secrets == nil:
-		return &ChannelError{Via: b.via(), Reason: ReasonNoCreds, Next: "set " + EnvNeo4jUsername + " and " + EnvNeo4jPassword}
+		return &ChannelError{Via: b.Via(), Reason: ReasonNoCreds, Next: "set " + EnvNeo4jUsername + " and " + EnvNeo4jPassword}
 	}
 	secret := naming.AdminSecret(b.Cluster)
 	out, err := b.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secret)})
 	if err != nil {
-		return &ChannelError{Via: b.via(), Reason: ReasonNoCreds, Detail: "reading the admin secret " + secret + ": " + awsapi.Clean(err).Error(), Err: err,
+		return &ChannelError{Via: b.Via(), Reason: ReasonNoCreds, Detail: "reading the admin secret " + secret + ": " + awsapi.Clean(err).Error(), Err: err,
 			Next: "set " + EnvNeo4jUsername + " and " + EnvNeo4jPassword + ", or allow secretsmanager:GetSecretValue on " + secret}
 	}
 	var c struct{ Username, Password string }
 	if json.Unmarshal([]byte(aws.ToString(out.SecretString)), &c) != nil || c.Password == "" {
-		return &ChannelError{Via: b.via(), Reason: ReasonNoCreds, Detail: "the admin secret " + secret + ` is not {"username":...,"password":...}`,
+		return &ChannelError{Via: b.Via(), Reason: ReasonNoCreds, Detail: "the admin secret " + secret + ` is not {"username":...,"password":...}`,
 			Next: "set " + EnvNeo4jUsername + " and " + EnvNeo4jPassword}
 	}
 	b.user, b.password, b.source = cmp.Or(c.Username, "neo4j"), c.Password, "the admin secret "+secret
@@ -177,7 +178,7 @@ func (b *BoltChannel) checkRoutes(ctx context.Context) error {
 	hostport, _, _ = strings.Cut(hostport, "?")
 	c, err := b.dial(b.scheme() + "://" + hostport)
 	if err != nil {
-		return &ChannelError{Via: b.via(), Reason: ReasonUnreachable, Detail: err.Error(), Err: err}
+		return &ChannelError{Via: b.Via(), Reason: ReasonUnreachable, Detail: err.Error(), Err: err}
 	}
 	defer c.Close(context.WithoutCancel(ctx))
 	addrs, err := c.RoutingTable(ctx)
@@ -190,7 +191,7 @@ func (b *BoltChannel) checkRoutes(ctx context.Context) error {
 	}
 	for _, a := range addrs {
 		if err := reach(ctx, a); err != nil {
-			return &ChannelError{Via: b.via(), Reason: ReasonUnreachable, Err: err,
+			return &ChannelError{Via: b.Via(), Reason: ReasonUnreachable, Err: err,
 				Detail: fmt.Sprintf("Neo4j routes to the member %s, which cannot be reached from here: %v", a, err),
 				Next:   routingAdvice(hostport)}
 		}
@@ -220,16 +221,16 @@ func (b *BoltChannel) explain(req neo4jadmin.Request, err error) error {
 	msg := err.Error()
 	switch {
 	case neo4jadmin.IsCode(err, neo4jadmin.CodeUnauthorized):
-		return &ChannelError{Via: b.via(), Reason: ReasonAuth, Detail: fmt.Sprintf("user %s, from %s: %s", b.user, b.source, msg), Err: err,
+		return &ChannelError{Via: b.Via(), Reason: ReasonAuth, Detail: fmt.Sprintf("user %s, from %s: %s", b.user, b.source, msg), Err: err,
 			Next: "check " + EnvNeo4jUsername + "/" + EnvNeo4jPassword + "; unset, the admin secret " + naming.AdminSecret(b.Cluster) + " is used"}
 	case neo4jadmin.IsCode(err, neo4jadmin.CodeUnavailable) && strings.Contains(msg, "not reachable"):
-		return &ChannelError{Via: b.via(), Reason: ReasonUnreachable, Detail: msg, Err: err,
+		return &ChannelError{Via: b.Via(), Reason: ReasonUnreachable, Detail: msg, Err: err,
 			Next: "is the tunnel or VPN up? Without one, leave out --bolt-uri to go through the admin Lambda inside the VPC"}
 	case neo4jadmin.IsCode(err, neo4jadmin.CodeUnavailable) && req.Mutating() && !routed(b.URI):
-		return &ChannelError{Via: b.via(), Reason: ReasonNotLeader, Detail: msg, Err: err,
+		return &ChannelError{Via: b.Via(), Reason: ReasonNotLeader, Detail: msg, Err: err,
 			Next: "admin changes run on the system database's leader and bolt:// reaches one member: point the tunnel at the leader, use neo4j:// where member names resolve, or leave out --bolt-uri"}
 	case neo4jadmin.IsCode(err, neo4jadmin.CodeUnsupported) && req.Type == neo4jadmin.ReqTransferLeadership && !routed(b.URI):
-		return &ChannelError{Via: b.via(), Reason: ReasonUnsupported, Detail: msg, Err: err,
+		return &ChannelError{Via: b.Via(), Reason: ReasonUnsupported, Detail: msg, Err: err,
 			Next: "this request runs on one given member, which a bolt:// tunnel cannot reach: leave out --bolt-uri"}
 	}
 	return err

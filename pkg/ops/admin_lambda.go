@@ -73,7 +73,8 @@ func (l *LambdaChannel) Send(ctx context.Context, req neo4jadmin.Request) (neo4j
 	return l.answer(req, out)
 }
 
-func (l *LambdaChannel) via() string { return "admin function " + l.Function }
+// Via says where requests go, for messages.
+func (l *LambdaChannel) Via() string { return "admin function " + l.Function }
 
 func (l *LambdaChannel) key() string {
 	if l.NewKey != nil {
@@ -164,7 +165,7 @@ func (l *LambdaChannel) invokeError(ctx context.Context, err error, timeout time
 	if err == nil {
 		return nil
 	}
-	ce := &ChannelError{Via: l.via(), Reason: ReasonAWS, Detail: awsapi.Clean(err).Error(), Err: err}
+	ce := &ChannelError{Via: l.Via(), Reason: ReasonAWS, Detail: awsapi.Clean(err).Error(), Err: err}
 	var ae smithy.APIError
 	code := ""
 	if errors.As(err, &ae) {
@@ -200,7 +201,7 @@ func (l *LambdaChannel) answer(req neo4jadmin.Request, out *lambda.InvokeOutput)
 		var e struct{ ErrorType, ErrorMessage string }
 		_ = json.Unmarshal(out.Payload, &e)
 		detail := slices.DeleteFunc([]string{fe, e.ErrorType, strings.Join(strings.Fields(e.ErrorMessage), " ")}, func(s string) bool { return s == "" })
-		ce := &ChannelError{Via: l.via(), Reason: ReasonFailed, Detail: strings.Join(detail, ": "), Next: l.logsHint()}
+		ce := &ChannelError{Via: l.Via(), Reason: ReasonFailed, Detail: strings.Join(detail, ": "), Next: l.logsHint()}
 		if strings.Contains(e.ErrorMessage, "timed out") {
 			ce.Reason = ReasonTimeout
 		}
@@ -208,7 +209,7 @@ func (l *LambdaChannel) answer(req neo4jadmin.Request, out *lambda.InvokeOutput)
 	}
 	var shape map[string]json.RawMessage
 	if json.Unmarshal(out.Payload, &shape) != nil || shape["ok"] == nil || json.Unmarshal(out.Payload, &resp) != nil {
-		return neo4jadmin.Response{Type: req.Type}, &ChannelError{Via: l.via(), Reason: ReasonBadAnswer,
+		return neo4jadmin.Response{Type: req.Type}, &ChannelError{Via: l.Via(), Reason: ReasonBadAnswer,
 			Detail: "it answered " + excerpt(out.Payload), Next: "is " + l.Function + " neo4jctl's admin function? " + l.logsHint()}
 	}
 	return resp, neo4jadmin.CheckContract(req, resp)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
@@ -32,7 +33,13 @@ type Create struct {
 	EC2      VolumeFinder
 	S3       CreateS3
 	KMS      KeyFinder
-	ECS      TaskReader // stopped tasks, for a failure report
+	ECS      GetECS // stopped tasks, for a failure report; services, for a formation timeout
+	// Wait, after the stacks (not with Detach), until Neo4j has formed the cluster (see
+	// WaitFormed), until Deadline on the handle's clock (zero: DefaultFormationTimeout after
+	// the stacks); Inspect is the command a timeout suggests.
+	Wait     bool
+	Deadline time.Time
+	Inspect  string
 	// Interrupts delivers Ctrl-C. The first one cancels the create's ctx; then, on a
 	// terminal, create offers to roll back with Rollback, and the next Ctrl-C ends that
 	// question or that rollback.
@@ -61,6 +68,7 @@ type CreateResult struct {
 	Started         []string // Detach: the stacks started
 	Waiting         int      // Detach: the stacks that wait for those
 	File            string
+	Formed          bool // Neo4j formed the cluster (Wait)
 }
 
 // Recommend is the next command to run.
@@ -80,7 +88,8 @@ type CreateError struct {
 	File     string
 	Failed   []error
 	Tasks    []string // stopped ECS tasks and why
-	Stopped  bool     // interrupted by the user
+	Stopped  bool     // interrupted by the user, or by the command's --timeout (TimedOut)
+	TimedOut bool
 	Started  []string // stacks left creating (interrupted)
 	Explains []string
 }
@@ -88,7 +97,7 @@ type CreateError struct {
 func (e *CreateError) Error() string {
 	var b strings.Builder
 	if e.Stopped {
-		fmt.Fprintf(&b, "create of cluster %s interrupted", e.Cluster)
+		fmt.Fprintf(&b, "create of cluster %s %s", e.Cluster, map[bool]string{false: "interrupted", true: "stopped by --timeout"}[e.TimedOut])
 		if len(e.Started) > 0 {
 			fmt.Fprintf(&b, "; still creating in AWS: %s", strings.Join(e.Started, ", "))
 		}
@@ -212,13 +221,32 @@ func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, err
 		return c.createStack(ctx, p, n, upload)
 	})
 	if len(errs) == 0 {
-		return &CreateResult{Cluster: c.Name, Region: c.Region, File: c.File}, nil
+		return c.formed(ctx)
 	}
 	ce := c.failure(ctx, names, errs)
-	if ce.Stopped {
+	if ce.Stopped && !ce.TimedOut {
 		return nil, c.offerRollback(ctx, ce)
 	}
 	return nil, ce
+}
+
+// formed waits, when asked to, for Neo4j to form the cluster the stacks made.
+func (c *Create) formed(ctx context.Context) (*CreateResult, error) {
+	res := &CreateResult{Cluster: c.Name, Region: c.Region, File: c.File}
+	if !c.Wait {
+		return res, nil
+	}
+	deadline := c.Deadline
+	if deadline.IsZero() {
+		deadline = c.clock().Now().Add(DefaultFormationTimeout)
+	}
+	w := &WaitFormed{Cluster: c.Cluster, Cores: c.Config.Cores.Count, Replicas: c.Config.ReplicaCount(), Namespace: c.Config.Namespace(),
+		Deadline: deadline, ECS: c.ECS, Inspect: c.Inspect}
+	if err := w.Run(ctx); err != nil {
+		return nil, err
+	}
+	res.Formed = true
+	return res, nil
 }
 
 // clearRolledBack deletes the empty stacks an earlier attempt left rolled back.
@@ -290,7 +318,7 @@ func (c *Create) startDetached(ctx context.Context, p *CreatePlan, upload func(c
 // failure turns the stacks' errors into one CreateError: interrupted, failed, or both, with
 // the stopped ECS tasks when something failed.
 func (c *Create) failure(ctx context.Context, names []string, errs map[string]error) *CreateError {
-	ce := &CreateError{Cluster: c.Name, File: c.File}
+	ce := &CreateError{Cluster: c.Name, File: c.File, TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded)}
 	for _, n := range names {
 		err := errs[n]
 		var skipped *engine.SkippedError

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Event is something an action reports while it works: a small struct with the facts, and
@@ -149,3 +150,38 @@ func (e KeyScheduledForDeletion) String() string {
 type RollbackDeclined struct{}
 
 func (RollbackDeclined) String() string { return "\nLeaving the stacks as they are." }
+
+// FormationWaiting: create waits for Neo4j to form the cluster.
+type FormationWaiting struct {
+	Cluster         string
+	Cores, Replicas int
+	Until           time.Duration // at most
+}
+
+func (e FormationWaiting) String() string {
+	what := fmt.Sprintf("%d core members", e.Cores)
+	if e.Replicas > 0 {
+		what += fmt.Sprintf(" and %d replicas", e.Replicas)
+	}
+	return fmt.Sprintf("Waiting for Neo4j to form cluster %s: %s to join, system and the default database online (at most %s)", e.Cluster, what, e.Until)
+}
+
+// MemberJoined: a core member's server (or a replica's) is Enabled and Available.
+type MemberJoined struct {
+	Member      string // core-N, or replica
+	Joined, Of int
+}
+
+func (e MemberJoined) String() string {
+	return fmt.Sprintf("%s joined (%d of %d)", e.Member, e.Joined, e.Of)
+}
+
+// ClusterFormed: every member joined, system and the default database are online.
+type ClusterFormed struct {
+	Cluster         string
+	Cores, Replicas int
+}
+
+func (e ClusterFormed) String() string {
+	return fmt.Sprintf("Cluster %s formed: %d core members and %d replicas Enabled and Available, system and the default database online", e.Cluster, e.Cores, e.Replicas)
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -601,9 +602,11 @@ func (f *fakeKMS) ScheduleKeyDeletion(_ context.Context, in *kms.ScheduleKeyDele
 type fakeECS struct {
 	services map[string]ecstypes.Service // by service name
 	tasks    map[string][]ecstypes.Task  // by service name ("" for the cluster's stopped tasks)
+	calls    atomic.Int32
 }
 
 func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	f.calls.Add(1)
 	out := &ecs.DescribeServicesOutput{}
 	for _, n := range in.Services {
 		if s, ok := f.services[n]; ok {
@@ -613,17 +616,22 @@ func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesIn
 	return out, nil
 }
 
+// ListTasks lists a service's tasks, or without a service name every task of the cluster.
 func (f *fakeECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	f.calls.Add(1)
 	out := &ecs.ListTasksOutput{}
-	for _, t := range f.tasks[aws.ToString(in.ServiceName)] {
-		if aws.ToString(t.DesiredStatus) == string(in.DesiredStatus) {
-			out.TaskArns = append(out.TaskArns, aws.ToString(t.TaskArn))
+	for svc, tasks := range f.tasks {
+		for _, t := range tasks {
+			if (svc == aws.ToString(in.ServiceName) || in.ServiceName == nil) && aws.ToString(t.DesiredStatus) == string(in.DesiredStatus) {
+				out.TaskArns = append(out.TaskArns, aws.ToString(t.TaskArn))
+			}
 		}
 	}
 	return out, nil
 }
 
 func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
+	f.calls.Add(1)
 	out := &ecs.DescribeTasksOutput{}
 	for _, tasks := range f.tasks {
 		for _, t := range tasks {
@@ -636,9 +644,13 @@ func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _
 }
 
 // fakeASG is a FAKE Auto Scaling: one instance per group.
-type fakeASG struct{ instances map[string][2]string } // group → instance id, AZ
+type fakeASG struct {
+	instances map[string][2]string // group → instance id, AZ
+	calls     atomic.Int32
+}
 
 func (f *fakeASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
+	f.calls.Add(1)
 	out := &autoscaling.DescribeAutoScalingGroupsOutput{}
 	for _, n := range in.AutoScalingGroupNames {
 		if i, ok := f.instances[n]; ok {

@@ -16,38 +16,18 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-func TestStatusCountsTasks(t *testing.T) {
-	up := Member{Desired: 1, Running: 1}
-	down := Member{Desired: 1, Running: 0}
-	off := Member{Desired: 0}
-	for _, tc := range []struct {
-		stacks  string
-		members []Member
-		want    string
-	}{
-		{"ready", []Member{up, up, up}, "ready"},
-		{"ready", []Member{up, down, up}, "degraded"},
-		{"ready", []Member{off, off, off}, "stopped"},
-		{"ready", []Member{off, up, up}, "degraded"},
-		{"creating", []Member{down, down, down}, "creating"},
-		{"failed", []Member{up, up, up}, "failed"},
-	} {
-		if got := withTasks(tc.stacks, tc.members); got != tc.want {
-			t.Errorf("stacks %s, members %+v: got %s, want %s", tc.stacks, tc.members, got, tc.want)
-		}
-	}
-}
-
 func TestSummarize(t *testing.T) {
 	cases := map[string][]string{
 		"ready":    {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"},
 		"creating": {"CREATE_COMPLETE", "CREATE_IN_PROGRESS"},
 		"updating": {"UPDATE_IN_PROGRESS", "CREATE_COMPLETE"},
+		// a stack whose change set was never executed holds nothing: missingStacks counts it
+		"ready ": {"CREATE_COMPLETE", "REVIEW_IN_PROGRESS"},
 		"failed":   {"CREATE_IN_PROGRESS", "ROLLBACK_COMPLETE"},
 		"deleting": {"DELETE_IN_PROGRESS", "ROLLBACK_COMPLETE"},
 	}
 	for want, in := range cases {
-		if got := summarize(in); got != want {
+		if got := summarize(in); got != strings.TrimSpace(want) {
 			t.Errorf("summarize(%v) = %s, want %s", in, got, want)
 		}
 	}
@@ -79,7 +59,7 @@ func TestGetJoinsStacksServicesAndInstances(t *testing.T) {
 	liveCluster(f, "other") // another cluster's stacks are not this one's
 	ecsAPI := &fakeECS{
 		services: map[string]ecstypes.Service{"core-1": runningService("core-1", 1, 1), "core-2": runningService("core-2", 1, 0), "core-3": runningService("core-3", 1, 1), "replicas": runningService("replicas", 2, 1)},
-		tasks: map[string][]ecstypes.Task{"core-1": {task("t1", "core-1", "RUNNING")}, "core-2": {{TaskArn: aws.String("arn:aws:ecs:eu-west-1:1:task/c/t2"), LastStatus: aws.String("STOPPED"),
+		tasks: map[string][]ecstypes.Task{"core-1": {task("t1", "core-1", "RUNNING")}, "core-2": {{TaskArn: aws.String("arn:aws:ecs:eu-west-1:1:task/c/t2"), Group: aws.String("service:core-2"), LastStatus: aws.String("STOPPED"),
 			DesiredStatus: aws.String("STOPPED"), StoppedReason: aws.String("Task failed container health checks")}}, "replicas": {task("r1", "replicas", "RUNNING")}},
 	}
 	g := &Get{Cluster: &Cluster{Name: "graph-dev", Region: "eu-west-1", Stacks: f}, ECS: ecsAPI,

@@ -24,9 +24,19 @@ type Cluster struct {
 	// Prompt asks people; nil when nobody can answer (no terminal): a confirmation then
 	// needs its --yes flag (ConfirmationNeededError).
 	Prompt Prompter
-	// Admin carries typed requests to the cluster's Neo4j; nil until the admin channel is
-	// built (see AdminChannel).
+	// Admin carries typed requests to the cluster's Neo4j (see AdminChannel); nil when the
+	// command has none.
 	Admin AdminChannel
+	// Clock is the time waits and polls run on (nil: the wall clock).
+	Clock engine.Clock
+}
+
+// clock is the handle's clock, the wall clock by default.
+func (c *Cluster) clock() engine.Clock {
+	if c.Clock == nil {
+		return engine.RealClock{}
+	}
+	return c.Clock
 }
 
 // StackEngine is what the actions need of pkg/engine: stacks found by tag, created, updated
@@ -57,8 +67,13 @@ func (c *Cluster) FindStacks(ctx context.Context) ([]*engine.StackInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sortStacks(stacks), nil
+}
+
+// sortStacks puts one cluster's stacks in creation order.
+func sortStacks(stacks []*engine.StackInfo) []*engine.StackInfo {
 	sort.SliceStable(stacks, func(i, j int) bool { return stackRank(stacks[i]) < stackRank(stacks[j]) })
-	return stacks, nil
+	return stacks
 }
 
 // ClusterNames lists the neo4jctl clusters of the region, by tag.

@@ -38,29 +38,6 @@ func service(ctx context.Context, api ServiceReader, cluster, name string) *ecst
 	return nil
 }
 
-// serviceTasks describes a service's tasks: RUNNING, PENDING, or STOPPED with the reason;
-// stopped tasks only when nothing runs.
-func serviceTasks(ctx context.Context, api TaskReader, cluster, service string) []string {
-	var out []string
-	for _, desired := range []ecstypes.DesiredStatus{ecstypes.DesiredStatusRunning, ecstypes.DesiredStatusStopped} {
-		lt, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: desired})
-		if err != nil || len(lt.TaskArns) == 0 {
-			continue
-		}
-		dt, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: lt.TaskArns[:min(len(lt.TaskArns), 100)]})
-		if err != nil {
-			continue
-		}
-		for _, t := range dt.Tasks {
-			out = append(out, describeTask(t))
-		}
-		if desired == ecstypes.DesiredStatusRunning && len(out) > 0 {
-			break // stopped tasks matter only when nothing runs
-		}
-	}
-	return out
-}
-
 // stoppedTasks lists the cluster's recently stopped tasks and why, for a failure report.
 func stoppedTasks(ctx context.Context, api TaskReader, name string) []string {
 	cluster := naming.ECSCluster(name)
@@ -81,10 +58,7 @@ func stoppedTasks(ctx context.Context, api TaskReader, name string) []string {
 
 // describeTask is a task in one line: its id, status and health, and for a stopped task why.
 func describeTask(t ecstypes.Task) string {
-	id := aws.ToString(t.TaskArn)
-	if i := strings.LastIndex(id, "/"); i >= 0 {
-		id = id[i+1:]
-	}
+	id := taskID(t)
 	s := aws.ToString(t.LastStatus)
 	if h := string(t.HealthStatus); h != "" && h != "UNKNOWN" {
 		s += " " + strings.ToLower(h)
@@ -107,4 +81,10 @@ func describeTask(t ecstypes.Task) string {
 		}
 	}
 	return id + " " + s
+}
+
+// taskID is the last part of a task's ARN.
+func taskID(t ecstypes.Task) string {
+	id := aws.ToString(t.TaskArn)
+	return id[strings.LastIndex(id, "/")+1:]
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/neo4jctl/neo4jctl/internal/clustersim"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
+)
+
+// simulated is a Neo4j cluster for a CLI test on moto: the cluster SIMULATOR
+// (internal/clustersim) behind the real admin Lambda handler, reached through a FAKE Lambda
+// Invoke (moto cannot run the function), and driven by moto's ECS services. Before each
+// invocation it plays ECS's scheduler: a member service short of running tasks gets them
+// (moto counts a service running once its desired count is set again), except the members
+// in never; then the simulator runs what moto says runs. Simulated time moves with the
+// CLI's clock, so waits take no real time.
+type simulated struct {
+	a       *motoAccount
+	sim     *clustersim.Sim
+	cluster string
+	cores   int
+	never   map[string]bool
+	invokes atomic.Int32
+	mu      sync.Mutex
+}
+
+// simulate puts a simulated cluster of cores and replicas behind the account's admin
+// Lambda; never lists the member services whose tasks never start.
+func (a *motoAccount) simulate(cluster string, cores, replicas int, never ...string) *simulated {
+	s := &simulated{a: a, cluster: cluster, cores: cores, never: map[string]bool{},
+		sim: clustersim.New(clustersim.Config{Cores: cores, DefaultSecondaries: replicas, Namespace: cluster + ".neo4j.internal"})}
+	for _, n := range never {
+		s.never[n] = true
+	}
+	a.sim = s
+	a.hooks.wrapLambda = func(ops.LambdaInvoker) ops.LambdaInvoker { return s }
+	a.hooks.clock = simClock{s.sim}
+	return s
+}
+
+func (s *simulated) Invoke(ctx context.Context, in *lambda.InvokeInput, _ ...func(*lambda.Options)) (*lambda.InvokeOutput, error) {
+	s.invokes.Add(1)
+	if want := naming.Function(s.cluster, naming.HandlerAdmin); aws.ToString(in.FunctionName) != want {
+		s.a.t.Errorf("invoked %s, want %s", aws.ToString(in.FunctionName), want)
+	}
+	s.schedule(ctx)
+	out, err := s.sim.Invoke(ctx, in.Payload)
+	if os.Getenv("SIMDEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "%s %.300s\n", s.sim.Now(), out)
+	}
+	return &lambda.InvokeOutput{StatusCode: 200, Payload: out}, err
+}
+
+// schedule starts the tasks of the member services short of them (not those in never) and
+// hands the simulator what moto then reports: running counts and deployments.
+func (s *simulated) schedule(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	api := ecs.NewFromConfig(s.a.cfg)
+	cluster := naming.ECSCluster(s.cluster)
+	names := []string{naming.ReplicasService}
+	for i := 1; i <= s.cores; i++ {
+		names = append(names, naming.CoreService(i))
+	}
+	out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: names})
+	if err != nil {
+		s.a.t.Errorf("DescribeServices: %v", err)
+		return
+	}
+	svcs := clustersim.Services{}
+	for _, svc := range out.Services {
+		name, desired, running := aws.ToString(svc.ServiceName), svc.DesiredCount, svc.RunningCount
+		if running < desired && !s.never[name] {
+			if _, err := api.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(name), DesiredCount: aws.Int32(desired)}); err != nil {
+				s.a.t.Errorf("UpdateService %s: %v", name, err)
+			}
+			running = desired
+		}
+		deployment := aws.ToString(svc.TaskDefinition)
+		if len(svc.Deployments) > 0 {
+			deployment = aws.ToString(svc.Deployments[0].Id) + "@" + deployment
+		}
+		svcs[name] = clustersim.Service{Desired: int(desired), Running: int(running), Deployment: deployment}
+	}
+	s.sim.Apply(svcs)
+}
+
+// stop sets a member service's desired count (moto then says that many run).
+func (s *simulated) scale(t *testing.T, service string, desired int32) {
+	t.Helper()
+	_, err := ecs.NewFromConfig(s.a.cfg).UpdateService(context.Background(), &ecs.UpdateServiceInput{
+		Cluster: aws.String(naming.ECSCluster(s.cluster)), Service: aws.String(service), DesiredCount: aws.Int32(desired)})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// simClock is the CLI's clock on simulated time: waiting advances the simulator.
+type simClock struct{ sim *clustersim.Sim }
+
+func (c simClock) Now() time.Time { return c.sim.Now() }
+
+func (c simClock) After(d time.Duration) <-chan time.Time {
+	c.sim.Advance(d)
+	ch := make(chan time.Time, 1)
+	ch <- c.sim.Now()
+	return ch
+}
