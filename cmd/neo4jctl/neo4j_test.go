@@ -17,7 +17,6 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
-
 // getJSON is `get cluster NAME -o json`, decoded.
 type clusterJSON struct {
 	Status, Neo4jUnavailable string

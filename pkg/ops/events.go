@@ -168,7 +168,7 @@ func (e FormationWaiting) String() string {
 
 // MemberJoined: a core member's server (or a replica's) is Enabled and Available.
 type MemberJoined struct {
-	Member      string // core-N, or replica
+	Member     string // core-N, or replica
 	Joined, Of int
 }
 

@@ -72,12 +72,12 @@ type Member struct {
 
 // Replicas is the replica service and, from Neo4j, the replicas' servers.
 type Replicas struct {
-	Service string        `json:"service,omitempty"`
-	Desired int32         `json:"desired"`
-	Running int32         `json:"running"`
-	Pending int32         `json:"pending"`
-	Tasks   []string      `json:"tasks,omitempty"`
-	Servers []ServerState `json:"servers,omitempty"`
+	Service string            `json:"service,omitempty"`
+	Desired int32             `json:"desired"`
+	Running int32             `json:"running"`
+	Pending int32             `json:"pending"`
+	Tasks   []string          `json:"tasks,omitempty"`
+	Servers []ServerState     `json:"servers,omitempty"`
 	ips     map[string]string // task address → task id
 }
 

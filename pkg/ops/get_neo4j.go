@@ -12,9 +12,9 @@ import (
 // Neo4jView is the cluster as Neo4j sees it (SHOW SERVERS, SHOW DATABASES, statusCheck and
 // the health gates), read through the admin channel, with each server matched to its member.
 type Neo4jView struct {
-	Via     string `json:"via"` // the admin function, or the --bolt-uri
-	Edition string `json:"edition"`
-	Version string `json:"version"`
+	Via     string        `json:"via"` // the admin function, or the --bolt-uri
+	Edition string        `json:"edition"`
+	Version string        `json:"version"`
 	Servers []ServerState `json:"servers"`
 	// ServersNote says why Servers is empty (Community has no SHOW SERVERS).
 	ServersNote string                   `json:"serversNote,omitempty"`

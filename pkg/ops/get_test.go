@@ -22,7 +22,7 @@ func TestSummarize(t *testing.T) {
 		"creating": {"CREATE_COMPLETE", "CREATE_IN_PROGRESS"},
 		"updating": {"UPDATE_IN_PROGRESS", "CREATE_COMPLETE"},
 		// a stack whose change set was never executed holds nothing: missingStacks counts it
-		"ready ": {"CREATE_COMPLETE", "REVIEW_IN_PROGRESS"},
+		"ready ":   {"CREATE_COMPLETE", "REVIEW_IN_PROGRESS"},
 		"failed":   {"CREATE_IN_PROGRESS", "ROLLBACK_COMPLETE"},
 		"deleting": {"DELETE_IN_PROGRESS", "ROLLBACK_COMPLETE"},
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/neo4jctl/neo4jctl/internal/clustersim"
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
