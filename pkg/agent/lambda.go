@@ -17,6 +17,7 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/admin"
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/cleanup"
 	"github.com/neo4jctl/neo4jctl/pkg/lambdas/dnssync"
+	"github.com/neo4jctl/neo4jctl/pkg/lambdas/rotation"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
@@ -44,9 +45,16 @@ func LambdaHandler(ctx context.Context, env Env, log *slog.Logger) (any, error) 
 	case naming.HandlerCleanup:
 		cl := &cleanup.Handler{CloudMap: servicediscovery.NewFromConfig(cfg), HTTP: &http.Client{Timeout: 30 * time.Second}, Log: log}
 		return cl.Handle, nil
+	case naming.HandlerRotation:
+		c, err := rotation.ConfigFromEnv(env)
+		if err != nil {
+			return nil, err
+		}
+		r := &rotation.Handler{Secrets: secretsmanager.NewFromConfig(cfg), Neo4j: rotation.Bolt{URI: c.BoltURI}, Config: c, Log: log}
+		return r.Handle, nil
 	default:
-		return nil, fmt.Errorf("%s=%q: want %s, %s or %s", naming.EnvHandler, h,
-			naming.HandlerDNSSync, naming.HandlerAdmin, naming.HandlerCleanup)
+		return nil, fmt.Errorf("%s=%q: want %s, %s, %s or %s", naming.EnvHandler, h,
+			naming.HandlerDNSSync, naming.HandlerAdmin, naming.HandlerCleanup, naming.HandlerRotation)
 	}
 }
 

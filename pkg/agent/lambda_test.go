@@ -23,6 +23,8 @@ func TestLambdaHandlerSelection(t *testing.T) {
 		{map[string]string{naming.EnvHandler: naming.HandlerAdmin, naming.EnvNamespace: "ns", naming.EnvAdminSecretARN: "arn"}, ""},
 		{map[string]string{naming.EnvHandler: naming.HandlerAdmin}, naming.EnvAdminSecretARN},
 		{map[string]string{naming.EnvHandler: naming.HandlerCleanup}, ""},
+		{map[string]string{naming.EnvHandler: naming.HandlerRotation, naming.EnvBoltURI: "neo4j://core.ns:7687", naming.EnvAdminSecretARN: "arn"}, ""},
+		{map[string]string{naming.EnvHandler: naming.HandlerRotation, naming.EnvBoltURI: "neo4j://core.ns:7687"}, naming.EnvAdminSecretARN},
 		{map[string]string{naming.EnvHandler: "shell"}, "want dns-sync"},
 	}
 	for _, tt := range tests {

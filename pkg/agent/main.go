@@ -33,7 +33,7 @@ Usage:
                                         on a core member's instance: attach, format if blank, mount and mark its volume
   neo4jctl-agent version                print the agent version
 
-As a Lambda (AWS_LAMBDA_RUNTIME_API set), NEO4JCTL_HANDLER selects dns-sync | operations | cleanup.
+As a Lambda (AWS_LAMBDA_RUNTIME_API set), NEO4JCTL_HANDLER selects dns-sync | operations | cleanup | rotation.
 `
 
 // Main runs the agent with args (without the program name) and returns the exit code.
