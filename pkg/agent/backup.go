@@ -37,6 +37,9 @@ type BackupOptions struct {
 	Now     func() time.Time
 	// S3 reads and writes the catalog (lock, manifests, retention); default from the task role.
 	S3 backup.S3API
+	// Locks tells retention which backups S3 Object Lock protects (default: with
+	// NEO4JCTL_BACKUP_OBJECT_LOCK, HeadObject through S3).
+	Locks ObjectLocks
 	// Lease is how long the backup lock holds without renewal (default 15 minutes; renewed
 	// every third of it while neo4j-admin runs).
 	Lease time.Duration
@@ -222,7 +225,8 @@ func (r *BackupReport) run(ctx context.Context, o BackupOptions, store backup.St
 	}
 	// Record even after a failure: neo4j-admin goes on with the other databases when one
 	// fails, and what it made is restorable.
-	rec := recorder{store: store, version: env(naming.EnvNeo4jVersion), now: now, inspect: inspector(env, run, r.To, o.Stderr)}
+	rec := recorder{store: store, version: env(naming.EnvNeo4jVersion), now: now, inspect: inspector(env, run, r.To, o.Stderr),
+		locks: objectLocks(env, o, store)}
 	made, err := rec.record(ctx, before, backup.Run{ID: runID(r.Owner, started), Type: r.Type, Started: started.UTC(), Finished: now().UTC()})
 	r.Artifacts = made
 	if err != nil {

@@ -19,6 +19,9 @@ type recorder struct {
 	version string // Neo4j version of the run
 	now     func() time.Time
 	inspect func(ctx context.Context) ([]backup.InspectRow, error)
+	// locks, with backup.objectLock, says which backups S3 Object Lock still protects:
+	// retention keeps their chains and reports until when (nil: no object lock).
+	locks ObjectLocks
 }
 
 // record adds to the manifests every artifact of the folder that none knows yet (from one
@@ -149,6 +152,14 @@ func (rc recorder) prune(ctx context.Context, days int) ([]string, map[string]st
 		}
 		var keys []string
 		for _, c := range backup.PlanRetention(backup.Chains(manifests[db].Artifacts), rc.now(), days) {
+			kept, err := rc.locked(ctx, c)
+			if err != nil {
+				return deleted, refused, err
+			}
+			if kept != nil {
+				maps.Copy(refused, kept)
+				continue
+			}
 			for _, e := range c.Entries {
 				keys = append(keys, e.Key)
 			}
@@ -186,4 +197,34 @@ func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
 		set[k] = true
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// locked reports a chain S3 Object Lock still protects, key by key with until when; nil when
+// every artifact of it may go. The chain goes whole or not at all: deleting the unlocked part
+// would leave the locked rest unrestorable.
+func (rc recorder) locked(ctx context.Context, c backup.Chain) (map[string]string, error) {
+	if rc.locks == nil {
+		return nil, nil
+	}
+	why := ""
+	for _, e := range c.Entries {
+		until, hold, err := rc.locks.Locked(ctx, e.Key)
+		if err != nil {
+			return nil, fmt.Errorf("reading the object lock of %s: %w", e.Key, err)
+		}
+		switch {
+		case hold:
+			why = fmt.Sprintf("under an S3 Object Lock legal hold (%s): kept until the hold is removed", path.Base(e.Key))
+		case until.After(rc.now()) && why == "":
+			why = fmt.Sprintf("locked by S3 Object Lock until %s (%s): kept until then", until.UTC().Format(time.RFC3339), path.Base(e.Key))
+		}
+	}
+	if why == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, e := range c.Entries {
+		out[e.Key] = "its chain is " + why
+	}
+	return out, nil
 }

@@ -87,7 +87,11 @@ type WorkerConfig struct {
 	BoltURI    string // default neo4j://127.0.0.1:7687 (routing: admin commands reach the leader)
 
 	AdminPassword string
-	Users         []neo4jadmin.UserSpec
+	// With users.rotation: the secrets the passwords are read from (CurrentPasswords), by
+	// user name for the managed users.
+	AdminSecretARN string
+	UserSecretARNs map[string]string
+	Users          []neo4jadmin.UserSpec
 
 	RestoreFrom      string
 	RestoreDatabases []string
@@ -110,8 +114,8 @@ func WorkerConfigFromEnv(env Env) (WorkerConfig, error) {
 	c := WorkerConfig{
 		Role: entrypointRole(env), Member: env(naming.EnvMember), Cluster: env(naming.EnvCluster),
 		Namespace: env(naming.EnvNamespace), ECSCluster: env(naming.EnvECSCluster), BoltURI: naming.BoltURI("127.0.0.1"),
-		AdminPassword: env(naming.EnvAdminPassword),
-		RestoreFrom:   env(naming.EnvRestoreFrom), RestoreDatabases: splitList(env(naming.EnvRestoreDatabases)),
+		AdminPassword: env(naming.EnvAdminPassword), AdminSecretARN: env(naming.EnvAdminSecretARN),
+		RestoreFrom: env(naming.EnvRestoreFrom), RestoreDatabases: splitList(env(naming.EnvRestoreDatabases)),
 		Bucket: env(naming.EnvBucket), DataDir: dataDir(env), LogsDir: env(naming.EnvLogsDir),
 		ShipLogs: splitList(env(naming.EnvShipLogs)), LogGroup: env(naming.EnvLogGroup),
 	}
@@ -141,6 +145,12 @@ func WorkerConfigFromEnv(env Env) (WorkerConfig, error) {
 				return c, fmt.Errorf("user %s has no password: the task definition must inject its secret", u.user)
 			}
 			c.Users = append(c.Users, neo4jadmin.UserSpec{Username: u.user, Password: u.pw, Access: u.access})
+			if arn := env(map[neo4jadmin.Access]string{neo4jadmin.ReadOnly: naming.EnvReadOnlyARN, neo4jadmin.ReadWrite: naming.EnvReadWriteARN}[u.access]); arn != "" {
+				if c.UserSecretARNs == nil {
+					c.UserSecretARNs = map[string]string{}
+				}
+				c.UserSecretARNs[u.user] = arn
+			}
 		}
 	}
 	return c, nil
@@ -198,6 +208,9 @@ type Worker struct {
 	DiskUsed func(dir string) (float64, error)
 	Stderr   io.Writer
 	Now      func() time.Time
+	// Passwords, with users.rotation, gives the passwords' current versions (nil: the ones
+	// injected at the task's start hold).
+	Passwords *CurrentPasswords
 }
 
 func (w *Worker) logf(format string, a ...any) {
@@ -319,10 +332,12 @@ func (w *Worker) adminLoop(ctx context.Context) {
 		}
 		ok := true
 		now := w.now()
+		unauthorized := false
 		if !now.Before(usersDue) {
 			if err := w.EnsureUsers(ctx, admin); err != nil {
 				w.logf("ensuring users: %v", err)
 				ok = false
+				unauthorized = neo4jadmin.IsCode(err, neo4jadmin.CodeUnauthorized)
 				usersDue = now.Add(bo.peek())
 			} else {
 				usersDue = now.Add(w.Config.UsersEvery)
@@ -359,6 +374,11 @@ func (w *Worker) adminLoop(ctx context.Context) {
 				secondariesDue = now.Add(bo.peek())
 			}
 		}
+		if unauthorized && w.Passwords != nil {
+			// the admin password was rotated: log in again with its current version
+			admin.Close(context.WithoutCancel(ctx))
+			admin = nil
+		}
 		wait := 30 * time.Second
 		if ok {
 			bo.reset()
@@ -374,10 +394,21 @@ func (w *Worker) adminLoop(ctx context.Context) {
 // EnsureUsers brings the managed users to their secrets' passwords and roles (idempotent);
 // without managed users it only checks the admin login.
 func (w *Worker) EnsureUsers(ctx context.Context, admin Admin) error {
-	if len(w.Config.Users) == 0 {
+	users := w.Config.Users
+	if w.Passwords != nil && len(users) > 0 {
+		var skipped []string
+		var err error
+		if users, skipped, err = w.Passwords.Users(ctx, users); err != nil {
+			return err
+		}
+		for _, u := range skipped {
+			w.logf("user %s: its password is being rotated; left alone this round", u)
+		}
+	}
+	if len(users) == 0 {
 		return admin.Ping(ctx)
 	}
-	res, err := admin.EnsureUsers(ctx, w.Config.Users)
+	res, err := admin.EnsureUsers(ctx, users)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/neo4jadmin"
@@ -36,13 +37,24 @@ func RunWorker(ctx context.Context, env Env, stderr io.Writer) error {
 		w.Metrics = CloudWatchMetrics{CW: cloudwatch.NewFromConfig(cfg)}
 		w.Logs = CloudWatchLogs{Logs: cloudwatchlogs.NewFromConfig(cfg)}
 		w.Services = ECSServices{ECS: ecs.NewFromConfig(cfg)}
+		if c.AdminSecretARN != "" {
+			w.Passwords = &CurrentPasswords{Secrets: secretsmanager.NewFromConfig(cfg), AdminARN: c.AdminSecretARN, UserARNs: c.UserSecretARNs}
+		}
 	}
 	if c.First {
 		if c.AdminPassword == "" {
 			return fmt.Errorf("%s is not set", naming.EnvAdminPassword)
 		}
 		w.Connect = func(ctx context.Context) (Admin, error) {
-			return neo4jadmin.New(c.BoltURI, "neo4j", c.AdminPassword, neo4jadmin.Options{UserAgent: "neo4jctl-agent/" + AgentVersion})
+			pw := c.AdminPassword
+			if w.Passwords != nil { // rotated since the task started, maybe
+				p, err := w.Passwords.Admin(ctx)
+				if err != nil {
+					return nil, err
+				}
+				pw = p
+			}
+			return neo4jadmin.New(c.BoltURI, "neo4j", pw, neo4jadmin.Options{UserAgent: "neo4jctl-agent/" + AgentVersion})
 		}
 	}
 	w.logf("started for %s (%s, first core: %v)", c.Member, c.Role, c.First)
