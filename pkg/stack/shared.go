@@ -223,7 +223,10 @@ func (b *builder) shared() (*Template, map[string]string) {
 	secret := func(id, name, user, desc string) {
 		// Rotation is not configured: it needs a Neo4j-aware rotation function (ALTER USER
 		// on the cluster); neo4jctl rotates through its operations Lambda on demand.
-		conditional(t.Add(id, "AWS::SecretsManager::Secret", M{
+		// Retained with the data they open: a kept volume comes back with its users'
+		// passwords. Its name is fixed, so a re-create must adopt it (ExistingXSecretArn);
+		// delete --purge-data deletes it (force, no recovery window, so the name is free).
+		conditional(Retain(t.Add(id, "AWS::SecretsManager::Secret", M{
 			"Name":        name,
 			"Description": desc,
 			"KmsKeyId":    keyArn,
@@ -234,7 +237,7 @@ func (b *builder) shared() (*Template, map[string]string) {
 				"ExcludePunctuation":   true,
 			},
 			"Tags": b.resourceTags(),
-		}, true), creates[id])
+		}, true)), creates[id])
 	}
 	secret(sharedAdminSecret, naming.AdminSecret(b.name), "neo4j", "Neo4j admin user (neo4j) of "+b.name)
 	exp(OutputAdminSecretArn, b.secretArn(sharedAdminSecret), "Admin secret ARN (the value stays in Secrets Manager)")

@@ -704,6 +704,11 @@ func TestTemplateAssertions(t *testing.T) {
 						}
 					}
 				}
+				for id, r := range resourcesOf(doc, "AWS::SecretsManager::Secret") {
+					if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+						t.Errorf("%s: secret %s not retained with the data it opens", s.Name, id)
+					}
+				}
 				for id, r := range resourcesOf(doc, "AWS::EC2::Volume") {
 					p := props(r)
 					if p["Encrypted"] != true || p["KmsKeyId"] == nil {

@@ -29,6 +29,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 
 	"github.com/neo4jctl/neo4jctl/internal/testbed"
@@ -564,11 +565,19 @@ func checkRetained(t *testing.T, ctx context.Context, awsCfg aws.Config, account
 			if state, err := kmsKeyState(ctx, awsCfg, account, r.PhysicalID); err != nil || state != "Enabled" {
 				t.Errorf("retained KMS key %s (stack %s): state %q, %v; want Enabled", r.PhysicalID, r.Stack, state, err)
 			}
+		case "AWS::SecretsManager::Secret":
+			if _, err := secretsmanager.NewFromConfig(awsCfg).DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(r.PhysicalID)}); err != nil {
+				t.Errorf("retained secret %s (stack %s) is gone: %v", r.PhysicalID, r.Stack, err)
+			}
 		default:
 			t.Errorf("retained %s %s (stack %s): the test has no check for the type", r.Type, r.LogicalID, r.Stack)
 		}
 	}
-	want := map[string]int{"AWS::EC2::Volume": len(cfg.Members()), "AWS::S3::Bucket": 1, "AWS::KMS::Key": 1}
+	secrets := 1
+	if u := cfg.Users; u != nil {
+		secrets += min(1, len(u.ReadOnly)) + min(1, len(u.ReadWrite))
+	}
+	want := map[string]int{"AWS::EC2::Volume": len(cfg.Members()), "AWS::S3::Bucket": 1, "AWS::KMS::Key": 1, "AWS::SecretsManager::Secret": secrets}
 	for typ, n := range want {
 		if count[typ] != n {
 			t.Errorf("the stacks retain %d %s, want %d", count[typ], typ, n)
