@@ -22,12 +22,13 @@ func newCreateCommand(g *globals) *cobra.Command {
 
 type createOptions struct {
 	file   string
-	dryRun bool
+	dryRun string // "" (create), "offline" or "aws"
 	output string
 	detach bool // start the stacks that can start and return
 	print  bool // -o given: print the created cluster on stdout
 	wait   bool // wait for Neo4j to form the cluster after the stacks
 	admin  adminOptions
+	fresh  bool // new volumes, bucket and key even where an earlier cluster of the name kept data
 }
 
 func newCreateClusterCommand(g *globals) *cobra.Command {
@@ -39,11 +40,23 @@ func newCreateClusterCommand(g *globals) *cobra.Command {
 shared stack first, core members and replicas in parallel, the operations stack last, and
 wait for them. Run it again to resume a create that failed or was interrupted.
 
+Data an earlier cluster of the same name kept (delete without --purge-data) is adopted: each
+member gets its kept volume back (same member, same AZ), and the bucket with the backups,
+the KMS key and the users' secrets (same passwords) are used instead of new ones; the plan
+says which. Where several generations were kept, the newest is adopted and the others are
+named and left alone. --fresh-data starts with new volumes, bucket and key instead and leaves
+the kept ones alone; the secrets have fixed names, so they are adopted even then and the users
+keep their passwords. A kept volume in another AZ than its member now goes to refuses the
+create before anything is made.
+
 --dry-run prints the defaulted config and the plan (-o yaml, the default, or json) and
-touches nothing. Without --dry-run, -o json|yaml|table prints the created cluster as
-"neo4jctl get cluster NAME" shows it, on stdout.`,
+touches nothing, without AWS; --dry-run=aws also reads what an earlier cluster kept and shows
+what create would adopt (it changes nothing). Without --dry-run, -o json|yaml|table prints
+the created cluster as "neo4jctl get cluster NAME" shows it, on stdout.`,
 		Example: `  neo4jctl create cluster -f cluster.yaml --dry-run
   neo4jctl create cluster -f cluster.yaml --dry-run -o json | jq .plan
+  neo4jctl create cluster -f cluster.yaml --dry-run=aws
+  neo4jctl create cluster -f cluster.yaml --fresh-data
   neo4jctl create cluster -f cluster.yaml -o json | jq -r .endpoint
   neo4jctl create cluster -f cluster.yaml --timeout 40m
   neo4jctl create cluster -f cluster.yaml --wait=false`,
@@ -53,18 +66,23 @@ touches nothing. Without --dry-run, -o json|yaml|table prints the created cluste
 			if err := checkCreateOutput(o); err != nil {
 				return err
 			}
+			if o.dryRun != "" && o.dryRun != "offline" && o.dryRun != "aws" {
+				return usagef("--dry-run=%q: use --dry-run (offline) or --dry-run=aws", o.dryRun)
+			}
 			f, err := loadConfig(c.Context(), g, o.file)
 			if err != nil {
 				return err
 			}
-			if !o.dryRun {
+			if o.dryRun == "" {
 				return createCluster(c.Context(), g, f, o)
 			}
-			return writeDryRun(g.out, o.output, f.Config, g.release().OfflineInputs())
+			return dryRunCluster(c.Context(), g, f, o)
 		},
 	}
 	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml to create (- reads standard input)")
-	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the defaulted config and the plan; touch nothing")
+	c.Flags().StringVar(&o.dryRun, "dry-run", "", "print the defaulted config and the plan; touch nothing (=aws: also show the kept data create would adopt)")
+	c.Flags().Lookup("dry-run").NoOptDefVal = "offline"
+	c.Flags().BoolVar(&o.fresh, "fresh-data", false, "new volumes, bucket and key even where an earlier cluster of this name kept data (left alone; secrets are still adopted)")
 	c.Flags().StringVarP(&o.output, "output", "o", printer.YAML, "yaml or json with --dry-run; json, yaml or table prints the created cluster")
 	c.Flags().BoolVar(&o.detach, "detach", false, "start creating and return at once; run create again to carry on")
 	c.Flags().BoolVar(&o.wait, "wait", true, "after the stacks, wait until Neo4j has formed the cluster (every member joined, system and the default database online); --wait=false returns when the stacks are complete")
@@ -76,7 +94,7 @@ touches nothing. Without --dry-run, -o json|yaml|table prints the created cluste
 // created cluster only when -o is given, in any format get knows.
 func checkCreateOutput(o *createOptions) error {
 	allowed := []string{printer.YAML, printer.JSON}
-	if !o.dryRun {
+	if o.dryRun == "" {
 		allowed = []string{printer.JSON, printer.YAML, printer.Table}
 	}
 	if err := printer.CheckFormat(o.output, allowed...); err != nil {
@@ -91,13 +109,33 @@ type dryRun struct {
 	Plan   *ops.Plan              `json:"plan"`
 }
 
-// writeDryRun prints the defaulted config and the plan. As YAML, the plan is written as
-// comments so that the output is itself a complete cluster.yaml.
-func writeDryRun(w io.Writer, format string, cfg *cluster.ClusterConfig, in stack.Inputs) error {
+// dryRunCluster prints the dry run; with --dry-run=aws it first looks up the kept data a
+// create would adopt (reads only).
+func dryRunCluster(ctx context.Context, g *globals, f *cluster.File, o *createOptions) error {
+	var a *ops.Adoption
+	if o.dryRun == "aws" {
+		h, err := newCluster(ctx, g, f.Config.Metadata.Name, f.Config.Metadata.Region)
+		if err != nil {
+			return err
+		}
+		a, err = ops.LookupAdoption(ctx, h, f.Config, f.Path, o.fresh)
+		g.done()
+		if err != nil {
+			return err
+		}
+	}
+	return writeDryRun(g.out, o.output, f.Config, g.release().OfflineInputs(), a)
+}
+
+// writeDryRun prints the defaulted config and the plan (with a, what create adopts). As
+// YAML, the plan is written as comments so that the output is itself a complete cluster.yaml.
+func writeDryRun(w io.Writer, format string, cfg *cluster.ClusterConfig, in stack.Inputs, a *ops.Adoption) error {
+	in.Adopt = a.Inputs()
 	plan, err := ops.NewPlan(cfg, in)
 	if err != nil {
 		return err
 	}
+	plan.Adoption = a
 	if format == printer.JSON {
 		return printer.Write(w, format, dryRun{Config: cfg, Plan: plan}, nil)
 	}
@@ -134,6 +172,7 @@ func createCluster(ctx context.Context, g *globals, f *cluster.File, o *createOp
 	if g.timeout > 0 {
 		c.Deadline = h.Clock.Now().Add(g.timeout)
 	}
+	c.Fresh = o.fresh
 	sig, stop := g.interrupts()
 	defer stop()
 	c.Interrupts = sig

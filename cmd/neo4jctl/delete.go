@@ -23,11 +23,18 @@ protection is turned off on these stacks only; Cloud Map instances registered ou
 CloudFormation (the DNS sync Lambda's records) are removed right before the operations and
 shared stacks, once nothing can register them again.
 
-Member volumes, the bucket with the backups and the KMS key are kept, and named. --purge-data
-deletes them too, naming each: the volumes, the bucket with every version of every object,
-and the KMS key (scheduled for deletion after 7 days, the minimum KMS allows). It finds them
-by their neo4jctl.io/cluster tag, so it also works after a plain delete removed the stacks.
-Anything left over is listed and the exit code is 1.`,
+Member volumes, the bucket with the backups, the KMS key and the users' secrets are kept, and
+named: a later create of the same name adopts them and comes back with the same data and
+passwords. --purge-data deletes them too, naming each, for every generation a plain delete
+kept (found in one lookup by their neo4jctl.io/cluster tag, so it also works after the stacks
+are gone): the volumes, the buckets with every version of every object, the KMS keys
+(scheduled for deletion after 7 days, the minimum KMS allows) and the secrets (at once, no
+recovery window, so their names are free again).
+
+Object lock (backup.objectLock) is respected: backups it keeps are not deleted early. Their
+bucket, the key that decrypts them and the secrets stay with them, and the delete says until
+when; run it again after that date. Anything else left over is listed with its cause and the
+command to run again, and the exit code is 1.`,
 		Example: `  neo4jctl delete cluster graph-dev
   neo4jctl delete cluster graph-dev --purge-data --yes`,
 		Args: exactArgs(1),
@@ -46,11 +53,15 @@ Anything left over is listed and the exit code is 1.`,
 			if err != nil {
 				return err
 			}
+			if len(rep.Locked) > 0 {
+				fmt.Fprintf(g.err, "%s cluster %s deleted, except the backups object lock keeps (see above).\n", g.colors.Green("Done:"), args[0])
+				return nil
+			}
 			fmt.Fprintf(g.err, "%s cluster %s deleted.\n", g.colors.Green("Done:"), args[0])
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&purge, "purge-data", false, "also delete the member volumes, the bucket with every backup and the KMS key")
+	c.Flags().BoolVar(&purge, "purge-data", false, "also delete the member volumes, the buckets with every backup, the KMS keys and the secrets")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask")
 	return c
 }

@@ -75,7 +75,7 @@ func TestPurgeAfterAPlainDeleteFindsTheDataByTag(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("delete: exit %d\n%s", code, stderr)
 	}
-	mustContain(t, "delete", stderr, "Member volumes, backups and the KMS key are kept.", "Kept bucket "+got.Bucket+" (backups); --purge-data deletes it",
+	mustContain(t, "delete", stderr, "Member volumes, backups, the KMS key and the users' secrets are kept", "Kept bucket "+got.Bucket+" (backups); --purge-data deletes it",
 		"Kept KMS key "+key+" (encrypts the volumes and backups); --purge-data deletes it", "Kept volume "+vols[0])
 
 	// get and delete without --purge-data: no cluster, but the kept data is named
@@ -84,7 +84,7 @@ func TestPurgeAfterAPlainDeleteFindsTheDataByTag(t *testing.T) {
 		t.Fatalf("second delete: exit %d", code)
 	}
 	mustContain(t, "second delete", stderr, "no cluster graph-dev in eu-west-1", "Kept from an earlier delete: volume vol-", vols[0], vols[1], vols[2], "bucket "+got.Bucket, "KMS key "+key,
-		"`neo4jctl delete cluster graph-dev --purge-data` deletes them")
+		"`neo4jctl create cluster -f cluster.yaml` of the same name adopts them, `neo4jctl delete cluster graph-dev --purge-data` deletes them")
 
 	// the purge finds them by tag, names them and deletes them
 	code, _, stderr = a.cli("", "delete", "cluster", name, "--purge-data", "--yes")
@@ -111,30 +111,6 @@ func TestPurgeAfterAPlainDeleteFindsTheDataByTag(t *testing.T) {
 	if code, _, stderr = a.cli("", "delete", "cluster", name, "--purge-data", "--yes"); code != exitFailed || !strings.Contains(stderr, "no cluster graph-dev") {
 		t.Errorf("purge of nothing: exit %d\n%s", code, stderr)
 	}
-}
-
-func TestCreateAfterAPlainDeleteWarnsAboutTheKeptData(t *testing.T) {
-	a := newMotoAccount(t, "eu-west-1")
-	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
-	file := "../../examples/minimal.yaml"
-	if code, _, stderr := a.cli("", "create", "cluster", "-f", file); code != 0 {
-		t.Fatalf("create: %s", stderr)
-	}
-	if strings.Contains(a.mustCLI("", "get", "cluster"), "Warning") {
-		t.Fatal("get warns")
-	}
-	vols := a.clusterVolumeIDs("graph-dev")
-	if code, _, stderr := a.cli("", "delete", "cluster", "graph-dev", "--yes"); code != 0 {
-		t.Fatalf("delete: %s", stderr)
-	}
-	code, _, stderr := a.cli("", "create", "cluster", "-f", file)
-	if code != 0 {
-		t.Fatalf("create again: exit %d\n%s", code, stderr)
-	}
-	mustContain(t, "create again", stderr, "Warning: data of an earlier cluster graph-dev is still in eu-west-1: volume vol-", vols[0], vols[1], vols[2], " (core-1), volume ",
-		"bucket neo4jctl-graph-dev-shared-bucket", "KMS key ",
-		"neo4jctl does not reattach old volumes yet: this cluster starts with new, empty volumes",
-		"`neo4jctl delete cluster graph-dev --purge-data`", "Done: cluster graph-dev created")
 }
 
 func (a *motoAccount) mustCLI(stdin string, args ...string) string {

@@ -12,10 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	tagging "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	taggingschemas "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 )
 
 // Clients are the AWS SDK clients of one region, made from one aws.Config (awsapi.LoadConfig).
@@ -32,8 +35,9 @@ type Clients struct {
 	AutoScaling    *autoscaling.Client
 	KMS            *kms.Client
 	Lambda         *lambda.Client         // the admin channel's invocations
-	SecretsManager *secretsmanager.Client // --bolt-uri's admin credentials
+	SecretsManager *secretsmanager.Client // --bolt-uri's admin credentials; kept secrets
 	Logs           *cloudwatchlogs.Client // logs, and the backup tasks' reports
+	Tagging        *tagging.Client        // kept data by tag (one lookup per region)
 }
 
 // NewClients makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
@@ -55,5 +59,10 @@ func NewClients(cfg aws.Config) *Clients {
 		Lambda:         lambda.NewFromConfig(cfg),
 		SecretsManager: secretsmanager.NewFromConfig(cfg),
 		Logs:           cloudwatchlogs.NewFromConfig(cfg),
+		// AWS JSON 1.1, the API's first protocol, which every endpoint speaks; the SDK would
+		// prefer RPCv2 CBOR, which emulators and proxies (moto) do not
+		Tagging: tagging.NewFromConfig(cfg, func(o *tagging.Options) {
+			o.Protocol = awsjson.New11(taggingschemas.ResourceGroupsTaggingAPI_20170126)
+		}),
 	}
 }

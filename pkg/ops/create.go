@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,25 +16,22 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-// CreateS3 is what create does with S3: upload the agent bundles, find a kept bucket.
-type CreateS3 interface {
-	BundleStore
-	BucketFinder
-}
-
 // Create makes the cluster's stacks in order (members in parallel once the shared stack
 // exists), resuming an earlier attempt, and offers to roll back after Ctrl-C.
 type Create struct {
 	*Cluster
-	Config   *cluster.ClusterConfig
-	File     string // the cluster.yaml path, for the commands suggested
-	Detach   bool   // start what can start and return
+	Config *cluster.ClusterConfig
+	File   string // the cluster.yaml path, for the commands suggested
+	Detach bool   // start what can start and return
+	// Fresh starts with new volumes, bucket and key where an earlier cluster of this name
+	// kept data (--fresh-data); that data is left alone. Secrets are adopted even so.
+	Fresh    bool
 	Release  Release
 	Precheck Precheck
-	EC2      VolumeFinder
-	S3       CreateS3
-	KMS      KeyFinder
-	ECS      GetECS // stopped tasks, for a failure report; services, for a formation timeout
+	Data     DataAPI     // the kept data to adopt
+	AZs      AZReader    // the members' AZs, to check kept volumes against
+	S3       BundleStore // the agent bundles
+	ECS      GetECS      // stopped tasks, for a failure report; services, for a formation timeout
 	// Wait, after the stacks (not with Detach), until Neo4j has formed the cluster (see
 	// WaitFormed), until Deadline on the handle's clock (zero: DefaultFormationTimeout after
 	// the stacks); Inspect is the command a timeout suggests.
@@ -50,14 +48,16 @@ type Create struct {
 // NewCreate is create on the handle's clients; file is the cluster.yaml's path.
 func NewCreate(c *Cluster, cfg *cluster.ClusterConfig, file string, detach bool, rel Release) *Create {
 	return &Create{Cluster: c, Config: cfg, File: file, Detach: detach, Release: rel, Precheck: newPrecheck(c.AWS),
-		EC2: c.AWS.EC2, S3: c.AWS.S3, KMS: c.AWS.KMS, ECS: c.AWS.ECS, Rollback: NewDelete(c, false, true)}
+		Data: dataAPI(c.AWS), AZs: c.AWS.EC2, S3: c.AWS.S3, ECS: c.AWS.ECS, Rollback: NewDelete(c, false, true)}
 }
 
-// CreatePlan is what create found: the rendered stacks and those that exist already.
+// CreatePlan is what create found: the rendered stacks, those that exist already and the
+// kept data the stacks adopt.
 type CreatePlan struct {
 	Stacks   []stack.Stack
 	Live     map[string]*engine.StackInfo // stacks of an earlier attempt, by name
 	Recreate []string                     // rolled-back stacks to delete and create again
+	Adoption *Adoption
 	rendered *rendered
 }
 
@@ -122,7 +122,8 @@ func (e *CreateError) Error() string {
 
 // Plan checks the account and renders the stacks, then looks at what exists: a resume
 // carries on, a name taken by another cluster or a cluster that exists is refused, and so
-// is a stack in a state only a person can fix. Plan changes nothing.
+// is a stack in a state only a person can fix; data an earlier cluster of the name kept is
+// adopted. Plan changes nothing.
 func (c *Create) Plan(ctx context.Context) (*CreatePlan, error) {
 	r, err := c.render(ctx, c.Precheck, c.Release, c.Config)
 	if err != nil {
@@ -132,10 +133,40 @@ func (c *Create) Plan(ctx context.Context) (*CreatePlan, error) {
 	if p.Live, err = c.liveStacks(ctx, r.stacks); err != nil {
 		return nil, err
 	}
-	if len(p.Live) == 0 {
-		return p, c.warnKeptData(ctx)
+	if len(p.Live) > 0 {
+		if err := c.checkResumable(p); err != nil {
+			return nil, err
+		}
 	}
-	return p, c.checkResumable(p)
+	return p, c.adopt(ctx, p)
+}
+
+// adopt finds the data an earlier cluster of this name kept, says what the stacks adopt and
+// what is left alone, and renders them again with the existing ids. Kept volumes in the
+// wrong AZ refuse the create before anything is made.
+func (c *Create) adopt(ctx context.Context, p *CreatePlan) error {
+	live := map[string]*engine.StackInfo{}
+	for n, info := range p.Live {
+		if !slices.Contains(p.Recreate, n) {
+			live[n] = info
+		}
+	}
+	a, err := c.findAdoption(ctx, c.Data, c.AZs, c.Config, c.File, p.rendered.env.SubnetAZs, live, c.Fresh)
+	if err != nil {
+		return err
+	}
+	p.Adoption = a
+	if a.Text() != "" {
+		c.emit(DataAdopted{Adoption: a})
+	}
+	in := p.rendered.in
+	in.Adopt = a.Inputs()
+	stacks, err := stack.Build(c.Config, in)
+	if err != nil {
+		return fmt.Errorf("rendering templates: %w", err)
+	}
+	p.Stacks, p.rendered.stacks = stacks, stacks
+	return nil
 }
 
 // liveStacks describes the stacks that exist; one of another cluster is refused.
@@ -155,20 +186,6 @@ func (c *Create) liveStacks(ctx context.Context, stacks []stack.Stack) (map[stri
 		live[s.Name] = info
 	}
 	return live, nil
-}
-
-// warnKeptData: data kept by an earlier delete of a cluster of this name is not reused
-// (yet). Say so, so nobody expects the old databases; a warning, not a refusal: nothing is
-// lost, the old data stays where it is.
-func (c *Create) warnKeptData(ctx context.Context) error {
-	old, err := dataFinder{EC2: c.EC2, S3: c.S3, KMS: c.KMS}.find(ctx, c.Name, c.Region, nil)
-	if err != nil {
-		return err
-	}
-	if !old.Empty() {
-		c.emit(KeptDataFound{Cluster: c.Name, Region: c.Region, Data: old.Names()})
-	}
-	return nil
 }
 
 // checkResumable refuses a cluster that exists and stacks in states create cannot repair,
@@ -206,11 +223,18 @@ func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, err
 	if err := c.clearRolledBack(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := c.restoreSecrets(ctx, p.Adoption); err != nil {
+		return nil, err
+	}
 	var once sync.Once
-	var uploadErr error
-	upload := func(ctx context.Context) error {
-		once.Do(func() { uploadErr = c.uploadBundles(ctx, c.S3, p.rendered) })
-		return uploadErr
+	var sharedErr error
+	upload := func(ctx context.Context) error { // once the shared stack exists
+		once.Do(func() {
+			if sharedErr = c.uploadBundles(ctx, c.S3, p.rendered); sharedErr == nil {
+				sharedErr = c.rekeySecrets(ctx, p.Adoption)
+			}
+		})
+		return sharedErr
 	}
 	if c.Detach {
 		return c.startDetached(ctx, p, upload)

@@ -27,8 +27,9 @@ type createFixture struct {
 func newCreateFixture(t *testing.T) (*createFixture, *Create) {
 	x := &createFixture{del: newDeleteFixture(), ecs: &fakeECS{tasks: map[string][]ecstypes.Task{}}, events: &recorder{}}
 	x.del.eng.stacks = map[string]*engine.StackInfo{}
-	x.del.ec2.volumes = map[string]map[string]string{}
+	x.del.ec2.volumes = map[string]*fakeVolume{}
 	x.del.kms.keys = map[string]map[string]string{}
+	x.del.sm.secrets = map[string]*fakeStoredSecret{}
 	x.del.s3.buckets = map[string]*fakeBucket{"bucket-1": {region: "eu-west-1", objects: map[string]int{}}}
 	x.del.eng.outputs["neo4jctl-graph-dev-shared"] = sharedOutputs("bucket-1")
 	cfg := loadExample(t, "minimal.yaml")
@@ -36,8 +37,8 @@ func newCreateFixture(t *testing.T) (*createFixture, *Create) {
 	h := &Cluster{Name: "graph-dev", Region: "eu-west-1", Stacks: x.del.eng, Events: x.events}
 	c := &Create{Cluster: h, Config: cfg, File: "minimal.yaml", Release: testRelease(),
 		Precheck: Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: x.del.ec2, ECR: x.ecr},
-		EC2:      x.del.ec2, S3: x.del.s3, KMS: x.del.kms, ECS: x.ecs,
-		Rollback: &Delete{Cluster: h, EC2: x.del.ec2, S3: x.del.s3, KMS: x.del.kms, CloudMap: x.del.cmap, Yes: true}}
+		Data:     x.del.data(), AZs: x.del.ec2, S3: x.del.s3, ECS: x.ecs,
+		Rollback: &Delete{Cluster: h, Data: x.del.data(), CloudMap: x.del.cmap, Yes: true}}
 	return x, c
 }
 
@@ -150,18 +151,6 @@ func TestCreateResumesAnEarlierAttempt(t *testing.T) {
 	}
 	if !slices.Equal(x.del.s3.puts, []string{naming.AgentKey("arm64", strings.Repeat("a", 64))}) {
 		t.Errorf("uploaded again: %v", x.del.s3.puts)
-	}
-}
-
-func TestCreateWarnsAboutDataAnEarlierClusterKept(t *testing.T) {
-	x, c := newCreateFixture(t)
-	x.del.ec2.volumes["vol-old"] = map[string]string{naming.TagCluster: "graph-dev", naming.TagMember: "core-1"}
-	if _, err := run(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	ev, ok := eventOf[KeptDataFound](x.events)
-	if !ok || !slices.Equal(ev.Data, []string{"volume vol-old (core-1)"}) || !strings.Contains(ev.String(), "`neo4jctl delete cluster graph-dev --purge-data`") {
-		t.Fatalf("warning: %+v", ev)
 	}
 }
 

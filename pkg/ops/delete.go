@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 
@@ -25,22 +24,21 @@ type CloudMapCleaner interface {
 	DeregisterInstance(context.Context, *servicediscovery.DeregisterInstanceInput, ...func(*servicediscovery.Options)) (*servicediscovery.DeregisterInstanceOutput, error)
 }
 
-// Delete removes a cluster's stacks in reverse order. Member volumes, the bucket and the KMS
-// key are kept unless PurgeData; with PurgeData they are found by the cluster tag too, so a
-// purge after a plain delete still finds them.
+// Delete removes a cluster's stacks in reverse order. Member volumes, the bucket, the KMS
+// key and the users' secrets are kept unless PurgeData, for a create of the same name to
+// adopt; with PurgeData every generation of them is found by the cluster tag and deleted,
+// so a purge after a plain delete (or several) still finds them all.
 type Delete struct {
 	*Cluster
-	EC2       VolumeDeleter
-	S3        BucketDeleter
-	KMS       KeyDeleter
+	Data      DataAPI
 	CloudMap  CloudMapCleaner
-	PurgeData bool // also delete the member volumes, the bucket (backups) and the KMS key
+	PurgeData bool // also delete the member volumes, buckets (backups), KMS keys and secrets
 	Yes       bool // do not ask
 }
 
 // NewDelete is delete on the handle's clients.
 func NewDelete(c *Cluster, purgeData, yes bool) *Delete {
-	return &Delete{Cluster: c, EC2: c.AWS.EC2, S3: c.AWS.S3, KMS: c.AWS.KMS, CloudMap: c.AWS.CloudMap, PurgeData: purgeData, Yes: yes}
+	return &Delete{Cluster: c, Data: dataAPI(c.AWS), CloudMap: c.AWS.CloudMap, PurgeData: purgeData, Yes: yes}
 }
 
 // DeletePlan is what a delete will remove and keep.
@@ -56,9 +54,10 @@ type DeletePlan struct {
 
 // DeleteReport is what delete did and what is left.
 type DeleteReport struct {
-	Deleted   []string `json:"deleted"`
-	Kept      []string `json:"kept,omitempty"`      // data kept on purpose (no --purge-data)
-	Leftovers []string `json:"leftovers,omitempty"` // what should be gone and is not
+	Deleted   []string        `json:"deleted"`
+	Kept      []string        `json:"kept,omitempty"`      // data kept on purpose (no --purge-data)
+	Locked    []LockedObjects `json:"locked,omitempty"`    // backups object lock keeps (--purge-data)
+	Leftovers []string        `json:"leftovers,omitempty"` // what should be gone and is not
 }
 
 // LeftoversError is a delete that left something behind.
@@ -66,6 +65,7 @@ type LeftoversError struct {
 	Cluster   string
 	Leftovers []string
 	Causes    []error
+	Rerun     string // the same command again
 }
 
 func (e *LeftoversError) Error() string {
@@ -80,7 +80,7 @@ func (e *LeftoversError) Error() string {
 	for _, c := range e.Causes {
 		fmt.Fprintf(&b, "\n%s", c)
 	}
-	fmt.Fprintf(&b, "\nFix the cause above and run `neo4jctl delete cluster %s` again.", e.Cluster)
+	fmt.Fprintf(&b, "\nFix the cause above and run `%s` again.", e.Rerun)
 	return b.String()
 }
 
@@ -103,14 +103,15 @@ func (d *Delete) Plan(ctx context.Context) (*DeletePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := d.finder().find(ctx, d.Name, d.Region, stacks)
+	data, err := d.finder().find(ctx, stacks)
 	if err != nil {
 		return nil, err
 	}
 	if len(stacks) == 0 && (!d.PurgeData || data.Empty()) {
 		nf := &NotFoundError{Name: d.Name, Region: d.Region}
 		if !data.Empty() {
-			return nil, fmt.Errorf("%w\nKept from an earlier delete: %s; `neo4jctl delete cluster %s --purge-data` deletes them", nf, strings.Join(data.Names(), ", "), d.Name)
+			return nil, fmt.Errorf("%w\nKept from an earlier delete: %s; `neo4jctl create cluster -f cluster.yaml` of the same name adopts them, `neo4jctl delete cluster %s --purge-data` deletes them",
+				nf, strings.Join(data.Names(), ", "), d.Name)
 		}
 		return nil, nf
 	}
@@ -125,7 +126,19 @@ func (d *Delete) Plan(ctx context.Context) (*DeletePlan, error) {
 	return p, nil
 }
 
-func (d *Delete) finder() dataFinder { return dataFinder{EC2: d.EC2, S3: d.S3, KMS: d.KMS} }
+func (d *Delete) finder() dataFinder { return dataFinder{api: d.Data, name: d.Name, region: d.Region} }
+
+// rerun is this delete's command, with its flags.
+func (d *Delete) rerun() string {
+	cmd := "neo4jctl delete cluster " + d.Name
+	if d.PurgeData {
+		cmd += " --purge-data"
+	}
+	if d.Yes {
+		cmd += " --yes"
+	}
+	return cmd
+}
 
 // Text says what goes and what stays.
 func (p *DeletePlan) Text() string {
@@ -136,18 +149,23 @@ func (p *DeletePlan) Text() string {
 		fmt.Fprintf(&q, "Delete cluster %s in %s: %d stacks (%s).", p.Cluster, p.Region, len(p.Stacks), strings.Join(p.Stacks, ", "))
 	}
 	if !p.Purge {
-		fmt.Fprintf(&q, "\nMember volumes, backups and the KMS key are kept.")
+		fmt.Fprintf(&q, "\nMember volumes, backups, the KMS key and the users' secrets are kept: `neo4jctl create cluster` of the same name adopts them.")
 		return q.String()
 	}
 	fmt.Fprintf(&q, "\n--purge-data also deletes, for good:")
-	for _, v := range p.Data.Volumes {
-		fmt.Fprintf(&q, "\n  volume %s (%s data)", v.ID, v.Member)
+	for _, g := range p.Data.Generations {
+		for _, v := range g.Volumes {
+			fmt.Fprintf(&q, "\n  volume %s (%s data)", v.ID, v.Member)
+		}
+		for _, b := range g.Buckets {
+			fmt.Fprintf(&q, "\n  bucket %s (every backup in it)", b)
+		}
+		if g.Key.ID != "" && !g.Key.pending() {
+			fmt.Fprintf(&q, "\n  KMS key %s (scheduled for deletion in %d days, the minimum; nothing it encrypted can be read after that)", g.Key.ID, KeyDeletionDays)
+		}
 	}
-	if p.Data.Bucket != "" {
-		fmt.Fprintf(&q, "\n  bucket %s (every backup in it)", p.Data.Bucket)
-	}
-	if p.Data.KeyID != "" {
-		fmt.Fprintf(&q, "\n  KMS key %s (scheduled for deletion in %d days, the minimum; nothing it encrypted can be read after that)", p.Data.KeyID, KeyDeletionDays)
+	for _, s := range p.Data.Secrets {
+		fmt.Fprintf(&q, "\n  secret %s (at once, without a recovery window, so that the name is free)", s.Name)
 	}
 	return q.String()
 }
@@ -239,37 +257,71 @@ func (d *Delete) cleanCloudMap(ctx context.Context, namespaceID string, cause fu
 	}
 }
 
-// purge deletes the kept data: volumes, bucket, key.
+// purge deletes every generation of the kept data, then the secrets. Object lock is
+// respected: a bucket with locked backups stays, and with it the key that decrypts them and
+// the users' secrets (without them the locked backups would be of no use, which is what the
+// lock prevents). Secrets also stay while anything else could not be deleted.
 func (d *Delete) purge(ctx context.Context, data KeptData, rep *DeleteReport) []error {
 	var causes []error
-	for _, v := range data.Volumes {
-		if _, err := d.EC2.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: aws.String(v.ID)}); err != nil {
-			causes = append(causes, fmt.Errorf("deleting volume %s (%s): %w", v.ID, v.Member, awsapi.Clean(err)))
+	clean := true
+	for _, g := range data.Generations {
+		gone, errs := d.purgeGeneration(ctx, g, rep)
+		causes = append(causes, errs...)
+		clean = clean && gone
+	}
+	if !clean {
+		return causes
+	}
+	for _, s := range data.Secrets {
+		if err := deleteSecret(ctx, d.Data.Secrets, s); err != nil {
+			causes = append(causes, err)
+			continue
+		}
+		d.emit(SecretDeleted{Name: s.Name})
+		rep.Deleted = append(rep.Deleted, "secret "+s.Name)
+	}
+	return causes
+}
+
+// purgeGeneration deletes a generation's volumes and buckets, then (all gone) schedules its
+// key's deletion; gone is false when something stays.
+func (d *Delete) purgeGeneration(ctx context.Context, g Generation, rep *DeleteReport) (gone bool, causes []error) {
+	gone = true
+	for _, v := range g.Volumes {
+		if err := deleteVolume(ctx, d.Data.EC2, v); err != nil {
+			causes, gone = append(causes, err), false
 			continue
 		}
 		d.emit(VolumeDeleted{ID: v.ID, Member: v.Member})
 		rep.Deleted = append(rep.Deleted, "volume "+v.ID+" ("+v.Member+")")
 	}
-	if data.Bucket != "" {
-		if err := emptyAndDeleteBucket(ctx, d.S3, data.Bucket); err != nil {
-			causes = append(causes, err)
-		} else {
-			d.emit(BucketDeleted{Bucket: data.Bucket})
-			rep.Deleted = append(rep.Deleted, "bucket "+data.Bucket)
+	for _, b := range g.Buckets {
+		locked, err := emptyBucket(ctx, d.Data.S3, b)
+		switch {
+		case err != nil:
+			causes, gone = append(causes, err), false
+		case locked != nil:
+			locked.KeyID, gone = g.Key.ID, false
+			rep.Locked = append(rep.Locked, *locked)
+			d.emit(BackupsLocked{Locked: *locked, Rerun: d.rerun()})
+		default:
+			d.emit(BucketDeleted{Bucket: b})
+			rep.Deleted = append(rep.Deleted, "bucket "+b)
 		}
 	}
-	if data.KeyID != "" {
-		if err := scheduleKeyDeletion(ctx, d.KMS, data.KeyID); err != nil {
-			causes = append(causes, err)
-		} else {
-			d.emit(KeyScheduledForDeletion{KeyID: data.KeyID, Days: KeyDeletionDays})
-			rep.Deleted = append(rep.Deleted, "KMS key "+data.KeyID+" (scheduled)")
-		}
+	if !gone || g.Key.ID == "" || g.Key.pending() {
+		return gone, causes
 	}
-	return causes
+	if err := scheduleKeyDeletion(ctx, d.Data.KMS, g.Key.ID); err != nil {
+		return false, append(causes, err)
+	}
+	d.emit(KeyScheduledForDeletion{KeyID: g.Key.ID, Days: KeyDeletionDays})
+	rep.Deleted = append(rep.Deleted, "KMS key "+g.Key.ID+" (scheduled)")
+	return true, causes
 }
 
-// leftovers looks again: stacks still there and, after a purge, data still there.
+// leftovers looks again: stacks still there and, after a purge, data still there that
+// object lock does not keep.
 func (d *Delete) leftovers(ctx context.Context, rep *DeleteReport, causes []error) (*DeleteReport, error) {
 	left, err := d.FindStacks(ctx)
 	if err != nil {
@@ -279,16 +331,31 @@ func (d *Delete) leftovers(ctx context.Context, rep *DeleteReport, causes []erro
 		rep.Leftovers = append(rep.Leftovers, fmt.Sprintf("stack %s (%s)", s.Name, s.Status))
 	}
 	if d.PurgeData {
-		rest, err := d.finder().find(ctx, d.Name, d.Region, left)
+		rest, err := d.finder().find(ctx, left)
 		if err != nil {
 			causes = append(causes, err)
 		}
-		rep.Leftovers = append(rep.Leftovers, rest.Names()...)
+		for _, n := range rest.Names() {
+			if !rep.lockKeeps(n) {
+				rep.Leftovers = append(rep.Leftovers, n)
+			}
+		}
 	}
 	if len(rep.Leftovers) > 0 || len(causes) > 0 {
-		return rep, &LeftoversError{Cluster: d.Name, Leftovers: rep.Leftovers, Causes: causes}
+		return rep, &LeftoversError{Cluster: d.Name, Leftovers: rep.Leftovers, Causes: causes, Rerun: d.rerun()}
 	}
 	return rep, nil
+}
+
+// lockKeeps reports whether a kept resource (a KeptData name) stays because object lock
+// keeps backups: the bucket, its key, the users' secrets.
+func (r *DeleteReport) lockKeeps(name string) bool {
+	for _, l := range r.Locked {
+		if strings.HasPrefix(name, "bucket "+l.Bucket+" ") || l.KeyID != "" && strings.HasPrefix(name, "KMS key "+l.KeyID+" ") || strings.HasPrefix(name, "secret ") {
+			return true
+		}
+	}
+	return false
 }
 
 // deregisterInstances removes the instances in the namespace's services that CloudFormation

@@ -3,40 +3,56 @@ package ops
 import (
 	"context"
 	"errors"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
 
 // deleteFixture is a live cluster with its data: three volumes, the bucket with a backup
-// in two versions, the KMS key, and Cloud Map records the DNS sync Lambda made.
+// in two versions, the KMS key that encrypts them, the admin secret, and Cloud Map records
+// the DNS sync Lambda made.
 type deleteFixture struct {
 	eng    *fakeEngine
 	ec2    *fakeEC2
 	s3     *fakeS3
 	kms    *fakeKMS
+	sm     *fakeSecretStore
+	tags   *fakeTagging
 	cmap   *fakeCloudMap
 	events *recorder
 }
 
+// t0 is when the fixture's key and volumes were made.
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
 func newDeleteFixture() *deleteFixture {
-	x := &deleteFixture{eng: newFakeEngine(), ec2: newFakeEC2(), s3: newFakeS3(), kms: &fakeKMS{keys: map[string]map[string]string{}},
+	x := &deleteFixture{eng: newFakeEngine(), ec2: newFakeEC2(), s3: newFakeS3(), kms: &fakeKMS{keys: map[string]map[string]string{}, created: map[string]time.Time{}},
+		sm:   &fakeSecretStore{secrets: map[string]*fakeStoredSecret{naming.AdminSecret("graph-dev"): {key: "key-1"}}},
 		cmap: &fakeCloudMap{instances: map[string][]string{"core": {"10.0.1.5", "10.0.2.5"}}}, events: &recorder{}}
+	x.tags = &fakeTagging{ec2: x.ec2, s3: x.s3, kms: x.kms, sm: x.sm}
 	liveCluster(x.eng, "graph-dev")
-	for _, m := range []string{"core-1", "core-2", "core-3"} {
-		x.ec2.volumes["vol-"+m] = map[string]string{naming.TagCluster: "graph-dev", naming.TagMember: m}
+	for i, m := range []string{"core-1", "core-2", "core-3"} {
+		x.ec2.dataVolume("vol-"+m, m, x.ec2.azs[i], "key-1", t0)
 	}
-	x.s3.buckets["bucket-1"] = &fakeBucket{region: "eu-west-1", tags: map[string]string{naming.TagCluster: "graph-dev"}, objects: map[string]int{"backups/neo4j.backup": 2}}
+	x.s3.buckets["bucket-1"] = &fakeBucket{region: "eu-west-1", key: "key-1", tags: map[string]string{naming.TagCluster: "graph-dev"}, objects: map[string]int{"backups/neo4j.backup": 2}}
 	x.kms.keys["key-1"] = map[string]string{naming.TagCluster: "graph-dev"}
+	x.kms.created["key-1"] = t0
 	return x
+}
+
+func (x *deleteFixture) data() DataAPI {
+	return DataAPI{Tags: x.tags, EC2: x.ec2, S3: x.s3, KMS: x.kms, Secrets: x.sm}
 }
 
 func (x *deleteFixture) action(purge, yes bool, prompt Prompter) *Delete {
 	return &Delete{Cluster: &Cluster{Name: "graph-dev", Region: "eu-west-1", Stacks: x.eng, Events: x.events, Prompt: prompt},
-		EC2: x.ec2, S3: x.s3, KMS: x.kms, CloudMap: x.cmap, PurgeData: purge, Yes: yes}
+		Data: x.data(), CloudMap: x.cmap, PurgeData: purge, Yes: yes}
 }
 
 func TestDeleteRemovesStacksInReverseOrderAndKeepsTheData(t *testing.T) {
@@ -52,7 +68,8 @@ func TestDeleteRemovesStacksInReverseOrderAndKeepsTheData(t *testing.T) {
 	if len(x.cmap.deregistered) != 2 || len(x.eng.stacks) != 0 {
 		t.Errorf("deregistered %v, left %v", x.cmap.deregistered, x.eng.stacks)
 	}
-	want := []string{"volume vol-core-1 (core-1)", "volume vol-core-2 (core-2)", "volume vol-core-3 (core-3)", "bucket bucket-1 (backups)", "KMS key key-1 (encrypts the volumes and backups)"}
+	want := []string{"volume vol-core-1 (core-1)", "volume vol-core-2 (core-2)", "volume vol-core-3 (core-3)", "bucket bucket-1 (backups)", "KMS key key-1 (encrypts the volumes and backups)",
+		"secret neo4jctl/graph-dev/admin (a Neo4j user's password)"}
 	if !slices.Equal(rep.Kept, want) {
 		t.Errorf("kept %q", rep.Kept)
 	}
@@ -61,7 +78,7 @@ func TestDeleteRemovesStacksInReverseOrderAndKeepsTheData(t *testing.T) {
 	}
 	plan, ok := eventOf[DeletePlanned](x.events)
 	if !ok || !strings.HasPrefix(plan.String(), "Delete cluster graph-dev in eu-west-1: 6 stacks (neo4jctl-graph-dev-shared, neo4jctl-graph-dev-core-1,") ||
-		!strings.HasSuffix(plan.String(), "\nMember volumes, backups and the KMS key are kept.") {
+		!strings.HasSuffix(plan.String(), "\nMember volumes, backups, the KMS key and the users' secrets are kept: `neo4jctl create cluster` of the same name adopts them.") {
 		t.Errorf("plan said: %q", plan.String())
 	}
 	if c, ok := eventOf[CloudMapCleaned](x.events); !ok || c.Instances != 2 {
@@ -106,13 +123,13 @@ func TestPurgeDeletesEveryPieceOfDataAndSaysSoFirst(t *testing.T) {
 	}
 	plan, _ := eventOf[DeletePlanned](x.events)
 	for _, want := range []string{"--purge-data also deletes, for good:", "volume vol-core-2 (core-2 data)", "bucket bucket-1 (every backup in it)",
-		"KMS key key-1 (scheduled for deletion in 7 days, the minimum"} {
+		"KMS key key-1 (scheduled for deletion in 7 days, the minimum", "secret neo4jctl/graph-dev/admin (at once, without a recovery window, so that the name is free)"} {
 		if !strings.Contains(plan.String(), want) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)
 		}
 	}
-	if len(x.ec2.volumes) != 0 || len(x.s3.buckets) != 0 || !slices.Equal(x.kms.scheduled, []string{"key-1 after 7 days"}) {
-		t.Errorf("left volumes %v, buckets %v; key %v", x.ec2.volumes, x.s3.buckets, x.kms.scheduled)
+	if len(x.ec2.volumes) != 0 || len(x.s3.buckets) != 0 || !slices.Equal(x.kms.scheduled, []string{"key-1 after 7 days"}) || len(x.sm.secrets) != 0 {
+		t.Errorf("left volumes %v, buckets %v, secrets %v; key %v", x.ec2.volumes, x.s3.buckets, x.sm.secrets, x.kms.scheduled)
 	}
 	if len(rep.Kept) != 0 || !slices.Contains(rep.Deleted, "bucket bucket-1") || !slices.Contains(rep.Deleted, "KMS key key-1 (scheduled)") {
 		t.Errorf("report %+v", rep)
@@ -175,10 +192,92 @@ func TestDeleteRetriesAStackCloudMapBlocksAndReportsLeftovers(t *testing.T) {
 	if !errors.As(err, &le) || !slices.Contains(rep.Leftovers, "stack neo4jctl-graph-dev-core-2 (CREATE_COMPLETE)") || !slices.Contains(rep.Leftovers, "stack neo4jctl-graph-dev-shared (CREATE_COMPLETE)") {
 		t.Fatalf("leftovers: %v %+v", err, rep)
 	}
-	if !strings.HasSuffix(err.Error(), "Fix the cause above and run `neo4jctl delete cluster graph-dev` again.") || !errors.Is(err, failed) && !strings.Contains(err.Error(), "volume in use") {
+	if !strings.HasSuffix(err.Error(), "Fix the cause above and run `neo4jctl delete cluster graph-dev --purge-data --yes` again.") || !errors.Is(err, failed) && !strings.Contains(err.Error(), "volume in use") {
 		t.Errorf("error: %v", err)
 	}
 	if len(x.ec2.deleted) != 0 {
 		t.Errorf("data purged although a stack failed: %v", x.ec2.deleted)
+	}
+}
+
+func TestPurgeRemovesEveryGenerationInOneRun(t *testing.T) {
+	x := newDeleteFixture()
+	x.eng.stacks = map[string]*engine.StackInfo{} // plain deletes took the stacks, twice
+	x.kms.keys["key-0"] = map[string]string{naming.TagCluster: "graph-dev"}
+	x.kms.created["key-0"] = t0.Add(-time.Hour)
+	x.s3.buckets["bucket-0"] = &fakeBucket{region: "eu-west-1", key: "key-0", tags: map[string]string{naming.TagCluster: "graph-dev"}, objects: map[string]int{"backups/a": 1}}
+	for i, m := range []string{"core-1", "core-2", "core-3"} {
+		x.ec2.dataVolume("vol-0-"+m, m, x.ec2.azs[i], "key-0", t0.Add(-time.Hour))
+	}
+	x.ec2.dataVolume("vol-keyless", "core-1", "eu-west-1a", "gone-key", t0.Add(-2*time.Hour)) // its key was deleted by hand
+	x.ec2.volumes["vol-other"] = &fakeVolume{tags: map[string]string{naming.TagCluster: "graph-other", naming.TagRole: naming.TagRoleData}, az: "eu-west-1a"}
+	rep, err := x.action(true, true, nil).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x.ec2.volumes) != 1 || x.ec2.volumes["vol-other"] == nil || len(x.s3.buckets) != 0 || len(x.sm.secrets) != 0 {
+		t.Errorf("left volumes %v, buckets %v, secrets %v", slices.Sorted(maps.Keys(x.ec2.volumes)), x.s3.buckets, x.sm.secrets)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(x.kms.scheduled)), []string{"key-0 after 7 days", "key-1 after 7 days"}) {
+		t.Errorf("keys %v", x.kms.scheduled)
+	}
+	if len(rep.Deleted) != 7+2+2+1 {
+		t.Errorf("deleted %q", rep.Deleted)
+	}
+}
+
+func TestPurgeUnderObjectLockDeletesWhatItMayAndSaysUntilWhen(t *testing.T) {
+	x := newDeleteFixture()
+	until := t0.AddDate(0, 0, 30)
+	b := x.s3.buckets["bucket-1"]
+	b.objects["agent/bundle.zip"] = 1
+	b.locked = map[string]time.Time{"backups/neo4j.backup": until}
+	rep, err := x.action(true, true, nil).Run(context.Background())
+	if err != nil {
+		t.Fatalf("a purge object lock holds up is no failure: %v", err)
+	}
+	if len(x.ec2.volumes) != 0 || b.objects["agent/bundle.zip"] != 0 || b.objects["backups/neo4j.backup"] != 2 || x.s3.buckets["bucket-1"] == nil {
+		t.Errorf("volumes %v, objects %v", x.ec2.volumes, b.objects)
+	}
+	if len(x.kms.scheduled) != 0 || len(x.sm.secrets) != 1 {
+		t.Errorf("the key (%v) or the secrets (%v) of locked backups went", x.kms.scheduled, x.sm.secrets)
+	}
+	want := LockedObjects{Bucket: "bucket-1", KeyID: "key-1", Versions: 2, Modes: []string{"COMPLIANCE"}, Until: until}
+	if len(rep.Locked) != 1 || !reflect.DeepEqual(rep.Locked[0], want) || len(rep.Leftovers) != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	ev, _ := eventOf[BackupsLocked](x.events)
+	if ev.String() != "Could not delete bucket bucket-1: 2 object versions under object lock (COMPLIANCE) until 2026-03-31 09:00 UTC. "+
+		"Kept with them: the bucket, KMS key key-1 (it decrypts them) and the users' secrets. "+
+		"Run `neo4jctl delete cluster graph-dev --purge-data --yes` again after 2026-03-31 09:00 UTC to delete them." {
+		t.Errorf("said %q", ev)
+	}
+}
+
+func TestAFailedPurgeShowsTheCauseAndTheCommandWithTheSameFlags(t *testing.T) {
+	x := newDeleteFixture()
+	x.ec2.volumes["vol-core-2"].instance = "i-0abc"
+	rep, err := x.action(true, true, nil).Run(context.Background())
+	var le *LeftoversError
+	if !errors.As(err, &le) {
+		t.Fatalf("got %v", err)
+	}
+	for _, want := range []string{"delete of cluster graph-dev did not finish; left behind:\n  volume vol-core-2 (core-2)\n  KMS key key-1 (encrypts the volumes and backups)\n  secret neo4jctl/graph-dev/admin",
+		"\ndeleting volume vol-core-2 (core-2) (attached to instance i-0abc: detach it with `aws ec2 detach-volume --volume-id vol-core-2`): VolumeInUse: Volume vol-core-2 is currently attached to i-0abc",
+		"\nFix the cause above and run `neo4jctl delete cluster graph-dev --purge-data --yes` again."} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if len(x.kms.scheduled) != 0 || len(x.sm.secrets) != 1 || !slices.Contains(rep.Deleted, "volume vol-core-1 (core-1)") {
+		t.Errorf("key %v, secrets %v (they stay with the volume left), report %+v", x.kms.scheduled, x.sm.secrets, rep)
+	}
+	// the same command again, once the volume is detached, finishes the job
+	x.ec2.volumes["vol-core-2"].instance = ""
+	if _, err := x.action(true, true, nil).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.ec2.volumes)+len(x.s3.buckets)+len(x.sm.secrets) != 0 || !slices.Equal(x.kms.scheduled, []string{"key-1 after 7 days"}) {
+		t.Errorf("after the rerun: volumes %v, buckets %v, secrets %v, keys %v", x.ec2.volumes, x.s3.buckets, x.sm.secrets, x.kms.scheduled)
 	}
 }

@@ -39,17 +39,31 @@ func (e QuorumAtRisk) String() string {
 		e.Members, e.Cores, e.AZ, strings.Join(e.Subnets, ", "))
 }
 
-// KeptDataFound: a fresh create finds data an earlier cluster of the same name kept.
-type KeptDataFound struct {
-	Cluster, Region string
-	Data            []string
+// DataAdopted: what a create adopts of the data an earlier cluster of the same name kept,
+// and what it leaves alone.
+type DataAdopted struct{ Adoption *Adoption }
+
+func (e DataAdopted) String() string { return e.Adoption.Text() }
+
+// SecretRestored: an adopted secret was scheduled for deletion; create restored it.
+type SecretRestored struct {
+	Name     string
+	Deletion time.Time
 }
 
-func (e KeptDataFound) String() string {
-	return fmt.Sprintf("Warning: data of an earlier cluster %s is still in %s: %s.\n"+
-		"neo4jctl does not reattach old volumes yet: this cluster starts with new, empty volumes and a new bucket, and the old data stays as it is. "+
-		"To remove it for good: `neo4jctl delete cluster %s --purge-data` (which would then also delete this cluster's data).",
-		e.Cluster, e.Region, strings.Join(e.Data, ", "), e.Cluster)
+func (e SecretRestored) String() string {
+	return fmt.Sprintf("Restored secret %s, which was scheduled for deletion on %s: it holds the password of the kept data", e.Name, day(e.Deletion))
+}
+
+// SecretRekeyed: an adopted secret now uses the cluster's KMS key.
+type SecretRekeyed struct{ Name, From, To string }
+
+func (e SecretRekeyed) String() string {
+	from := "KMS key " + e.From
+	if e.From == "" {
+		from = "the AWS managed key"
+	}
+	return fmt.Sprintf("Secret %s re-encrypted from %s to the cluster's KMS key %s (same password)", e.Name, from, e.To)
 }
 
 // CreateResumed: stacks of an earlier create exist; create carries on from there.
@@ -135,6 +149,32 @@ func (e VolumeDeleted) String() string { return fmt.Sprintf("Deleted volume %s (
 type BucketDeleted struct{ Bucket string }
 
 func (e BucketDeleted) String() string { return "Deleted bucket " + e.Bucket }
+
+// SecretDeleted: --purge-data deleted a user's secret, without a recovery window.
+type SecretDeleted struct{ Name string }
+
+func (e SecretDeleted) String() string {
+	return "Deleted secret " + e.Name + " (no recovery window: the name is free again)"
+}
+
+// BackupsLocked: --purge-data found backups object lock keeps; they stay, and so do their
+// bucket, the key that decrypts them and the users' secrets.
+type BackupsLocked struct {
+	Locked LockedObjects
+	Rerun  string
+}
+
+func (e BackupsLocked) String() string {
+	s := "Could not delete " + e.Locked.String() + ". Kept with them: the bucket"
+	if e.Locked.KeyID != "" {
+		s += ", KMS key " + e.Locked.KeyID + " (it decrypts them)"
+	}
+	s += " and the users' secrets. "
+	if !e.Locked.Until.IsZero() {
+		return s + fmt.Sprintf("Run `%s` again after %s to delete them.", e.Rerun, day(e.Locked.Until))
+	}
+	return s + fmt.Sprintf("Run `%s` again once the legal holds are lifted.", e.Rerun)
+}
 
 // KeyScheduledForDeletion: --purge-data scheduled the KMS key's deletion.
 type KeyScheduledForDeletion struct {

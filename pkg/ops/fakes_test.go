@@ -301,13 +301,27 @@ type fakeEC2 struct {
 	azs     []string
 	vpcs    map[string]bool
 	subnets map[string][2]string // id → vpc, az
-	volumes map[string]map[string]string
+	volumes map[string]*fakeVolume
 	deleted []string
 	route   *ec2types.Route // the main route table's default route; nil: to an available NAT gateway
 }
 
+// fakeVolume is a volume of fakeEC2: 100 GiB gp3 (3000 IOPS, 125 MiB/s).
+type fakeVolume struct {
+	tags     map[string]string
+	az, key  string // key: the KMS key id that encrypts it
+	created  time.Time
+	instance string // attached to
+}
+
 func newFakeEC2() *fakeEC2 {
-	return &fakeEC2{azs: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, vpcs: map[string]bool{}, subnets: map[string][2]string{}, volumes: map[string]map[string]string{}}
+	return &fakeEC2{azs: []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}, vpcs: map[string]bool{}, subnets: map[string][2]string{}, volumes: map[string]*fakeVolume{}}
+}
+
+// dataVolume adds a data volume of member (core-N) of cluster graph-dev.
+func (f *fakeEC2) dataVolume(id, member, az, key string, created time.Time) {
+	f.volumes[id] = &fakeVolume{tags: map[string]string{naming.TagCluster: "graph-dev", naming.TagMember: member, naming.TagRole: naming.TagRoleData},
+		az: az, key: key, created: created}
 }
 
 func (f *fakeEC2) DescribeAvailabilityZones(context.Context, *ec2.DescribeAvailabilityZonesInput, ...func(*ec2.Options)) (*ec2.DescribeAvailabilityZonesOutput, error) {
@@ -376,21 +390,31 @@ func (f *fakeEC2) DescribeVolumes(_ context.Context, in *ec2.DescribeVolumesInpu
 	defer f.mu.Unlock()
 	out := &ec2.DescribeVolumesOutput{}
 	for _, id := range slices.Sorted(maps.Keys(f.volumes)) {
-		tags := f.volumes[id]
+		v := f.volumes[id]
 		match := true
 		for _, flt := range in.Filters {
-			key := strings.TrimPrefix(aws.ToString(flt.Name), "tag:")
-			if !slices.Contains(flt.Values, tags[key]) {
-				match = false
+			got := id
+			if name := aws.ToString(flt.Name); name != "volume-id" {
+				got = v.tags[strings.TrimPrefix(name, "tag:")]
 			}
+			match = match && slices.Contains(flt.Values, got)
 		}
-		if match {
-			v := ec2types.Volume{VolumeId: aws.String(id)}
-			for k, val := range tags {
-				v.Tags = append(v.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(val)})
-			}
-			out.Volumes = append(out.Volumes, v)
+		if !match {
+			continue
 		}
+		vol := ec2types.Volume{VolumeId: aws.String(id), AvailabilityZone: aws.String(v.az), State: ec2types.VolumeStateAvailable,
+			Size: aws.Int32(100), VolumeType: ec2types.VolumeTypeGp3, Iops: aws.Int32(3000), Throughput: aws.Int32(125), CreateTime: aws.Time(v.created)}
+		if v.key != "" {
+			vol.KmsKeyId = aws.String("arn:aws:kms:eu-west-1:111122223333:key/" + v.key)
+		}
+		if v.instance != "" {
+			vol.State = ec2types.VolumeStateInUse
+			vol.Attachments = []ec2types.VolumeAttachment{{InstanceId: aws.String(v.instance)}}
+		}
+		for k, val := range v.tags {
+			vol.Tags = append(vol.Tags, ec2types.Tag{Key: aws.String(k), Value: aws.String(val)})
+		}
+		out.Volumes = append(out.Volumes, vol)
 	}
 	return out, nil
 }
@@ -399,6 +423,9 @@ func (f *fakeEC2) DeleteVolume(_ context.Context, in *ec2.DeleteVolumeInput, _ .
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := aws.ToString(in.VolumeId)
+	if v := f.volumes[id]; v != nil && v.instance != "" {
+		return nil, apiErr("VolumeInUse", "Volume "+id+" is currently attached to "+v.instance)
+	}
 	f.deleted = append(f.deleted, id)
 	delete(f.volumes, id)
 	return &ec2.DeleteVolumeOutput{}, nil
@@ -426,7 +453,9 @@ type fakeS3 struct {
 type fakeBucket struct {
 	region  string
 	tags    map[string]string
-	objects map[string]int // key → versions
+	key     string               // the KMS key id of its default encryption
+	objects map[string]int       // key → versions
+	locked  map[string]time.Time // object key → retained until (object lock, COMPLIANCE)
 }
 
 func newFakeS3() *fakeS3 { return &fakeS3{buckets: map[string]*fakeBucket{}} }
@@ -448,6 +477,9 @@ func (f *fakeS3) HeadObject(_ context.Context, in *s3.HeadObjectInput, _ ...func
 	if b.objects[aws.ToString(in.Key)] == 0 {
 		return nil, apiErr("NotFound", "Not Found")
 	}
+	if until, ok := b.locked[aws.ToString(in.Key)]; ok {
+		return &s3.HeadObjectOutput{ObjectLockMode: s3types.ObjectLockModeCompliance, ObjectLockRetainUntilDate: aws.Time(until)}, nil
+	}
 	return &s3.HeadObjectOutput{}, nil
 }
 
@@ -461,18 +493,6 @@ func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*
 	b.objects[aws.ToString(in.Key)]++
 	f.puts = append(f.puts, aws.ToString(in.Key))
 	return &s3.PutObjectOutput{}, nil
-}
-
-func (f *fakeS3) ListBuckets(_ context.Context, in *s3.ListBucketsInput, _ ...func(*s3.Options)) (*s3.ListBucketsOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := &s3.ListBucketsOutput{}
-	for name := range f.buckets {
-		if strings.HasPrefix(name, aws.ToString(in.Prefix)) {
-			out.Buckets = append(out.Buckets, s3types.Bucket{Name: aws.String(name)})
-		}
-	}
-	return out, nil
 }
 
 func (f *fakeS3) GetBucketLocation(_ context.Context, in *s3.GetBucketLocationInput, _ ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error) {
@@ -489,21 +509,20 @@ func (f *fakeS3) GetBucketLocation(_ context.Context, in *s3.GetBucketLocationIn
 	return &s3.GetBucketLocationOutput{LocationConstraint: s3types.BucketLocationConstraint(region)}, nil
 }
 
-func (f *fakeS3) GetBucketTagging(_ context.Context, in *s3.GetBucketTaggingInput, _ ...func(*s3.Options)) (*s3.GetBucketTaggingOutput, error) {
+func (f *fakeS3) GetBucketEncryption(_ context.Context, in *s3.GetBucketEncryptionInput, _ ...func(*s3.Options)) (*s3.GetBucketEncryptionOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, err := f.bucket(aws.ToString(in.Bucket))
 	if err != nil {
 		return nil, err
 	}
-	if len(b.tags) == 0 {
-		return nil, apiErr("NoSuchTagSet", "The TagSet does not exist")
+	if b.key == "" {
+		return nil, apiErr("ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found")
 	}
-	out := &s3.GetBucketTaggingOutput{}
-	for k, v := range b.tags {
-		out.TagSet = append(out.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	return out, nil
+	return &s3.GetBucketEncryptionOutput{ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+		ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{SSEAlgorithm: s3types.ServerSideEncryptionAwsKms,
+			KMSMasterKeyID: aws.String("arn:aws:kms:eu-west-1:111122223333:key/" + b.key)},
+	}}}}, nil
 }
 
 func (f *fakeS3) ListObjectVersions(_ context.Context, in *s3.ListObjectVersionsInput, _ ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
@@ -529,13 +548,20 @@ func (f *fakeS3) DeleteObjects(_ context.Context, in *s3.DeleteObjectsInput, _ .
 	if err != nil {
 		return nil, err
 	}
+	out := &s3.DeleteObjectsOutput{}
 	for _, o := range in.Delete.Objects {
-		b.objects[aws.ToString(o.Key)]--
-		if b.objects[aws.ToString(o.Key)] <= 0 {
-			delete(b.objects, aws.ToString(o.Key))
+		key := aws.ToString(o.Key)
+		if _, ok := b.locked[key]; ok {
+			out.Errors = append(out.Errors, s3types.Error{Key: o.Key, Code: aws.String("AccessDenied"), Message: aws.String("Access Denied because object protected by object lock.")})
+			continue
+		}
+		out.Deleted = append(out.Deleted, s3types.DeletedObject{Key: o.Key, VersionId: o.VersionId})
+		b.objects[key]--
+		if b.objects[key] <= 0 {
+			delete(b.objects, key)
 		}
 	}
-	return &s3.DeleteObjectsOutput{}, nil
+	return out, nil
 }
 
 func (f *fakeS3) DeleteBucket(_ context.Context, in *s3.DeleteBucketInput, _ ...func(*s3.Options)) (*s3.DeleteBucketOutput, error) {
@@ -554,35 +580,25 @@ func (f *fakeS3) DeleteBucket(_ context.Context, in *s3.DeleteBucketInput, _ ...
 	return &s3.DeleteBucketOutput{}, nil
 }
 
-// fakeKMS is a FAKE KMS: keys with tags and states.
+// fakeKMS is a FAKE KMS: keys with tags, creation times and states.
 type fakeKMS struct {
 	keys      map[string]map[string]string // id → tags
+	created   map[string]time.Time
 	pending   map[string]bool
 	scheduled []string
 }
 
-func (f *fakeKMS) ListKeys(context.Context, *kms.ListKeysInput, ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
-	out := &kms.ListKeysOutput{}
-	for _, id := range slices.Sorted(maps.Keys(f.keys)) {
-		out.Keys = append(out.Keys, kmstypes.KeyListEntry{KeyId: aws.String(id)})
-	}
-	return out, nil
-}
-
-func (f *fakeKMS) ListResourceTags(_ context.Context, in *kms.ListResourceTagsInput, _ ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error) {
-	out := &kms.ListResourceTagsOutput{}
-	for k, v := range f.keys[aws.ToString(in.KeyId)] {
-		out.Tags = append(out.Tags, kmstypes.Tag{TagKey: aws.String(k), TagValue: aws.String(v)})
-	}
-	return out, nil
-}
-
 func (f *fakeKMS) DescribeKey(_ context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	id := aws.ToString(in.KeyId)
+	if _, ok := f.keys[id]; !ok {
+		return nil, apiErr("NotFoundException", "Key '"+id+"' does not exist")
+	}
 	state := kmstypes.KeyStateEnabled
-	if f.pending[aws.ToString(in.KeyId)] {
+	if f.pending[id] {
 		state = kmstypes.KeyStatePendingDeletion
 	}
-	return &kms.DescribeKeyOutput{KeyMetadata: &kmstypes.KeyMetadata{KeyId: in.KeyId, KeyState: state}}, nil
+	return &kms.DescribeKeyOutput{KeyMetadata: &kmstypes.KeyMetadata{KeyId: in.KeyId, Arn: aws.String("arn:aws:kms:eu-west-1:111122223333:key/" + id),
+		KeyState: state, CreationDate: aws.Time(f.created[id])}}, nil
 }
 
 func (f *fakeKMS) ScheduleKeyDeletion(_ context.Context, in *kms.ScheduleKeyDeletionInput, _ ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error) {

@@ -19,6 +19,9 @@ type Plan struct {
 	Replicas int          `json:"replicas"`
 	Endpoint string       `json:"endpoint"`
 	Notes    []string     `json:"notes,omitempty"`
+	// Adoption is what create adopts of the data an earlier cluster of the same name kept;
+	// nil when not looked up (an offline dry run).
+	Adoption *Adoption `json:"adoption,omitempty"`
 }
 
 // PlanStack is one CloudFormation stack and its key resources.
@@ -50,7 +53,7 @@ func NewPlan(cfg *cluster.ClusterConfig, in stack.Inputs) (*Plan, error) {
 		Notes:    planNotes(cfg),
 	}
 	for _, s := range stacks {
-		p.Stacks = append(p.Stacks, PlanStack{Name: s.Name, Kind: s.Kind, DependsOn: s.DependsOn, Resources: s.Resources})
+		p.Stacks = append(p.Stacks, PlanStack{Name: s.Name, Kind: s.Kind, DependsOn: s.DependsOn, Resources: markAdopted(s, in.Adopt)})
 	}
 	for _, m := range cfg.Members() {
 		pm := PlanMember{Member: m}
@@ -62,6 +65,27 @@ func NewPlan(cfg *cluster.ClusterConfig, in stack.Inputs) (*Plan, error) {
 		p.Members = append(p.Members, pm)
 	}
 	return p, nil
+}
+
+// markAdopted marks the key resources (Type LogicalId) a stack adopts instead of making.
+func markAdopted(s stack.Stack, a stack.Adoption) []string {
+	adopted := map[string]string{}
+	switch s.Kind {
+	case naming.KindShared:
+		adopted = map[string]string{"AWS::KMS::Key Key": keyID(a.KMSKeyArn), "AWS::S3::Bucket Bucket": a.BucketName,
+			"AWS::SecretsManager::Secret AdminSecret": a.AdminSecretArn, "AWS::SecretsManager::Secret ReadOnlySecret": a.ReadOnlySecretArn,
+			"AWS::SecretsManager::Secret ReadWriteSecret": a.ReadWriteSecretArn}
+	case naming.KindCore:
+		adopted["AWS::EC2::Volume DataVolume"] = a.Volumes[s.Member]
+	}
+	out := make([]string, len(s.Resources))
+	for i, r := range s.Resources {
+		out[i] = r
+		if id := adopted[r]; id != "" {
+			out[i] = r + ": adopted " + id + ", not made"
+		}
+	}
+	return out
 }
 
 // planNotes are what an operator should know before creating: high availability (a
@@ -108,6 +132,14 @@ func (p *Plan) Text() string {
 	fmt.Fprintf(&b, "Clients connect to %s\n", p.Endpoint)
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
+	}
+	switch {
+	case p.Adoption == nil:
+		fmt.Fprintf(&b, "Kept data of an earlier cluster %s: not looked up (offline dry run); --dry-run=aws looks in AWS and shows what create adopts.\n", p.Cluster)
+	case p.Adoption.Text() == "":
+		fmt.Fprintf(&b, "Kept data: none of an earlier cluster %s in %s; create makes new volumes, a new bucket, key and secrets.\n", p.Cluster, p.Region)
+	default:
+		fmt.Fprintf(&b, "%s\n", p.Adoption.Text())
 	}
 	return b.String()
 }

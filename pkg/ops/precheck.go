@@ -58,11 +58,14 @@ type Environment struct {
 }
 
 // rendered is a config rendered for this account: the stacks, and the agent bundles with
-// their S3 keys by architecture.
+// their S3 keys by architecture; the inputs and what the pre-checks learned, to render again
+// with kept data to adopt.
 type rendered struct {
 	stacks []stack.Stack
 	keys   map[string]string
 	zips   map[string][]byte
+	in     stack.Inputs
+	env    *Environment
 }
 
 // render runs the pre-checks and renders the stacks with the agent bundles' keys.
@@ -80,7 +83,7 @@ func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *clu
 	if err != nil {
 		return nil, err
 	}
-	return &rendered{stacks: stacks, keys: in.AgentCodeKeys, zips: zips}, nil
+	return &rendered{stacks: stacks, keys: in.AgentCodeKeys, zips: zips, in: in, env: env}, nil
 }
 
 // precheck verifies, before anything is created: credentials, region, the existing VPC and

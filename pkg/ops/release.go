@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -98,9 +99,11 @@ func (c *Cluster) uploadBundles(ctx context.Context, api BundleStore, r *rendere
 			c.emit(BundleUploaded{Bucket: bucket, Key: key, Existed: true})
 			continue
 		}
+		// a named checksum algorithm: a bucket with object lock (backup.objectLock) takes an
+		// upload only with Content-MD5 or x-amz-sdk-checksum-algorithm
 		if _, err := api.PutObject(ctx, &s3.PutObjectInput{
 			Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(r.zips[arch]),
-			ContentType: aws.String("application/zip"),
+			ContentType: aws.String("application/zip"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32,
 		}); err != nil {
 			return fmt.Errorf("uploading the agent bundle to s3://%s/%s: %w", bucket, key, awsapi.Clean(err))
 		}

@@ -159,6 +159,7 @@ func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
 	}
 	u.noteStacksLeftAlone(stacks, r.stacks)
 	p := &UpdatePlan{stacks: r.stacks, rendered: r, Notes: map[string][]string{}}
+	keepAdoption(p.stacks, live)
 	running, err := u.keepDesiredCounts(ctx, p, live)
 	if err != nil {
 		return nil, err

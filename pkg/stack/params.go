@@ -65,6 +65,11 @@ const (
 	condAdoptPrefix, condCreatePrefix = "Adopt", "Create"
 )
 
+// ExistingParameters are the existing-id parameters of every stack kind: an update passes
+// each live stack's values on, so that an adopted resource stays adopted.
+var ExistingParameters = []string{ParamExistingVolumeID, ParamExistingKMSKeyArn, ParamExistingBucketName,
+	ParamExistingAdminSecretArn, ParamExistingReadOnlySecretArn, ParamExistingReadWriteSecretArn}
+
 // Adoption names kept resources of an earlier cluster of the same name for the stacks to use
 // instead of creating new ones (see the Existing* parameters). Empty fields: create.
 type Adoption struct {

@@ -1118,6 +1118,31 @@ def _install_fn_cidr() -> None:
 _install_fn_cidr()
 
 
+def _install_fn_get_azs_of_the_region() -> None:
+    """Fn::GetAZs "": the stack's own region's AZs, in alphabetical order, as AWS answers.
+
+    moto 5.2 answers us-east-1a..d for "" whatever the region, so a VPC stack in eu-west-1 put
+    its subnets in AZs of another region and every volume placed by them had no AZ at all.
+    (AWS answers only AZs with a default subnet where the default VPC has some; moto's
+    default VPC has one in every AZ.)
+    """
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
+            region = clean_json(resource_json["Fn::GetAZs"], resources_map) or resources_map._region_name
+            zones = ec2_backends[resources_map._account_id][region].describe_availability_zones()
+            return sorted(z.name for z in zones if getattr(z, "zone_type", "availability-zone") == "availability-zone")
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+
+_install_fn_get_azs_of_the_region()
+
+
 def _install_custom_resources_without_docker() -> None:
     """Custom:: resources: complete at once when Lambda runs without Docker.
 
@@ -1349,6 +1374,64 @@ def _install_eni_private_dns_name() -> None:
 
 
 _install_eni_private_dns_name()
+
+
+def _install_subnet_availability_zone() -> None:
+    """AWS::EC2::Subnet answers Fn::GetAtt AvailabilityZone.
+
+    moto 5.2 declares the attribute and then raises NotImplementedError for it, so the VPC
+    stack's AZ outputs, and every member volume placed by them, had no AZ. Upstream, Subnet's
+    get_cfn_attribute would return self.availability_zone.
+    """
+    from moto.ec2.models.subnets import Subnet
+
+    original = Subnet.get_cfn_attribute
+
+    def get_cfn_attribute(self, attribute_name):  # type: ignore[no-untyped-def]
+        if attribute_name == "AvailabilityZone":
+            return self.availability_zone
+        return original(self, attribute_name)
+
+    Subnet.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+
+
+_install_subnet_availability_zone()
+
+
+def _install_bucket_versioning_and_object_lock() -> None:
+    """AWS::S3::Bucket keeps VersioningConfiguration, ObjectLockEnabled and its default retention.
+
+    moto 5.2's model creates the bucket with encryption and tags only: not versioned, and no
+    Object Lock, which its API allows only on a new bucket (so not afterwards, once the agent
+    bundles are in it). Upstream, FakeBucket.create_from_cloudformation_json would pass them on
+    as its PutBucketVersioning and PutObjectLockConfiguration do.
+    """
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id][get_partition(region_name)]
+        status = props.get("VersioningConfiguration", {}).get("Status")
+        if status:
+            backend.put_bucket_versioning(bucket.name, status)
+        if props.get("ObjectLockEnabled") in (True, "true"):
+            rule = props.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+            backend.put_object_lock_configuration(
+                bucket.name,
+                lock_enabled=True,
+                mode=rule.get("Mode"),
+                days=int(rule.get("Days", 0)),
+                years=int(rule.get("Years", 0)),
+            )
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
+
+
+_install_bucket_versioning_and_object_lock()
 
 
 if __name__ == "__main__":
