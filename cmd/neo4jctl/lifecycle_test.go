@@ -46,7 +46,7 @@ func defaultImageTag(version string) string {
 
 // motoAccount is one test's view of moto: its own account, so tests never see each other.
 type motoAccount struct {
-	t       *testing.T
+	t       testing.TB
 	region  string
 	account string
 	cfg     aws.Config
@@ -55,7 +55,7 @@ type motoAccount struct {
 	sim     *simulated      // the Neo4j cluster behind the admin Lambda, once simulate is called
 }
 
-func newMotoAccount(t *testing.T, region string) *motoAccount {
+func newMotoAccount(t testing.TB, region string) *motoAccount {
 	t.Helper()
 	m := testbed.SharedMoto(t)
 	for _, kv := range m.Env(region) {
@@ -288,7 +288,7 @@ func TestLifecycleMinimal(t *testing.T) {
 	}
 }
 
-func readFile(t *testing.T, p string) string {
+func readFile(t testing.TB, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {

@@ -34,7 +34,7 @@ func (a *motoAccount) readyNetwork(cidr string, azs ...string) *testbed.Network 
 }
 
 // productionConfig is examples/production.yaml pointed at a network of this account.
-func productionConfig(t *testing.T, vpc string, subnets []string) string {
+func productionConfig(t testing.TB, vpc string, subnets []string) string {
 	doc := readFile(t, "../../examples/production.yaml")
 	doc = strings.Replace(doc, "vpc-0a1b2c3d4e5f60718", vpc, 1)
 	for i, old := range []string{"subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60722", "subnet-0a1b2c3d4e5f60733"} {

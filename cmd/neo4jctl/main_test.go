@@ -39,7 +39,7 @@ func noAWS(t *testing.T) *atomic.Int32 {
 	return &n
 }
 
-func writeConfig(t *testing.T, doc string) string {
+func writeConfig(t testing.TB, doc string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "cluster.yaml")
 	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {

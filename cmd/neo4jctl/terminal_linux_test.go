@@ -17,7 +17,7 @@ import (
 
 // openPTY is a pseudo-terminal in raw mode (no "\n" to "\r\n" translation): what neo4jctl
 // writes to the slave arrives unchanged at the master.
-func openPTY(t *testing.T) (master, slave *os.File) {
+func openPTY(t testing.TB) (master, slave *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
