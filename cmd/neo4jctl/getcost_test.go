@@ -115,9 +115,9 @@ func (a *motoAccount) createSized(cidr, name string, cores, replicas int) {
 
 // getCost is what the API-cost measurement found.
 type getCost struct {
-	small, large     int // get cluster NAME: 3 cores, no replicas; 7 cores, 20 replicas
-	one, five        int // get cluster: 1 cluster, 5 clusters (3 cores each)
-	perCluster       int // what one more cluster adds: get cluster NAME less its stack listing
+	small, large      int // get cluster NAME: 3 cores, no replicas; 7 cores, 20 replicas
+	one, five         int // get cluster: 1 cluster, 5 clusters (3 cores each)
+	perCluster        int // what one more cluster adds: get cluster NAME less its stack listing
 	smallOps, fiveOps string
 }
 
