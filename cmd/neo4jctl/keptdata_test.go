@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
@@ -196,6 +197,29 @@ func TestDeleteThenCreateComesBackWithTheSameDataAndPasswords(t *testing.T) {
 		t.Errorf("the backup is gone: %v", err)
 	}
 
+	// an update with the same file keeps them adopted. moto's change sets compare templates
+	// only (a parameter that flips a condition shows "no changes"), so the test reads what
+	// update asked CloudFormation for: on AWS an empty existing id would make a new, empty
+	// volume and fail on the taken secret names.
+	sets := &changeSetParams{params: map[string]map[string]string{}}
+	a.hooks.wrapCFN = sets.wrap
+	code, stdout, stderr = a.cli("", "update", "cluster", "-f", file, "--yes")
+	a.hooks.wrapCFN = nil
+	if code != 0 {
+		t.Fatalf("update after the re-create: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for stackName, want := range map[string][2]string{
+		"neo4jctl-graph-dev-core-2": {stack.ParamExistingVolumeID, vols["core-2"]},
+		"neo4jctl-graph-dev-shared": {stack.ParamExistingAdminSecretArn, before.secrets[naming.AdminSecret("graph-dev")][0]},
+	} {
+		if got := sets.get(stackName, want[0]); got != want[1] {
+			t.Errorf("update's change set of %s has %s=%q, want the adopted %q", stackName, want[0], got, want[1])
+		}
+	}
+	if again := a.dataVolumes("graph-dev"); fmt.Sprint(again) != fmt.Sprint(vols) || fmt.Sprint(a.kept()) != fmt.Sprint(before) {
+		t.Errorf("after the update: volumes %v, kept %+v; want %v, %+v\n%s%s", again, a.kept(), vols, before, stdout, stderr)
+	}
+
 	// --purge-data leaves none of them
 	out = a.mustCLI("", "delete", "cluster", "graph-dev", "--purge-data", "--yes")
 	mustContain(t, "purge", out, "Deleted secret neo4jctl/graph-dev/admin (no recovery window: the name is free again)", "Done: cluster graph-dev deleted.")
@@ -352,6 +376,35 @@ func TestPurgeKeepsWhatObjectLockKeepsAndSaysUntilWhen(t *testing.T) {
 	if !a.bucketExists(k.bucket) || a.keyState(k.key) != kmstypes.KeyStateEnabled || !a.secretExists(naming.AdminSecret("graph-dev")) {
 		t.Error("object lock's backups lost their bucket, key or passwords")
 	}
+}
+
+// changeSetParams records the parameters of each change set the engine makes, by stack.
+type changeSetParams struct {
+	engine.CloudFormation
+	mu     sync.Mutex
+	params map[string]map[string]string
+}
+
+func (c *changeSetParams) wrap(real engine.CloudFormation) engine.CloudFormation {
+	c.CloudFormation = real
+	return c
+}
+
+func (c *changeSetParams) CreateChangeSet(ctx context.Context, in *cloudformation.CreateChangeSetInput, opts ...func(*cloudformation.Options)) (*cloudformation.CreateChangeSetOutput, error) {
+	c.mu.Lock()
+	p := map[string]string{}
+	for _, kv := range in.Parameters {
+		p[aws.ToString(kv.ParameterKey)] = aws.ToString(kv.ParameterValue)
+	}
+	c.params[aws.ToString(in.StackName)] = p
+	c.mu.Unlock()
+	return c.CloudFormation.CreateChangeSet(ctx, in, opts...)
+}
+
+func (c *changeSetParams) get(stackName, param string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.params[stackName][param]
 }
 
 // callCounter counts the AWS calls a command makes, by service and operation.
