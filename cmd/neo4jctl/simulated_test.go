@@ -31,6 +31,14 @@ type simulated struct {
 	cluster string
 	cores   int
 	never   map[string]bool
+	// hang lists the member services whose next deployment's process never becomes
+	// Available (a member that never comes back); a deployment of any other member starts a
+	// healthy process again.
+	hang map[string]bool
+	// deployments are the member services' deployments as last seen
+	deployments map[string]string
+	// onApply, when set, runs after each snapshot is applied (a test's trigger)
+	onApply func()
 	invokes atomic.Int32
 	mu      sync.Mutex
 }
@@ -38,8 +46,14 @@ type simulated struct {
 // simulate puts a simulated cluster of cores and replicas behind the account's admin
 // Lambda; never lists the member services whose tasks never start.
 func (a *motoAccount) simulate(cluster string, cores, replicas int, never ...string) *simulated {
-	s := &simulated{a: a, cluster: cluster, cores: cores, never: map[string]bool{},
-		sim: clustersim.New(clustersim.Config{Cores: cores, DefaultSecondaries: replicas, Namespace: cluster + ".neo4j.internal"})}
+	return a.simulateWith(cluster, clustersim.Config{Cores: cores, DefaultSecondaries: replicas}, never...)
+}
+
+// simulateWith is simulate with the simulator's config (user databases, timing).
+func (a *motoAccount) simulateWith(cluster string, cfg clustersim.Config, never ...string) *simulated {
+	cfg.Namespace = cluster + ".neo4j.internal"
+	s := &simulated{a: a, cluster: cluster, cores: cfg.Cores, never: map[string]bool{}, hang: map[string]bool{},
+		deployments: map[string]string{}, sim: clustersim.New(cfg)}
 	for _, n := range never {
 		s.never[n] = true
 	}
@@ -94,6 +108,29 @@ func (s *simulated) schedule(ctx context.Context) {
 		svcs[name] = clustersim.Service{Desired: int(desired), Running: int(running), Deployment: deployment}
 	}
 	s.sim.Apply(svcs)
+	s.faults(svcs)
+	if s.onApply != nil {
+		s.onApply()
+	}
+}
+
+// faults applies hang: a member whose deployment changed runs a process that never becomes
+// Available when it is listed in hang, a healthy one otherwise.
+func (s *simulated) faults(svcs clustersim.Services) {
+	for name, svc := range svcs {
+		was, seen := s.deployments[name]
+		s.deployments[name] = svc.Deployment
+		if !seen || was == svc.Deployment || name == naming.ReplicasService {
+			continue
+		}
+		f := clustersim.NoFault
+		if s.hang[name] {
+			f = clustersim.NeverAvailable
+		}
+		if err := s.sim.Fault(name, f); err != nil {
+			s.a.t.Errorf("fault %s: %v", name, err)
+		}
+	}
 }
 
 // stop sets a member service's desired count (moto then says that many run).

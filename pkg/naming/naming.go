@@ -84,6 +84,10 @@ func AgentKey(arch, sha256hex string) string {
 	return fmt.Sprintf("%s%s/%s.zip", AgentPrefix, arch, sha256hex)
 }
 
+// RestartStateKey is where a rolling restart keeps its pinned order in the cluster bucket,
+// so that `restart cluster NAME --from core-N` resumes it exactly.
+const RestartStateKey = "neo4jctl/restart-state.json"
+
 // BackupPrefix is where scheduled backups go in the cluster bucket.
 const BackupPrefix = "backups/"
 

@@ -71,6 +71,10 @@ type Leads struct {
 	System    bool
 }
 
+// LeadsOf maps each core member to the databases it leads now (what Order ranks by; a
+// plan shows it).
+func LeadsOf(st *neo4jadmin.Status, members []Member) map[string]Leads { return leadsOf(st, members) }
+
 // leadsOf maps each core member to the databases it leads now.
 func leadsOf(st *neo4jadmin.Status, members []Member) map[string]Leads {
 	out := map[string]Leads{}
