@@ -20,7 +20,7 @@ func newUpdateCommand(g *globals) *cobra.Command {
 
 func newUpdateClusterCommand(g *globals) *cobra.Command {
 	var file string
-	var force, yes bool
+	var fl updateFlags
 	c := &cobra.Command{
 		Use:   "cluster -f cluster.yaml",
 		Short: "Preview the changes to every stack, then apply them",
@@ -35,31 +35,44 @@ waiting until CloudFormation reports it complete (its instance and ECS service s
 before the next starts, so never two cores are down at once.
 
 The desired counts set by scale, stop and start are kept, unless replicas.count itself changed
-in cluster.yaml since the last update: then the config wins and the diff shows it.`,
+in cluster.yaml since the last update: then the config wins and the diff shows it.
+
+The instances stay on the AMI they were created with (create pins the ECS-optimized AMI AWS
+recommends that day), and core members on the host agent of the neo4jctl release that made
+them, so neither a new AMI from AWS nor a new neo4jctl replaces an instance. update says when a
+newer AMI is available; --refresh-ami moves to it (and the core hosts to this release's agent):
+the diff names the AMI, and the members roll like any other instance change (--force).`,
 		Example: `  neo4jctl update cluster -f cluster.yaml
-  neo4jctl update cluster -f cluster.yaml --yes`,
+  neo4jctl update cluster -f cluster.yaml --yes
+  neo4jctl update cluster -f cluster.yaml --refresh-ami --force   # newest AMI, one member at a time`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			f, err := loadConfig(c.Context(), g, file)
 			if err != nil {
 				return err
 			}
-			return updateCluster(c.Context(), g, f, force, yes)
+			return updateCluster(c.Context(), g, f, fl)
 		},
 	}
 	c.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml of the cluster (- reads standard input)")
-	c.Flags().BoolVar(&force, "force", false, "allow replacing a member's volume, and restart running core members one at a time")
-	c.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
+	c.Flags().BoolVar(&fl.force, "force", false, "allow replacing a member's volume, and restart running core members one at a time")
+	c.Flags().BoolVarP(&fl.yes, "yes", "y", false, "apply without asking")
+	c.Flags().BoolVar(&fl.refreshAMI, "refresh-ami", false, "move the instances to the ECS-optimized AMI AWS recommends now (and the core hosts to this release's agent)")
 	return c
 }
 
+type updateFlags struct{ force, yes, refreshAMI bool }
+
 // updateCluster previews, shows the diff on stdout, asks and applies.
-func updateCluster(ctx context.Context, g *globals, f *cluster.File, force, yes bool) error {
+func updateCluster(ctx context.Context, g *globals, f *cluster.File, fl updateFlags) error {
 	h, err := newCluster(ctx, g, f.Config.Metadata.Name, f.Config.Metadata.Region)
 	if err != nil {
 		return err
 	}
-	u := ops.NewUpdate(h, f.Config, f.Path, force, yes, g.release())
+	u := ops.NewUpdate(h, f.Config, f.Path, fl.force, fl.yes, g.release())
+	// the AMI refresh rolls through the same --force path as any core change (the gated roll
+	// of pkg/rollout takes over both)
+	u.RefreshAMI = fl.refreshAMI
 	plan, err := u.Plan(ctx)
 	if err != nil {
 		return err

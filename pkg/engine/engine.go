@@ -127,12 +127,15 @@ func (s Spec) tags() []types.Tag {
 
 // StackInfo is what the engine knows of a live stack.
 type StackInfo struct {
-	Name                  string
-	ID                    string
-	Status                string
-	Reason                string
-	Outputs               map[string]string
-	Parameters            map[string]string
+	Name       string
+	ID         string
+	Status     string
+	Reason     string
+	Outputs    map[string]string
+	Parameters map[string]string
+	// Resolved holds the values CloudFormation resolved for SSM-typed parameters (their
+	// ResolvedValue): an AWS::SSM::Parameter::Value<...> parameter's value is the SSM path.
+	Resolved              map[string]string
 	Tags                  map[string]string
 	TerminationProtection bool
 	Created, Updated      time.Time
@@ -146,6 +149,7 @@ func stackInfo(s types.Stack) *StackInfo {
 		Reason:                aws.ToString(s.StackStatusReason),
 		Outputs:               map[string]string{},
 		Parameters:            map[string]string{},
+		Resolved:              map[string]string{},
 		Tags:                  map[string]string{},
 		TerminationProtection: aws.ToBool(s.EnableTerminationProtection),
 		Created:               aws.ToTime(s.CreationTime),
@@ -156,6 +160,9 @@ func stackInfo(s types.Stack) *StackInfo {
 	}
 	for _, p := range s.Parameters {
 		i.Parameters[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+		if p.ResolvedValue != nil {
+			i.Resolved[aws.ToString(p.ParameterKey)] = aws.ToString(p.ResolvedValue)
+		}
 	}
 	for _, t := range s.Tags {
 		i.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)

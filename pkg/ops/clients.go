@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 )
@@ -38,6 +39,7 @@ type Clients struct {
 	SecretsManager *secretsmanager.Client // --bolt-uri's admin credentials; kept secrets
 	Logs           *cloudwatchlogs.Client // logs, and the backup tasks' reports
 	Tagging        *tagging.Client        // kept data by tag (one lookup per region)
+	SSM            *ssm.Client            // the ECS-optimized AMI to pin
 }
 
 // NewClients makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
@@ -64,5 +66,6 @@ func NewClients(cfg aws.Config) *Clients {
 		Tagging: tagging.NewFromConfig(cfg, func(o *tagging.Options) {
 			o.Protocol = awsjson.New11(taggingschemas.ResourceGroupsTaggingAPI_20170126)
 		}),
+		SSM: ssm.NewFromConfig(cfg),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -128,6 +129,9 @@ func (c *Create) Plan(ctx context.Context) (*CreatePlan, error) {
 	r, err := c.render(ctx, c.Precheck, c.Release, c.Config)
 	if err != nil {
 		return nil, err
+	}
+	for _, arch := range slices.Sorted(maps.Keys(r.in.ImageIDs)) {
+		c.emit(AMIPinned{Arch: arch, AMI: r.in.ImageIDs[arch], Parameter: stack.AMIParameter(arch)})
 	}
 	p := &CreatePlan{Stacks: r.stacks, rendered: r}
 	if p.Live, err = c.liveStacks(ctx, r.stacks); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
 // createFixture is an account with the default image pushed and nothing else.
@@ -36,7 +37,7 @@ func newCreateFixture(t *testing.T) (*createFixture, *Create) {
 	x.ecr = &fakeECR{images: map[string]bool{defaultImage(cfg): true}}
 	h := &Cluster{Name: "graph-dev", Region: "eu-west-1", Stacks: x.del.eng, Events: x.events}
 	c := &Create{Cluster: h, Config: cfg, File: "minimal.yaml", Release: testRelease(),
-		Precheck: Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: x.del.ec2, ECR: x.ecr},
+		Precheck: Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: x.del.ec2, ECR: x.ecr, SSM: &fakeSSM{}},
 		Data:     x.del.data(), AZs: x.del.ec2, S3: x.del.s3, ECS: x.ecs,
 		Rollback: &Delete{Cluster: h, Data: x.del.data(), CloudMap: x.del.cmap, Yes: true}}
 	return x, c
@@ -65,13 +66,19 @@ func TestCreateMakesStacksInOrderAndUploadsTheAgentAfterTheSharedStack(t *testin
 		if s.Status != engine.StatusCreateComplete || s.Tags[naming.TagCluster] != "graph-dev" {
 			t.Errorf("stack %s: %s, tags %v", s.Name, s.Status, s.Tags)
 		}
+		// the AMI resolved once (SSM) is pinned in every stack that boots instances
+		if k := s.Tags[naming.TagStackKind]; (k == naming.KindCore || k == naming.KindReplicas) && s.Parameters[stack.ParamImageID] != "ami-0a1b2c3d4e5f6a7b8" {
+			t.Errorf("stack %s: ImageId %q", s.Name, s.Parameters[stack.ParamImageID])
+		}
 	}
 	amd, arm := naming.AgentKey("amd64", strings.Repeat("a", 64)), naming.AgentKey("arm64", strings.Repeat("a", 64))
 	if !slices.Equal(x.del.s3.puts, []string{amd, arm}) {
 		t.Errorf("uploaded %v", x.del.s3.puts)
 	}
 	lines := x.events.lines()
-	want := []string{"Using account 111122223333 in eu-west-1", "Creating cluster graph-dev: 6 stacks (members in parallel once the shared stack exists)",
+	want := []string{"Using account 111122223333 in eu-west-1",
+		"Pinning the ECS-optimized AMI ami-0a1b2c3d4e5f6a7b8 (arm64, /aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id); `neo4jctl update cluster --refresh-ami` moves to a newer one",
+		"Creating cluster graph-dev: 6 stacks (members in parallel once the shared stack exists)",
 		"Uploaded agent bundle s3://bucket-1/" + amd, "Uploaded agent bundle s3://bucket-1/" + arm}
 	if !slices.Equal(lines, want) {
 		t.Errorf("events:\n%q\nwant\n%q", lines, want)

@@ -25,6 +25,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -429,6 +431,22 @@ func (f *fakeEC2) DeleteVolume(_ context.Context, in *ec2.DeleteVolumeInput, _ .
 	f.deleted = append(f.deleted, id)
 	delete(f.volumes, id)
 	return &ec2.DeleteVolumeOutput{}, nil
+}
+
+// fakeSSM is a FAKE SSM: the public ECS-optimized AMI parameters, ami-0a1b2c3d4e5f6a7b8 for
+// both architectures unless set.
+type fakeSSM struct{ params map[string]string }
+
+func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	name := aws.ToString(in.Name)
+	v, ok := f.params[name]
+	if !ok && strings.HasPrefix(name, "/aws/service/ecs/optimized-ami/") {
+		v, ok = "ami-0a1b2c3d4e5f6a7b8", true
+	}
+	if !ok {
+		return nil, apiErr("ParameterNotFound", "Parameter "+name+" not found.")
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(v)}}, nil
 }
 
 // fakeECR is a FAKE ECR: the repo:tag images that exist.

@@ -43,12 +43,15 @@ type Precheck struct {
 	STS CallerIdentity
 	EC2 NetworkReader
 	ECR ImageReader
+	SSM ParameterReader // the AMI to pin
 	// ClusterExists (update): the cluster's instances and tasks hold their addresses in its
 	// subnets already, so fewer free ones is a warning, not a refusal.
 	ClusterExists bool
 }
 
-func newPrecheck(c *Clients) Precheck { return Precheck{STS: c.STS, EC2: c.EC2, ECR: c.ECR} }
+func newPrecheck(c *Clients) Precheck {
+	return Precheck{STS: c.STS, EC2: c.EC2, ECR: c.ECR, SSM: c.SSM}
+}
 
 // Environment is what the pre-checks learned about the account.
 type Environment struct {
@@ -68,7 +71,8 @@ type rendered struct {
 	env    *Environment
 }
 
-// render runs the pre-checks and renders the stacks with the agent bundles' keys.
+// render runs the pre-checks and renders the stacks with the agent bundles' keys and the
+// current ECS-optimized AMIs (update then keeps what the live stacks are pinned to).
 func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *cluster.ClusterConfig) (*rendered, error) {
 	in, zips, err := rel.bundles()
 	if err != nil {
@@ -79,6 +83,9 @@ func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *clu
 		return nil, err
 	}
 	in.SubnetAZs = env.SubnetAZs
+	if in.ImageIDs, err = ResolveAMIs(ctx, pc.SSM, cfg); err != nil {
+		return nil, err
+	}
 	stacks, err := stack.Build(cfg, in)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ func precheckFor(t *testing.T, setup func(ec2 *fakeEC2, vpc string, subnets []st
 	setup(ec2, cfg.Network.VPCID, cfg.Network.Subnets)
 	events := &recorder{}
 	c := &Cluster{Name: cfg.Metadata.Name, Region: "eu-west-1", Events: events}
-	pc := Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: ec2, ECR: &fakeECR{images: map[string]bool{defaultImage(cfg): true}}}
+	pc := Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: ec2, ECR: &fakeECR{images: map[string]bool{defaultImage(cfg): true}}, SSM: &fakeSSM{}}
 	_, sum, _ := fakeBundle("amd64")
 	env, err := c.precheck(context.Background(), pc, cfg, sum)
 	return env, events, err

@@ -42,14 +42,21 @@ func disruptive(c engine.Change) bool {
 }
 
 // refusals are the changes update refuses without --force: a core member's data volume
-// replaced or removed, and a running core member restarted.
-func refusals(stacks []stack.Stack, sets map[string]*engine.ChangeSet, running map[string]bool) (reasons []string, restarts bool) {
+// replaced or removed, and a running core member restarted. replaced names, per stack, what
+// replaces its instance in words (a new instance type, AMI or host agent): CloudFormation's
+// change set shows only a modified launch template (moto not even that for a parameter).
+func refusals(stacks []stack.Stack, sets map[string]*engine.ChangeSet, running map[string]bool, replaced map[string][]string) (reasons []string, restarts bool) {
 	for _, s := range stacks {
 		if s.Kind != naming.KindCore || sets[s.Name] == nil {
 			continue
 		}
 		member := naming.CoreService(s.Member)
 		var down []string
+		if running[s.Name] {
+			for _, why := range replaced[s.Name] {
+				down = append(down, why+" (the rolling update replaces the instance)")
+			}
+		}
 		for _, c := range sets[s.Name].Changes {
 			switch {
 			case c.Type == "AWS::EC2::Volume" && (c.Replaces() || c.Action == "Remove"):

@@ -26,14 +26,18 @@ const ParamDesiredCount = stack.ParamDesiredCount
 // applies on confirmation, core members one at a time.
 type Update struct {
 	*Cluster
-	Config   *cluster.ClusterConfig
-	File     string
-	Force    bool // allow replacing a member's volume or restarting a running member
-	Yes      bool // apply without asking
-	Release  Release
-	Precheck Precheck
-	S3       BundleStore
-	ECS      ServiceReader // live desired counts
+	Config *cluster.ClusterConfig
+	File   string
+	Force  bool // allow replacing a member's volume or restarting a running member
+	Yes    bool // apply without asking
+	// RefreshAMI moves the instances to the ECS-optimized AMI AWS recommends now (and the core
+	// hosts to this release's agent); otherwise each stack keeps what it is pinned to. The
+	// members roll like any other instance change (Force).
+	RefreshAMI bool
+	Release    Release
+	Precheck   Precheck
+	S3         BundleStore
+	ECS        ServiceReader // live desired counts
 }
 
 // NewUpdate is update on the handle's clients; file is the cluster.yaml's path.
@@ -139,8 +143,8 @@ func (u *Update) Validate(ctx context.Context) ([]*engine.StackInfo, error) {
 }
 
 // Plan renders the config, requires every live stack in a state an update can start from,
-// keeps the live desired counts, previews every stack's change set and finds what must be
-// refused. Change sets are made but nothing is applied: Ask or Discard ends them.
+// keeps the live desired counts and the instances' pins (AMI, host agent), previews every
+// stack's change set and finds what must be refused. Change sets are made but nothing is applied: Ask or Discard ends them.
 func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
 	stacks, err := u.Validate(ctx)
 	if err != nil {
@@ -164,13 +168,17 @@ func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	replaced, err := u.replacements(ctx, p, live)
+	if err != nil {
+		return nil, err
+	}
 	if p.sets, err = u.preview(ctx, p.stacks, live); err != nil {
 		return nil, err
 	}
 	for _, s := range p.stacks {
 		p.ChangeSets = append(p.ChangeSets, p.sets[s.Name])
 	}
-	p.Refusals, p.Restarts = refusals(p.stacks, p.sets, running)
+	p.Refusals, p.Restarts = refusals(p.stacks, p.sets, running, replaced)
 	return p, nil
 }
 

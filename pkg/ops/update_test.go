@@ -44,7 +44,7 @@ func newUpdateFixture(t *testing.T) (*updateFixture, *Update) {
 		ec2.subnets[id] = [2]string{cfg.Network.VPCID, "eu-west-1" + string(rune('a'+i))}
 	}
 	u := &Update{Cluster: &Cluster{Name: name, Region: "eu-west-1", Stacks: x.eng, Events: x.events}, Config: cfg, File: "production.yaml",
-		Release: testRelease(), Precheck: Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: ec2, ECR: &fakeECR{images: map[string]bool{defaultImage(cfg): true}}},
+		Release: testRelease(), Precheck: Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: ec2, ECR: &fakeECR{images: map[string]bool{defaultImage(cfg): true}}, SSM: &fakeSSM{}},
 		S3: x.s3, ECS: x.ecs}
 	return x, u
 }

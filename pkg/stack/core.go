@@ -69,6 +69,23 @@ func ConfiguredDesiredCount(template []byte) (int, bool) {
 	return *n, true
 }
 
+// InstanceType is the instance type in a core member template's launch template ("" when it
+// names none: a replicas template, whose group's overrides name them, or a template from
+// before cores had one).
+func InstanceType(template []byte) string {
+	var t struct {
+		Resources map[string]struct {
+			Properties struct {
+				LaunchTemplateData struct{ InstanceType string }
+			}
+		}
+	}
+	if json.Unmarshal(template, &t) != nil {
+		return ""
+	}
+	return t.Resources["LaunchTemplate"].Properties.LaunchTemplateData.InstanceType
+}
+
 // launchTemplate is the container instances' launch template: IMDSv2 only, encrypted root,
 // no public address, the instance role, and the user data. instanceType is the type of a
 // core member's instance; the replicas pass "" (their group's overrides name the types).

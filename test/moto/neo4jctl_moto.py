@@ -1374,6 +1374,94 @@ def _install_eni_private_dns_name() -> None:
 
 
 _install_eni_private_dns_name()
+def _install_public_parameter_publishing() -> None:
+    """AWS publishing a new value of one of its public SSM parameters (a new ECS-optimized AMI).
+
+    PutParameter refuses names under /aws/ as AWS does. A PutParameter that carries the header
+    x-neo4jctl-test-publish: aws (no SDK sends it) instead adds a version to such a parameter
+    in the caller's account and region, which is how AWS's own publication looks to them: the
+    next GetParameter, and the next stack deployment resolving it, get the new value.
+    """
+    from moto.ssm.models import Parameter
+    from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+
+    original = SimpleSystemManagerResponse.put_parameter
+
+    def put_parameter(self):  # type: ignore[no-untyped-def]
+        name = self._get_param("Name") or ""
+        if self.headers.get("x-neo4jctl-test-publish") != "aws" or not name.startswith("/aws/service/"):
+            return original(self)
+        backend = self.ssm_backend
+        versions = backend._parameters[name]  # loads the region's public parameters first
+        version = len(versions) + 1
+        versions.append(Parameter(account_id=backend.account_id, name=name, value=self._get_param("Value"),
+                                  parameter_type="String", description=None, allowed_pattern=None, keyid=None,
+                                  last_modified_date=utcnow(), version=version, data_type=self._get_param("DataType", "text")))
+        return ActionResult({"Version": version, "Tier": "Standard"})
+
+    SimpleSystemManagerResponse.put_parameter = put_parameter  # type: ignore[method-assign]
+
+
+_install_public_parameter_publishing()
+
+
+def _install_ssm_typed_parameters_described_like_aws() -> None:
+    """DescribeStacks gives an SSM-typed parameter's path as its value and the value it resolved
+    to as ResolvedValue, as AWS does.
+
+    moto 5.2 reports the resolved value (an AMI id) as ParameterValue and no ResolvedValue, so
+    what a stack was deployed with (the path) is lost. Upstream, Stack.parameter_list would
+    keep the given value and add the resolved one.
+    """
+    from moto.cloudformation import models
+
+    stack = models.Stack
+    original = stack.parameter_list
+
+    def parameter_list(self):  # type: ignore[no-untyped-def]
+        out = original.fget(self)
+        slots = self.template_dict.get("Parameters") or {}
+        for p in out:
+            slot = slots.get(p["ParameterKey"]) or {}
+            if str(slot.get("Type", "")).startswith("AWS::SSM::Parameter::Value<"):
+                p["ResolvedValue"] = p["ParameterValue"]
+                p["ParameterValue"] = (self.parameters or {}).get(p["ParameterKey"]) or slot.get("Default")
+        return out
+
+    stack.parameter_list = property(parameter_list)  # type: ignore[method-assign,assignment]
+
+
+_install_ssm_typed_parameters_described_like_aws()
+
+
+def _install_change_sets_show_parameter_changes() -> None:
+    """A change set lists the resources that refer to a parameter whose value changed, as AWS's
+    does (Modify, caused by a ParameterReference).
+
+    moto 5.2's ResourceMap.build_resource_diff finds them when given the new parameters, but
+    ChangeSet.diff never passes them: a change set that changes only a parameter (a pinned AMI
+    moved, a desired count) completes empty, and an empty change set is no change. Upstream,
+    ChangeSet.diff would pass self.parameters to build_change_set_actions.
+    """
+    from moto.cloudformation import models
+
+    original = models.ChangeSet.diff
+
+    def diff(self):  # type: ignore[no-untyped-def]
+        resource_map = self.stack.resource_map
+        build = resource_map.build_resource_diff
+        resource_map.build_resource_diff = lambda template, parameters=None: build(template, self.parameters)
+        try:
+            return original(self)
+        finally:
+            del resource_map.build_resource_diff
+
+    models.ChangeSet.diff = diff  # type: ignore[method-assign]
+
+
+_install_change_sets_show_parameter_changes()
 
 
 def _install_subnet_availability_zone() -> None:
