@@ -76,24 +76,6 @@ func sortStacks(stacks []*engine.StackInfo) []*engine.StackInfo {
 	return stacks
 }
 
-// ClusterNames lists the neo4jctl clusters of the region, by tag.
-func (c *Cluster) ClusterNames(ctx context.Context) ([]string, error) {
-	stacks, err := c.Stacks.List(ctx, map[string]string{naming.TagManagedBy: "neo4jctl"})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range stacks {
-		if n := s.Tags[naming.TagCluster]; n != "" && !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // kindRank orders stack kinds as they are created: vpc < shared < core, replicas < operations.
 var kindRank = map[string]int{naming.KindVPC: 0, naming.KindShared: 1, naming.KindCore: 2, naming.KindReplicas: 3, naming.KindOperations: 4}
 
