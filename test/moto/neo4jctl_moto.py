@@ -52,6 +52,7 @@ from moto.ecs.models import ecs_backends
 from moto.kms.models import kms_backends
 from moto.logs.models import logs_backends
 from moto.route53.models import route53_backends
+from moto.s3.models import FakeBucket as MotoFakeBucket
 from moto.s3.models import s3_backends
 from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import secretsmanager_backends
@@ -597,9 +598,8 @@ class SNSTopicPolicy(_Resource, CloudFormationModel):
 class S3BucketPolicy(_Resource, CloudFormationModel):
     """AWS::S3::BucketPolicy, via moto's S3 PutBucketPolicy (Ref: the bucket name).
 
-    Approximated: moto enforces Principal "*" statements but ignores their Condition, so a
-    TLS-only Deny (aws:SecureTransport false) would deny every request. Statements with a
-    Condition are left out of what moto stores; with none left, no policy is put.
+    The whole policy is stored, conditions included (GetBucketPolicy reads it back); moto
+    evaluates their conditions as _install_policy_conditions below makes it.
     """
 
     __module__ = "moto.s3.neo4jctl"
@@ -610,11 +610,7 @@ class S3BucketPolicy(_Resource, CloudFormationModel):
     def _create(cls, name, props, account_id, region):  # type: ignore[no-untyped-def]
         policy = props["PolicyDocument"]
         policy = json.loads(policy) if isinstance(policy, str) else dict(policy)
-        statements = policy.get("Statement", [])
-        statements = [statements] if isinstance(statements, dict) else statements
-        policy["Statement"] = [st for st in statements if "Condition" not in st]
-        if policy["Statement"]:
-            s3_backends[account_id]["aws"].put_bucket_policy(props["Bucket"], json.dumps(policy).encode())
+        s3_backends[account_id]["aws"].put_bucket_policy(props["Bucket"], json.dumps(policy).encode())
         return props["Bucket"], {}, props["Bucket"]
 
     def _update(self, props, account_id, region):  # type: ignore[no-untyped-def]
@@ -1520,6 +1516,200 @@ def _install_bucket_versioning_and_object_lock() -> None:
 
 
 _install_bucket_versioning_and_object_lock()
+
+
+# ----------------------------------------------------------------------------------------
+# S3: the bucket settings moto's model drops, bucket policies with conditions
+# ----------------------------------------------------------------------------------------
+
+
+class S3Bucket(CloudFormationModel):
+    """AWS::S3::Bucket: moto's own bucket, plus the properties moto's model drops.
+
+    moto 5.2 applies BucketEncryption and Tags only (create also versioning and Object Lock,
+    with _install_bucket_versioning_and_object_lock above). This applies, through moto's S3
+    backend (so that the ordinary APIs read them back), VersioningConfiguration,
+    ObjectLockEnabled with ObjectLockConfiguration, LoggingConfiguration,
+    ReplicationConfiguration and the EventBridge switch of NotificationConfiguration, on create
+    and on update. Approximated:
+    lifecycle rules, ownership controls and the public access block stay ignored; Object Lock
+    is turned on for a bucket that has objects too (AWS does that for a versioned bucket,
+    moto's API only for an empty one).
+    """
+
+    __module__ = "moto.s3.neo4jctl"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::Bucket"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "BucketName"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return MotoFakeBucket.has_cfn_attr(attr)
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        bucket = MotoFakeBucket.create_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        _apply_bucket_settings(bucket.name, cloudformation_json.get("Properties", {}), account_id)
+        return bucket
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        bucket = MotoFakeBucket.update_from_cloudformation_json(original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        _apply_bucket_settings(bucket.name, cloudformation_json.get("Properties", {}), account_id)
+        return bucket
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        MotoFakeBucket.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _apply_bucket_settings(name: str, p: dict[str, Any], account_id: str) -> None:
+    backend = s3_backends[account_id]["aws"]
+    bucket = backend.get_bucket(name)
+    if "VersioningConfiguration" in p:
+        backend.put_bucket_versioning(name, p["VersioningConfiguration"].get("Status", "Enabled"))
+    if p.get("ObjectLockEnabled") in (True, "true"):
+        retention = p.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+        bucket.object_lock_enabled = True
+        bucket.versioning_status = "Enabled"
+        bucket.default_lock_mode = retention.get("Mode")
+        bucket.default_lock_days = int(retention.get("Days", 0))  # moto adds both up: 0, not None
+        bucket.default_lock_years = int(retention.get("Years", 0))
+    log = p.get("LoggingConfiguration")
+    if log:
+        backend.put_bucket_logging(name, {"TargetBucket": log["DestinationBucketName"], "TargetPrefix": log.get("LogFilePrefix", "")})
+    else:
+        bucket.logging = {}
+    rep = p.get("ReplicationConfiguration")
+    if rep:
+        backend.put_bucket_replication(name, {"Role": rep["Role"], "Rule": [_replication_rule(r) for r in rep.get("Rules", [])]})
+    else:
+        bucket.replication = None
+    eb = p.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {})
+    backend.put_bucket_notification_configuration(name, {"EventBridgeConfiguration": {}} if eb.get("EventBridgeEnabled") in (True, "true") else {})
+
+
+def _replication_rule(r: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation replication rule in the S3 API's shape (as moto stores PutBucketReplication's)."""
+    out: dict[str, Any] = {"ID": r.get("Id", ""), "Priority": str(r.get("Priority", 1)), "Status": r["Status"],
+                           "Destination": {k: v for k, v in r["Destination"].items()}}
+    if "Filter" in r:
+        out["Filter"] = r["Filter"]
+    elif "Prefix" in r:
+        out["Prefix"] = r["Prefix"]
+    for key in ("DeleteMarkerReplication", "SourceSelectionCriteria"):
+        if key in r:
+            out[key] = r[key]
+    enc = out["Destination"].get("EncryptionConfiguration")
+    if enc and "ReplicaKmsKeyID" in enc:
+        out["Destination"]["EncryptionConfiguration"] = {"ReplicaKmsKeyID": enc["ReplicaKmsKeyID"]}
+    return out
+
+
+def _install_replication_read_back() -> None:
+    """GetBucketReplication answers the rules as stored.
+
+    moto 5.2 answers every rule with an empty prefix filter and delete markers Disabled, and
+    leaves out SourceSelectionCriteria, whatever was put.
+    """
+    from moto.core.responses import ActionResult
+    from moto.s3.exceptions import ReplicationConfigurationNotFoundError
+    from moto.s3.responses import S3Response
+
+    def get_bucket_replication(self):  # type: ignore[no-untyped-def]
+        self.data["Action"] = "GetBucketReplication"
+        replication = self.backend.get_bucket_replication(self.bucket_name)
+        if not replication:
+            raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
+        rules = []
+        for rule in replication["Rule"]:
+            r = {k: rule[k] for k in ("ID", "Priority", "Status", "Filter", "Prefix", "SourceSelectionCriteria", "Destination") if k in rule}
+            r["DeleteMarkerReplication"] = rule.get("DeleteMarkerReplication", {"Status": "Disabled"})
+            if "Filter" not in r and "Prefix" not in r:
+                r["Filter"] = {"Prefix": ""}
+            rules.append(r)
+        return self.serialized(ActionResult({"ReplicationConfiguration": {"Role": replication["Role"], "Rules": rules}}))
+
+    S3Response.get_bucket_replication = get_bucket_replication  # type: ignore[method-assign]
+
+
+def _install_notification_read_back() -> None:
+    """GetBucketNotificationConfiguration answers EventBridgeConfiguration when it is on.
+
+    moto 5.2 stores it (PutBucketNotificationConfiguration) but never answers it.
+    """
+    from moto.core.responses import ActionResult
+    from moto.s3.responses import S3Response
+
+    answer = S3Response.get_bucket_notification
+
+    def get_bucket_notification(self):  # type: ignore[no-untyped-def]
+        nc = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if not nc or nc.event_bridge is None:
+            return answer(self)
+
+        def config(item: Any, arn_key: str) -> dict[str, Any]:
+            c: dict[str, Any] = {"Id": item.id, arn_key: item.arn, "Events": item.events}
+            if item.filters:
+                c["Filter"] = {"Key": {"FilterRules": item.filters["S3Key"]["FilterRule"]}}
+            return c
+
+        self.data["Action"] = "GetBucketNotificationConfiguration"
+        return self.serialized(ActionResult({
+            "TopicConfigurations": [config(t, "TopicArn") for t in nc.topic],
+            "QueueConfigurations": [config(q, "QueueArn") for q in nc.queue],
+            "LambdaFunctionConfigurations": [config(f, "LambdaFunctionArn") for f in nc.cloud_function],
+            "EventBridgeConfiguration": {},
+        }))
+
+    S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
+
+
+def _install_policy_conditions() -> None:
+    """Bucket policies with conditions: a statement applies only where its condition holds.
+
+    moto 5.2 answers DENIED for any statement whose condition does not hold (an Allow with a
+    condition denies too) and treats operators it cannot evaluate as holding, so a TLS-only
+    Deny (Bool aws:SecureTransport false) denied every request. This evaluates Bool, makes a
+    statement whose condition does not hold not apply (IAM's rule), and has bucket policies
+    see aws:SecureTransport true: the emulator stands for S3's HTTPS endpoint.
+    """
+    from moto.iam import policy_conditions
+    from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
+
+    def bool_equals(expected: Any, actual: str) -> bool:
+        values = expected if isinstance(expected, list) else [expected]
+        return str(actual).lower() in [str(v).lower() for v in values]
+
+    policy_conditions.CONDITION_OPERATIONS["Bool"] = bool_equals
+    is_permitted = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):  # type: ignore[no-untyped-def]
+        if self._statement.get("Condition") and not self._check_conditions(incoming_condition_values):
+            return PermissionResult.NEUTRAL
+        return is_permitted(self, action, resource, principal, incoming_condition_values)
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+    def get_permission(self, action, resource):  # type: ignore[no-untyped-def]
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(self.policy.decode()).is_action_permitted(action, resource, incoming_condition_values={"aws:SecureTransport": "true"})
+
+    MotoFakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+_install_replication_read_back()
+_install_notification_read_back()
+_install_policy_conditions()
 
 
 if __name__ == "__main__":
