@@ -294,8 +294,25 @@ func TestCreateThrottled(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("throttled create: exit %d\n%s", code, stderr)
 	}
-	mustContain(t, "throttled", stderr, "AWS is throttling requests; looking at "+vpcStack+" every 4s", "every 30s", "Done:")
-	_ = f
+	mustContain(t, "throttled", stderr, "throttled by CloudFormation, retrying in 4s (looking at "+vpcStack+")", "retrying in 30s", "Done:")
+}
+
+// Constant throttling: every wait shows why nothing moves, gives up after a bound, and the
+// create says how to resume once the account's request rate recovers.
+func TestCreateGivesUpUnderConstantThrottling(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
+	f := a.withFake()
+	f.throttleOnCreate = 1 << 30
+	code, stdout, stderr := a.cli("", "create", "cluster", "-f", "../../examples/minimal.yaml")
+	if code != exitFailed || stdout != "" {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	mustContain(t, "stderr", stderr,
+		"throttled by CloudFormation, retrying in 8s (looking at neo4jctl-graph-dev-vpc)",
+		"Error: create of cluster graph-dev failed\n",
+		"CloudFormation throttled every request for 10m", "(looking at neo4jctl-graph-dev-vpc): the account's CloudFormation request rate is used up",
+		"Resume with `neo4jctl create cluster -f ../../examples/minimal.yaml`")
 }
 
 func TestCreateWaitTimesOut(t *testing.T) {

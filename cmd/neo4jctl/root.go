@@ -38,8 +38,9 @@ type globals struct {
 	regionFlag bool // --region given explicitly: it must agree with metadata.region
 	profile    string
 	quiet      bool
-	timeout    time.Duration // --timeout: bounds the whole command (0: no bound)
-	cancel     context.CancelFunc
+	timeout    time.Duration // --timeout: the whole command's deadline (0: none)
+	timedOut   func() bool   // the deadline passed (set with --timeout)
+	stopTimer  func()        // releases the deadline's timer
 	colors     printer.Colors
 	hooks      hooks    // test seams for the AWS commands (session.go); zero in production
 	display    *display // progress on stderr, once a command connects to AWS
@@ -70,18 +71,53 @@ func runWith(ctx context.Context, args []string, s streams, h hooks) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	g.done()
-	if g.cancel != nil {
-		g.cancel()
+	if g.stopTimer != nil {
+		g.stopTimer()
 	}
 	if err == nil {
 		return exitOK
 	}
-	msg := errorMessage(err)
-	if g.timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
-		msg = fmt.Sprintf("stopped by --timeout %s: %s", g.timeout, msg)
+	if g.timedOut != nil && g.timedOut() {
+		fmt.Fprintln(s.err, g.colors.Red("Error:"), timeoutMessage(g.timeout, err))
+		return exitFailed
 	}
-	fmt.Fprintln(s.err, g.colors.Red("Error:"), msg)
+	fmt.Fprintln(s.err, g.colors.Red("Error:"), errorMessage(err))
 	return exitCode(err)
+}
+
+// errCommandTimeout is the cause of a command's context when --timeout passes (its Err is
+// context.DeadlineExceeded, which is how actions tell it from Ctrl-C).
+var errCommandTimeout = fmt.Errorf("--timeout reached: %w", context.DeadlineExceeded)
+
+// withTimeout puts the --timeout deadline on the command's context.
+func (g *globals) withTimeout(c *cobra.Command) error {
+	switch {
+	case g.timeout < 0:
+		return usagef("--timeout %s: give a positive duration such as 30m, or 0 for none", g.timeout)
+	case g.timeout == 0:
+		return nil
+	}
+	deadline := func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+		return context.WithTimeoutCause(ctx, d, errCommandTimeout)
+	}
+	if g.hooks.withTimeout != nil {
+		deadline = g.hooks.withTimeout
+	}
+	ctx, cancel := deadline(c.Context(), g.timeout)
+	c.SetContext(ctx)
+	g.stopTimer = cancel
+	g.timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
+	return nil
+}
+
+// timeoutMessage: what the command was doing when --timeout passed, and how to carry on
+// (the action's own next command where it has one).
+func timeoutMessage(d time.Duration, err error) string {
+	msg := fmt.Sprintf("--timeout %s reached: %s", d, errorMessage(err))
+	if !strings.Contains(msg, "`neo4jctl ") {
+		msg += "\nRun the command again, with a longer --timeout."
+	}
+	return msg
 }
 
 // exitCode is 0 without an error, the code an error carries (exitCoder), else 1.
@@ -97,12 +133,16 @@ func exitCode(err error) int {
 }
 
 // errorMessage is err for people: an AWS credentials problem, wherever it surfaced, ends
-// with how to configure credentials.
+// with how to configure credentials; AWS out of reach, with what to check.
 func errorMessage(err error) string {
 	msg := err.Error()
 	var ce *awsapi.CredentialsError
-	if errors.As(err, &ce) && !strings.Contains(msg, ops.CredentialsHint) {
+	var ne *awsapi.NetworkError
+	switch {
+	case errors.As(err, &ce) && !strings.Contains(msg, ops.CredentialsHint):
 		msg += "; " + ops.CredentialsHint
+	case errors.As(err, &ne) && !strings.Contains(msg, awsapi.NetworkHint):
+		msg += "; " + awsapi.NetworkHint
 	}
 	return msg
 }
@@ -138,21 +178,13 @@ Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 	pf.StringVar(&g.region, "region", "", "AWS region (default: AWS_REGION or the profile's region)")
 	pf.StringVar(&g.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "one line per event instead of a spinner")
-	pf.DurationVar(&g.timeout, "timeout", 0, "bound the whole command, e.g. 30m (0: no bound; create then waits at most "+ops.DefaultFormationTimeout.String()+" for Neo4j to form)")
+	pf.DurationVar(&g.timeout, "timeout", 0, "give up after this long (e.g. 45m), saying what was left and how to resume; 0: no limit (create then waits at most "+ops.DefaultFormationTimeout.String()+" for Neo4j to form)")
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		g.regionFlag = c.Flags().Changed("region")
 		if g.region == "" {
 			g.region = cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 		}
-		if g.timeout < 0 {
-			return usagef("--timeout %s is negative; give a duration such as 30m", g.timeout)
-		}
-		if g.timeout > 0 {
-			ctx, cancel := context.WithTimeout(c.Context(), g.timeout)
-			c.SetContext(ctx)
-			g.cancel = cancel
-		}
-		return nil
+		return g.withTimeout(c)
 	}
 	root.AddCommand(
 		newCreateCommand(g),

@@ -33,8 +33,10 @@ type hooks struct {
 	clock        engine.Clock
 	pollInterval time.Duration
 	waitTimeout  time.Duration
-	stdinTTY     *bool          // pretend stdin is (not) a terminal
-	signals      chan os.Signal // Ctrl-C during a create, instead of the process's
+	answer       time.Duration                                                              // the AWS calls' answer timeout (awsapi.DefaultAnswerTimeout)
+	withTimeout  func(context.Context, time.Duration) (context.Context, context.CancelFunc) // --timeout's deadline (context.WithTimeout)
+	stdinTTY     *bool                                                                      // pretend stdin is (not) a terminal
+	signals      chan os.Signal                                                             // Ctrl-C during a create, instead of the process's
 	// wrapLambda puts a fake in front of the Lambda API of the admin channel (the admin
 	// handler on a cluster simulator, answers no emulator gives)
 	wrapLambda func(ops.LambdaInvoker) ops.LambdaInvoker
@@ -44,7 +46,7 @@ type hooks struct {
 // --region/--profile, retry policy, SDK log silencing, AWS_ENDPOINT_URL); a missing region or
 // an unknown profile is a usage error.
 func loadAWSConfig(ctx context.Context, g *globals, region string) (aws.Config, error) {
-	cfg, err := awsapi.LoadConfig(ctx, awsapi.Options{Region: region, Profile: g.profile, Customize: g.hooks.awsConfig})
+	cfg, err := awsapi.LoadConfig(ctx, awsapi.Options{Region: region, Profile: g.profile, AnswerTimeout: g.hooks.answer, Customize: g.hooks.awsConfig})
 	var noProfile config.SharedConfigProfileNotExistError
 	switch {
 	case errors.Is(err, awsapi.ErrNoRegion):

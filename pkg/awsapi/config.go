@@ -5,12 +5,14 @@
 package awsapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -31,6 +33,9 @@ type Options struct {
 	// MaxAttempts per call, SDK retries included; 0 takes AWS_MAX_ATTEMPTS, else the SDK's 3.
 	// Emulators want 1: moto answers a retried CreateStack with AlreadyExists.
 	MaxAttempts int
+	// AnswerTimeout bounds each attempt's wait for AWS to start answering; default
+	// DefaultAnswerTimeout.
+	AnswerTimeout time.Duration
 	// Customize runs last (tests: emulator headers and middleware).
 	Customize []func(*aws.Config)
 }
@@ -38,7 +43,8 @@ type Options struct {
 // LoadConfig is config.LoadDefaultConfig with neo4jctl's choices: Region and Profile win
 // over the environment, AWS_ENDPOINT_URL is honoured, and the SDK's retries never exhaust a
 // client-side retry quota during long waits (the engine slows its polling instead), while
-// still retrying throttled calls with backoff.
+// still retrying throttled calls with backoff. An attempt that gets no answer within
+// AnswerTimeout fails, and a call that cannot reach AWS fails with a *NetworkError.
 func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if o.Region != "" {
@@ -52,6 +58,8 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	if attempts <= 0 {
 		attempts, _ = strconv.Atoi(os.Getenv("AWS_MAX_ATTEMPTS"))
 	}
+	answer := cmp.Or(o.AnswerTimeout, DefaultAnswerTimeout)
+	opts = append(opts, config.WithHTTPClient(httpClient(answer)))
 	opts = append(opts, config.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(so *retry.StandardOptions) {
 			so.RateLimiter = ratelimit.None
@@ -70,6 +78,7 @@ func LoadConfig(ctx context.Context, o Options) (aws.Config, error) {
 	if attempts > 0 && attempts < readAttempts {
 		cfg.APIOptions = append(cfg.APIOptions, retryReadsOnConnectionErrors)
 	}
+	cfg.APIOptions = append(cfg.APIOptions, nameNetworkErrors(answer))
 	cfg.Logger = sdkLogger()
 	for _, c := range o.Customize {
 		c(&cfg)

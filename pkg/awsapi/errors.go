@@ -1,6 +1,7 @@
 package awsapi
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -107,10 +108,18 @@ func (e *CredentialsError) Unwrap() error { return e.Err }
 
 // Clean keeps AWS's code and message of err but drops the SDK's request plumbing
 // (operation name, request id, HTTP status); errors.As still finds the original. A
-// credentials problem comes back as a *CredentialsError.
+// credentials problem comes back as a *CredentialsError, a call that never reached AWS as
+// its *NetworkError.
 func Clean(err error) error {
 	if err == nil {
 		return nil
+	}
+	var ne *NetworkError
+	if errors.As(err, &ne) {
+		return ne // without the SDK's "operation error ..." around it
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return cleanError{err: err, msg: cutShort(err)}
 	}
 	var ae smithy.APIError
 	msg := err.Error()
@@ -124,6 +133,16 @@ func Clean(err error) error {
 		return cleanError{err: err, msg: msg}
 	}
 	return err
+}
+
+// cutShort names a call that its context ended (Ctrl-C, or the command's deadline, which
+// the command names).
+func cutShort(err error) string {
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		return oe.OperationName + " cut short"
+	}
+	return "cut short"
 }
 
 type cleanError struct {

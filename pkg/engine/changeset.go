@@ -52,7 +52,7 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 		typ = types.ChangeSetTypeCreate
 	}
 	name := ChangeSetName(e.clock().Now().UnixNano())
-	out, err := e.CFN.CreateChangeSet(ctx, &cfn.CreateChangeSetInput{
+	in := &cfn.CreateChangeSetInput{
 		StackName:     aws.String(s.Name),
 		ChangeSetName: aws.String(name),
 		ChangeSetType: typ, // always explicit: moto (and clarity) need it
@@ -61,7 +61,9 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 		Tags:          s.tags(),
 		Capabilities:  capabilities,
 		Description:   aws.String("neo4jctl update cluster"),
-	})
+	}
+	var out *cfn.CreateChangeSetOutput
+	err := e.retry(ctx, "previewing changes to "+s.Name, func() (err error) { out, err = e.CFN.CreateChangeSet(ctx, in); return err })
 	if err != nil {
 		if IsNoChanges(err.Error()) {
 			return &ChangeSet{Stack: s.Name, Type: string(typ), NoChanges: true}, nil
@@ -70,6 +72,7 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 	}
 	cs := &ChangeSet{Stack: s.Name, Name: name, ID: aws.ToString(out.Id), Type: string(typ)}
 	interval := e.interval()
+	var th throttle
 	for first := true; ; first = false {
 		if !first {
 			if err := e.sleep(ctx, e.jittered(interval)); err != nil {
@@ -78,9 +81,14 @@ func (e *Engine) Preview(ctx context.Context, s Spec, exists bool) (*ChangeSet, 
 		}
 		status, reason, err := e.readChangeSet(ctx, cs)
 		if awsapi.IsThrottle(err) {
+			if terr := e.throttled(&th, "reading the change set of "+s.Name); terr != nil {
+				return nil, terr
+			}
 			interval = min(interval*2, e.maxInterval())
+			e.noteThrottled(interval, "reading the change set of "+s.Name)
 			continue
 		}
+		th = throttle{}
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +182,11 @@ func (e *Engine) Execute(ctx context.Context, cs *ChangeSet) (*StackInfo, error)
 	}
 	mark, _ := e.latestEvent(ctx, cs.Stack)
 	start := e.clock().Now()
-	if _, err := e.CFN.ExecuteChangeSet(ctx, &cfn.ExecuteChangeSetInput{ChangeSetName: aws.String(cs.ID), StackName: aws.String(cs.Stack)}); err != nil {
+	exec := func() error {
+		_, err := e.CFN.ExecuteChangeSet(ctx, &cfn.ExecuteChangeSetInput{ChangeSetName: aws.String(cs.ID), StackName: aws.String(cs.Stack)})
+		return err
+	}
+	if err := e.retry(ctx, "applying the change set of "+cs.Stack, exec); err != nil {
 		return nil, fmt.Errorf("applying the change set of stack %s: %w", cs.Stack, awsapi.Clean(err))
 	}
 	op := OpUpdate

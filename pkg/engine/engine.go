@@ -42,6 +42,9 @@ type Engine struct {
 	MaxPollInterval time.Duration
 	// Timeout bounds one wait; default 90 minutes.
 	Timeout time.Duration
+	// MaxThrottled bounds how long CloudFormation may throttle every request before the
+	// engine gives up with a ThrottledError; default DefaultMaxThrottled.
+	MaxThrottled time.Duration
 	// Jitter returns a number in [0,1); default math/rand.
 	Jitter func() float64
 	// Emulator: CloudFormation is an endpoint override (moto, a local emulator), which may
@@ -172,29 +175,24 @@ func stackInfo(s types.Stack) *StackInfo {
 
 // Describe returns the stack, or nil (and no error) when it does not exist.
 func (e *Engine) Describe(ctx context.Context, name string) (*StackInfo, error) {
-	for {
-		out, err := e.CFN.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: aws.String(name)})
-		if awsapi.IsNotFound(err) {
-			return nil, nil
-		}
-		if awsapi.IsThrottle(err) {
-			e.progress().Note(fmt.Sprintf("AWS is throttling requests; looking at %s again in %s", name, e.interval().Round(time.Second)))
-			if werr := e.sleep(ctx, e.interval()); werr != nil {
-				return nil, werr
-			}
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("describing stack %s: %w", name, awsapi.Clean(err))
-		}
-		for _, s := range out.Stacks {
-			if string(s.StackStatus) == StatusDeleteComplete {
-				continue
-			}
-			return stackInfo(s), nil
-		}
+	var out *cfn.DescribeStacksOutput
+	err := e.retry(ctx, "looking at "+name, func() (err error) {
+		out, err = e.CFN.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: aws.String(name)})
+		return err
+	})
+	if awsapi.IsNotFound(err) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("describing stack %s: %w", name, awsapi.Clean(err))
+	}
+	for _, s := range out.Stacks {
+		if string(s.StackStatus) == StatusDeleteComplete {
+			continue
+		}
+		return stackInfo(s), nil
+	}
+	return nil, nil
 }
 
 // List returns the live stacks that carry every tag in match.
@@ -202,13 +200,9 @@ func (e *Engine) List(ctx context.Context, match map[string]string) ([]*StackInf
 	var out []*StackInfo
 	p := cfn.NewDescribeStacksPaginator(e.CFN, &cfn.DescribeStacksInput{})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if awsapi.IsThrottle(err) {
-			if werr := e.sleep(ctx, e.interval()); werr != nil {
-				return nil, werr
-			}
-			continue // the paginator retries the same token
-		}
+		var page *cfn.DescribeStacksOutput
+		// a throttled page is asked for again: the paginator keeps its token
+		err := e.retry(ctx, "listing stacks", func() (err error) { page, err = p.NextPage(ctx); return err })
 		if err != nil {
 			return nil, fmt.Errorf("listing stacks: %w", awsapi.Clean(err))
 		}
@@ -234,7 +228,7 @@ func (e *Engine) List(ctx context.Context, match map[string]string) ([]*StackInf
 // Create creates a stack and waits for it unless detach.
 func (e *Engine) Create(ctx context.Context, s Spec, detach bool) (*StackInfo, error) {
 	start := e.clock().Now()
-	_, err := e.CFN.CreateStack(ctx, &cfn.CreateStackInput{
+	in := &cfn.CreateStackInput{
 		StackName:                   aws.String(s.Name),
 		TemplateBody:                aws.String(string(s.Template)),
 		Parameters:                  s.parameters(),
@@ -244,7 +238,8 @@ func (e *Engine) Create(ctx context.Context, s Spec, detach bool) (*StackInfo, e
 		// a failed create keeps its resources' events but rolls back; the stack is then
 		// deleted and retried by the next create.
 		OnFailure: types.OnFailureRollback,
-	})
+	}
+	err := e.retry(ctx, "creating "+s.Name, func() error { _, err := e.CFN.CreateStack(ctx, in); return err })
 	if err != nil {
 		return nil, fmt.Errorf("creating stack %s: %w", s.Name, awsapi.Clean(err))
 	}
@@ -272,7 +267,11 @@ func (e *Engine) Delete(ctx context.Context, name string, unprotect bool) error 
 	}
 	mark, _ := e.latestEvent(ctx, name)
 	start := e.clock().Now()
-	if _, err := e.CFN.DeleteStack(ctx, &cfn.DeleteStackInput{StackName: aws.String(info.ID)}); err != nil {
+	del := func() error {
+		_, err := e.CFN.DeleteStack(ctx, &cfn.DeleteStackInput{StackName: aws.String(info.ID)})
+		return err
+	}
+	if err := e.retry(ctx, "deleting "+name, del); err != nil {
 		return fmt.Errorf("deleting stack %s: %w", name, awsapi.Clean(err))
 	}
 	e.progress().Stack(name, StatusDeleteInProgress, "")
@@ -325,7 +324,11 @@ func (e *Engine) setProtection(ctx context.Context, name string, on bool) error 
 // Template returns the template a stack runs now (GetTemplate, Original stage), or nil when
 // the stack does not exist.
 func (e *Engine) Template(ctx context.Context, name string) ([]byte, error) {
-	out, err := e.CFN.GetTemplate(ctx, &cfn.GetTemplateInput{StackName: aws.String(name)})
+	var out *cfn.GetTemplateOutput
+	err := e.retry(ctx, "reading the template of "+name, func() (err error) {
+		out, err = e.CFN.GetTemplate(ctx, &cfn.GetTemplateInput{StackName: aws.String(name)})
+		return err
+	})
 	if awsapi.IsNotFound(err) {
 		return nil, nil
 	}
@@ -349,6 +352,7 @@ func (e *Engine) waitID(ctx context.Context, name, id string, op Op, since time.
 	var events []Event // this operation's events, oldest first
 	var last *StackInfo
 	failures := 0
+	var th throttle
 	for first := true; ; first = false {
 		if !first {
 			if clk.Now().After(deadline) {
@@ -361,8 +365,11 @@ func (e *Engine) waitID(ctx context.Context, name, id string, op Op, since time.
 		out, err := e.CFN.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: aws.String(id)})
 		switch {
 		case awsapi.IsThrottle(err):
+			if terr := e.throttled(&th, "looking at "+name); terr != nil {
+				return last, terr
+			}
 			interval = min(interval*2, e.maxInterval())
-			e.progress().Note(fmt.Sprintf("AWS is throttling requests; looking at %s every %s", name, interval.Round(time.Second)))
+			e.noteThrottled(interval, "looking at "+name)
 			continue
 		case ctx.Err() != nil:
 			return last, &InterruptedError{Stack: name, Op: op, Status: statusOf(last)}
@@ -377,7 +384,7 @@ func (e *Engine) waitID(ctx context.Context, name, id string, op Op, since time.
 		case err != nil:
 			return last, fmt.Errorf("waiting for stack %s: %w", name, awsapi.Clean(err))
 		}
-		failures = 0
+		failures, th = 0, throttle{}
 		interval = max(e.interval(), interval/2) // recover from throttling gradually
 		if len(out.Stacks) == 0 {
 			if op == OpDelete {
@@ -576,10 +583,11 @@ func (e *InterruptedError) Error() string {
 	return fmt.Sprintf("stopped waiting for stack %s (%s); CloudFormation carries on without neo4jctl", e.Stack, e.Status)
 }
 
-// IsInterrupted reports whether err comes from a wait cut short by the user.
+// IsInterrupted reports whether err comes from a wait or a call cut short by its context:
+// the user (Ctrl-C) or the command's deadline (--timeout); the caller's ctx tells which.
 func IsInterrupted(err error) bool {
 	var ie *InterruptedError
-	return errors.As(err, &ie) || errors.Is(err, context.Canceled)
+	return errors.As(err, &ie) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // maxTransient is how many failed looks in a row a wait tolerates.

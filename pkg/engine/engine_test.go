@@ -72,7 +72,15 @@ func TestCreateWaits(t *testing.T) {
 			name:     "throttling only slows polling",
 			throttle: 3,
 			script:   []fakeStep{{StatusCreateInProgress, nil}, {StatusCreateComplete, nil}},
-			wantOut:  []string{"AWS is throttling requests; looking at s1 every 4s", "every 16s", "s1 CREATE_COMPLETE"},
+			wantOut:  []string{"throttled by CloudFormation, retrying in 4s (looking at s1)", "retrying in 16s", "s1 CREATE_COMPLETE"},
+		},
+		{
+			name:     "constant throttling gives up after a bound, saying what to do",
+			throttle: 1 << 30,
+			script:   []fakeStep{{StatusCreateInProgress, nil}},
+			wantErr: []string{"CloudFormation throttled every request for 10m", "(looking at s1): the account's CloudFormation request rate is used up",
+				"wait a few minutes, then run the command again"},
+			wantOut: []string{"retrying in 8s", "retrying in 30s (looking at s1)"},
 		},
 		{
 			name:    "a wait that never ends times out with the way on",
@@ -395,5 +403,30 @@ func TestSpinnerHasNoColourWhenColoursAreOff(t *testing.T) {
 		if out.String() != want {
 			t.Errorf("colours %v: spinner wrote %q, want %q", on, out.String(), want)
 		}
+	}
+}
+
+// Looking a stack up and listing stacks retry while throttled, then give up after the bound
+// with a ThrottledError; a throttle that stops is invisible but for the notes.
+func TestLookupsUnderThrottling(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateComplete, nil}}}
+	var out bytes.Buffer
+	e, _ := newEngine(f, &out)
+	if _, err := e.Create(context.Background(), Spec{Name: "s1", Template: []byte("{}")}, false); err != nil {
+		t.Fatal(err)
+	}
+	f.throttle = 2
+	if info, err := e.Describe(context.Background(), "s1"); err != nil || info == nil || !strings.Contains(out.String(), "throttled by CloudFormation, retrying in 4s (looking at s1)") {
+		t.Fatalf("Describe after two throttles: %v %v\n%s", info, err, out.String())
+	}
+	f.throttle = 1 << 30
+	_, err := e.Describe(context.Background(), "s1")
+	var te *ThrottledError
+	if !errors.As(err, &te) || te.For < DefaultMaxThrottled || !strings.HasPrefix(err.Error(), "describing stack s1: CloudFormation throttled every request for 10m") {
+		t.Fatalf("Describe under constant throttling: %v", err)
+	}
+	if _, err := e.List(context.Background(), nil); !errors.As(err, &te) || !strings.Contains(err.Error(), "(listing stacks)") {
+		t.Fatalf("List under constant throttling: %v", err)
 	}
 }

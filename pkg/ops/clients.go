@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 )
 
 // Clients are the AWS SDK clients of one region, made from one aws.Config (awsapi.LoadConfig).
@@ -54,11 +56,12 @@ func NewClients(cfg aws.Config) *Clients {
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.UsePathStyle = o.UsePathStyle || custom || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
 		}),
-		ECS:            ecs.NewFromConfig(cfg),
-		CloudMap:       servicediscovery.NewFromConfig(cfg),
-		AutoScaling:    autoscaling.NewFromConfig(cfg),
-		KMS:            kms.NewFromConfig(cfg),
-		Lambda:         lambda.NewFromConfig(cfg),
+		ECS:         ecs.NewFromConfig(cfg),
+		CloudMap:    servicediscovery.NewFromConfig(cfg),
+		AutoScaling: autoscaling.NewFromConfig(cfg),
+		KMS:         kms.NewFromConfig(cfg),
+		// an invocation waits for the function on purpose; the admin channel bounds it
+		Lambda:         lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.HTTPClient = awsapi.WithoutAnswerTimeout(cfg) }),
 		SecretsManager: secretsmanager.NewFromConfig(cfg),
 		Logs:           cloudwatchlogs.NewFromConfig(cfg),
 		// AWS JSON 1.1, the API's first protocol, which every endpoint speaks; the SDK would

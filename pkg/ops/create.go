@@ -89,21 +89,24 @@ type CreateError struct {
 	File     string
 	Failed   []error
 	Tasks    []string // stopped ECS tasks and why
-	Stopped  bool     // interrupted by the user, or by the command's --timeout (TimedOut)
-	TimedOut bool
-	Started  []string // stacks left creating (interrupted)
+	Stopped  bool     // interrupted by the user
+	TimedOut bool     // the command's deadline (--timeout) passed
+	Started  []string // stacks left creating (interrupted or out of time)
 	Explains []string
 }
 
 func (e *CreateError) Error() string {
 	var b strings.Builder
-	if e.Stopped {
-		fmt.Fprintf(&b, "create of cluster %s %s", e.Cluster, map[bool]string{false: "interrupted", true: "stopped by --timeout"}[e.TimedOut])
-		if len(e.Started) > 0 {
-			fmt.Fprintf(&b, "; still creating in AWS: %s", strings.Join(e.Started, ", "))
-		}
-	} else {
+	switch {
+	case e.Stopped:
+		fmt.Fprintf(&b, "create of cluster %s interrupted", e.Cluster)
+	case e.TimedOut:
+		fmt.Fprintf(&b, "create of cluster %s ran out of time", e.Cluster)
+	default:
 		fmt.Fprintf(&b, "create of cluster %s failed", e.Cluster)
+	}
+	if len(e.Started) > 0 {
+		fmt.Fprintf(&b, "; still creating in AWS: %s", strings.Join(e.Started, ", "))
 	}
 	for _, err := range e.Failed {
 		fmt.Fprintf(&b, "\n%s", err)
@@ -353,8 +356,9 @@ func (c *Create) failure(ctx context.Context, names []string, errs map[string]er
 		switch {
 		case err == nil, errors.As(err, &skipped):
 		case engine.IsInterrupted(err):
-			ce.Stopped = true
 			ce.Started = append(ce.Started, n)
+			ce.TimedOut = timedOut(ctx)
+			ce.Stopped = !ce.TimedOut
 		default:
 			ce.Failed = append(ce.Failed, err)
 		}
@@ -387,6 +391,12 @@ func (c *Create) offerRollback(ctx context.Context, ce *CreateError) error {
 		return fmt.Errorf("rolling back the create of %s: %w", c.Name, err)
 	}
 	return fmt.Errorf("create of cluster %s interrupted and rolled back; nothing of it is left but kept data", c.Name)
+}
+
+// timedOut reports whether ctx ended at its deadline (the command's --timeout) rather than
+// by the user (Ctrl-C): no rollback is offered then, nobody asked to stop.
+func timedOut(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.DeadlineExceeded)
 }
 
 // untilInterrupt is ctx cancelled by the next signal on sig.

@@ -100,7 +100,8 @@ func (c *Cluster) precheck(ctx context.Context, pc Precheck, cfg *cluster.Cluste
 	env := &Environment{SubnetAZs: map[string]string{}}
 	id, err := pc.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		if awsapi.IsCredentials(err) {
+		// credentials errors get the hint from the command; a network error needs none
+		if awsapi.IsCredentials(err) || awsapi.IsNetwork(err) {
 			return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w", awsapi.Clean(err))
 		}
 		return nil, fmt.Errorf("checking AWS credentials (sts:GetCallerIdentity): %w; %s", awsapi.Clean(err), CredentialsHint)

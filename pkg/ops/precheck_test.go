@@ -96,8 +96,13 @@ func TestPrecheckSaysHowToGetCredentials(t *testing.T) {
 	cfg := loadExample(t, "minimal.yaml")
 	c := &Cluster{Name: "graph-dev", Region: "eu-west-1"}
 	_, err := c.precheck(context.Background(), Precheck{STS: &fakeSTS{err: errors.New("dial tcp: lookup sts.eu-west-1.amazonaws.com: no such host")}}, cfg, "")
-	if err == nil || !strings.HasSuffix(err.Error(), "; "+CredentialsHint) {
+	// a network failure is not a credentials problem: no credentials hint
+	if err == nil || strings.Contains(err.Error(), CredentialsHint) || !strings.Contains(err.Error(), "no such host") {
 		t.Fatalf("network failure: %v", err)
+	}
+	_, err = c.precheck(context.Background(), Precheck{STS: &fakeSTS{err: apiErr("RegionDisabledException", "STS is not activated in this region")}}, cfg, "")
+	if err == nil || !strings.HasSuffix(err.Error(), "; "+CredentialsHint) {
+		t.Fatalf("another STS refusal: %v", err)
 	}
 	_, err = c.precheck(context.Background(), Precheck{STS: &fakeSTS{err: apiErr("InvalidClientTokenId", "The security token included in the request is invalid")}}, cfg, "")
 	var ce *awsapi.CredentialsError

@@ -92,6 +92,7 @@ func (e *RefusedError) Error() string {
 type UpdateError struct {
 	Cluster, File string
 	Stopped       bool     // interrupted by the user
+	TimedOut      bool     // the command's deadline (--timeout) passed
 	InProgress    []string // stacks still updating in AWS (interrupted or timed out)
 	NotStarted    []string // stacks whose change set was not applied
 	RolledBack    []string // stacks CloudFormation rolled back to their previous state
@@ -101,9 +102,12 @@ type UpdateError struct {
 
 func (e *UpdateError) Error() string {
 	var b strings.Builder
-	if e.Stopped {
+	switch {
+	case e.Stopped:
 		fmt.Fprintf(&b, "update of cluster %s interrupted", e.Cluster)
-	} else {
+	case e.TimedOut:
+		fmt.Fprintf(&b, "update of cluster %s ran out of time", e.Cluster)
+	default:
 		fmt.Fprintf(&b, "update of cluster %s failed", e.Cluster)
 	}
 	for _, err := range e.Failed {
@@ -368,9 +372,10 @@ func (u *Update) failure(ctx context.Context, p *UpdatePlan, names []string, err
 			// change sets not executed are left for nobody: remove them
 			_ = u.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), p.sets[n])
 			ue.NotStarted = append(ue.NotStarted, n)
-			ue.Stopped = ue.Stopped || ie != nil
+			ue.Stopped = ue.Stopped || ie != nil && !timedOut(ctx)
 		case engine.IsInterrupted(err):
-			ue.Stopped = true
+			ue.TimedOut = timedOut(ctx)
+			ue.Stopped = !ue.TimedOut
 			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(interruptedStatus(err), "UPDATE_IN_PROGRESS")))
 		case errors.As(err, &te):
 			ue.Failed = append(ue.Failed, err)
