@@ -93,7 +93,7 @@ var errCommandTimeout = fmt.Errorf("--timeout reached: %w", context.DeadlineExce
 func (g *globals) withTimeout(c *cobra.Command) error {
 	switch {
 	case g.timeout < 0:
-		return usagef("--timeout %s: give a positive duration such as 30m, or 0 for none", g.timeout)
+		return usagef("--timeout %s is negative; give a duration such as 30m (0: no bound)", g.timeout)
 	case g.timeout == 0:
 		return nil
 	}
@@ -113,7 +113,10 @@ func (g *globals) withTimeout(c *cobra.Command) error {
 // timeoutMessage: what the command was doing when --timeout passed, and how to carry on
 // (the action's own next command where it has one).
 func timeoutMessage(d time.Duration, err error) string {
-	msg := fmt.Sprintf("--timeout %s reached: %s", d, errorMessage(err))
+	msg := errorMessage(err)
+	if !strings.Contains(msg, "--timeout") {
+		msg = fmt.Sprintf("stopped by --timeout %s: %s", d, msg)
+	}
 	if !strings.Contains(msg, "`neo4jctl ") {
 		msg += "\nRun the command again, with a longer --timeout."
 	}

@@ -101,7 +101,7 @@ func (e *CreateError) Error() string {
 	case e.Stopped:
 		fmt.Fprintf(&b, "create of cluster %s interrupted", e.Cluster)
 	case e.TimedOut:
-		fmt.Fprintf(&b, "create of cluster %s ran out of time", e.Cluster)
+		fmt.Fprintf(&b, "create of cluster %s stopped by --timeout", e.Cluster)
 	default:
 		fmt.Fprintf(&b, "create of cluster %s failed", e.Cluster)
 	}

@@ -106,7 +106,7 @@ func (e *UpdateError) Error() string {
 	case e.Stopped:
 		fmt.Fprintf(&b, "update of cluster %s interrupted", e.Cluster)
 	case e.TimedOut:
-		fmt.Fprintf(&b, "update of cluster %s ran out of time", e.Cluster)
+		fmt.Fprintf(&b, "update of cluster %s stopped by --timeout", e.Cluster)
 	default:
 		fmt.Fprintf(&b, "update of cluster %s failed", e.Cluster)
 	}
