@@ -54,12 +54,19 @@ type fakeCFN struct {
 	failing     map[string][]cfntypes.StackEvent
 	// stuckOnExecute: once executed, the stack reports this status forever.
 	stuckOnExecute map[string]string
+	// createFails: once its CREATE change set is executed, the new stack reports rolling back
+	// with these failed resources (as rollback), until it is deleted.
+	createFails map[string][]cfntypes.StackEvent
+	// executeFails: ExecuteChangeSet of these stacks is refused with this error (the change
+	// set, and a new stack's REVIEW_IN_PROGRESS, stay).
+	executeFails map[string]error
 }
 
 func newFakeCFN(real engine.CloudFormation) *fakeCFN {
 	return &fakeCFN{CloudFormation: real, rollback: map[string][]cfntypes.StackEvent{}, stuck: map[string]string{},
 		changes: map[string][]cfntypes.Change{}, looks: map[string]int{}, updating: map[string]int{},
-		updateFails: map[string][]cfntypes.StackEvent{}, failing: map[string][]cfntypes.StackEvent{}, stuckOnExecute: map[string]string{}}
+		updateFails: map[string][]cfntypes.StackEvent{}, failing: map[string][]cfntypes.StackEvent{}, stuckOnExecute: map[string]string{},
+		createFails: map[string][]cfntypes.StackEvent{}, executeFails: map[string]error{}}
 }
 
 func failedEvent(stack, id, typ, reason string, sec int) cfntypes.StackEvent {
@@ -197,6 +204,13 @@ func (f *fakeCFN) DescribeChangeSet(ctx context.Context, in *cloudformation.Desc
 }
 
 func (f *fakeCFN) ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, opts ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
+	f.mu.Lock()
+	refused := f.executeFails[aws.ToString(in.StackName)]
+	delete(f.executeFails, aws.ToString(in.StackName))
+	f.mu.Unlock()
+	if refused != nil {
+		return nil, refused
+	}
 	out, err := f.CloudFormation.ExecuteChangeSet(ctx, in, opts...)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -215,6 +229,11 @@ func (f *fakeCFN) ExecuteChangeSet(ctx context.Context, in *cloudformation.Execu
 	if evs, ok := f.updateFails[name]; ok {
 		f.failing[name] = evs
 		f.looks[name] = 0
+	}
+	if evs, ok := f.createFails[name]; ok {
+		f.rollback[name] = evs
+		f.looks[name] = 0
+		delete(f.createFails, name)
 	}
 	if st, ok := f.stuckOnExecute[name]; ok {
 		f.stuck[name] = st

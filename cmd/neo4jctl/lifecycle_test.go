@@ -68,7 +68,12 @@ func newMotoAccount(t testing.TB, region string) *motoAccount {
 		if t.Failed() { // moto's side of the story: its tracebacks
 			logs := m.Logs()
 			if i := strings.LastIndex(logs, "Traceback"); i >= 0 {
-				t.Logf("moto's last traceback:\n%s", logs[i:min(len(logs), i+6000)])
+				// up to the next request line, and its end: the exception itself
+				tb := logs[i:]
+				if j := strings.Index(tb, "\n127.0.0.1 - - "); j >= 0 {
+					tb = tb[:j]
+				}
+				t.Logf("moto's last traceback (its end):\n%s", tb[max(0, len(tb)-5000):])
 			} else {
 				t.Logf("moto's log ends:\n%s", logs[max(0, len(logs)-3000):])
 			}

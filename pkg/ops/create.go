@@ -44,12 +44,18 @@ type Create struct {
 	// question or that rollback.
 	Interrupts <-chan os.Signal
 	Rollback   *Delete // nil: no rollback offered
+	// Drift compares, after a resumed create, the stacks an earlier run made with the file
+	// (an update's preview, discarded); nil: not compared.
+	Drift *Update
 }
 
 // NewCreate is create on the handle's clients; file is the cluster.yaml's path.
 func NewCreate(c *Cluster, cfg *cluster.ClusterConfig, file string, detach bool, rel Release) *Create {
+	quiet := *c // the comparison after a resume reports nothing of its own
+	quiet.Events = nil
 	return &Create{Cluster: c, Config: cfg, File: file, Detach: detach, Release: rel, Precheck: newPrecheck(c.AWS),
-		Data: dataAPI(c.AWS), AZs: c.AWS.EC2, S3: c.AWS.S3, ECS: c.AWS.ECS, Rollback: NewDelete(c, false, true)}
+		Data: dataAPI(c.AWS), AZs: c.AWS.EC2, S3: c.AWS.S3, ECS: c.AWS.ECS, Rollback: NewDelete(c, false, true),
+		Drift: NewUpdate(&quiet, cfg, file, false, true, rel)}
 }
 
 // CreatePlan is what create found: the rendered stacks, those that exist already and the
@@ -252,6 +258,9 @@ func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, err
 		return c.createStack(ctx, p, n, upload)
 	})
 	if len(errs) == 0 {
+		if err := c.checkExisting(ctx, p); err != nil {
+			return nil, err
+		}
 		return c.formed(ctx)
 	}
 	ce := c.failure(ctx, names, errs)

@@ -55,6 +55,7 @@ type UpdatePlan struct {
 	Restarts   bool                // some refusal is a restart (--force rolls it)
 	stacks     []stack.Stack       // rendered, with the desired counts to keep
 	sets       map[string]*engine.ChangeSet
+	recreate   map[string]string // empty stacks a failed create left (by status): deleted and made again
 	rendered   *rendered
 }
 
@@ -158,12 +159,9 @@ func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	live := map[string]*engine.StackInfo{}
-	for _, s := range stacks {
-		if !engine.Healthy(s.Status) {
-			return nil, errors.New(explainStack(s.Name, s.Status, u.Name, u.File))
-		}
-		live[s.Name] = s
+	live, empty, err := u.liveStacks(stacks)
+	if err != nil {
+		return nil, err
 	}
 	u.noteStacksLeftAlone(stacks, r.stacks)
 	p := &UpdatePlan{stacks: r.stacks, rendered: r, Notes: map[string][]string{}}
@@ -176,9 +174,10 @@ func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.sets, err = u.preview(ctx, p.stacks, live); err != nil {
+	if p.sets, err = u.preview(ctx, withoutStacks(p.stacks, empty), live); err != nil {
 		return nil, err
 	}
+	planRecreates(p, empty)
 	for _, s := range p.stacks {
 		p.ChangeSets = append(p.ChangeSets, p.sets[s.Name])
 	}
@@ -326,10 +325,7 @@ func (u *Update) Execute(ctx context.Context, p *UpdatePlan) error {
 	if len(cores) > 1 {
 		u.emit(CoresRolling{Stacks: cores})
 	}
-	errs := engine.InOrder(ctx, names, deps, func(ctx context.Context, n string) error {
-		_, err := u.Stacks.Execute(ctx, p.sets[n])
-		return err
-	})
+	errs := engine.InOrder(ctx, names, deps, func(ctx context.Context, n string) error { return u.apply(ctx, p, n) })
 	if len(errs) == 0 {
 		return nil
 	}
@@ -390,12 +386,15 @@ func (u *Update) failure(ctx context.Context, p *UpdatePlan, names []string, err
 	return ue
 }
 
-// explainFailed: a stack CloudFormation rolled back runs as before; any other failed state
-// gets its way out.
+// explainFailed: a stack CloudFormation rolled back runs as before; a new stack that failed
+// to create is empty, and the next update makes it again; any other failed state gets its
+// way out.
 func (u *Update) explainFailed(ue *UpdateError, n, status string) {
-	switch status {
-	case engine.StatusUpdateRollbackComplete, engine.StatusRollbackComplete:
+	switch {
+	case status == engine.StatusUpdateRollbackComplete:
 		ue.RolledBack = append(ue.RolledBack, n)
+	case emptyAfterFailedCreate(status):
+		ue.Explains = append(ue.Explains, fmt.Sprintf("The new stack %s failed to create (%s) and holds nothing; the next update deletes it and creates it again.", n, status))
 	default:
 		if x := explainStack(n, status, u.Name, u.File); x != "" {
 			ue.Explains = append(ue.Explains, x)

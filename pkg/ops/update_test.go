@@ -245,3 +245,35 @@ func TestUpdateInterruptedSaysWhatStillRunsInAWS(t *testing.T) {
 		t.Errorf("error: %v", err)
 	}
 }
+
+// A stack a failed create left empty (the replicas an earlier update added) is not a refusal:
+// the update shows it as the new stack it becomes, deletes it and creates it again, and
+// applies the other changes in the same run.
+func TestUpdateMakesAgainAStackAFailedCreateLeftEmpty(t *testing.T) {
+	for _, status := range []string{engine.StatusRollbackComplete, engine.StatusReviewInProgress} {
+		t.Run(status, func(t *testing.T) {
+			x, u := newUpdateFixture(t)
+			x.eng.stacks["neo4jctl-graph-prod-replicas"].Status = status
+			x.eng.changes["neo4jctl-graph-prod-operations"] = []engine.Change{modify("Dashboard", "AWS::CloudWatch::Dashboard", "DashboardBody")}
+			p, err := u.Plan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs := p.sets["neo4jctl-graph-prod-replicas"]
+			if cs == nil || cs.Type != "CREATE" || len(cs.Changes) == 0 || cs.Changes[0].Action != "Add" ||
+				!slices.Contains(p.Notes["neo4jctl-graph-prod-replicas"], "replaces the empty stack a failed create left ("+status+")") {
+				t.Fatalf("plan for the empty stack: %+v, notes %v", cs, p.Notes)
+			}
+			if err := u.Execute(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(x.eng.deleted, "neo4jctl-graph-prod-replicas") || !slices.Contains(x.eng.created, "neo4jctl-graph-prod-replicas") ||
+				!slices.Contains(x.eng.executed, "neo4jctl-graph-prod-operations") || slices.Contains(x.eng.executed, "neo4jctl-graph-prod-replicas") {
+				t.Errorf("deleted %v, created %v, executed %v", x.eng.deleted, x.eng.created, x.eng.executed)
+			}
+			if want := (StackRecreated{Stack: "neo4jctl-graph-prod-replicas", Status: status}).String(); !slices.Contains(x.events.lines(), want) {
+				t.Errorf("events %v lack %q", x.events.lines(), want)
+			}
+		})
+	}
+}

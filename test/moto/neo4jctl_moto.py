@@ -1265,6 +1265,65 @@ def _install_change_sets_without_changes_fail_like_aws() -> None:
 _install_change_sets_without_changes_fail_like_aws()
 
 
+def _install_import_value_everywhere() -> None:
+    """Fn::ImportValue resolves in stacks made by CREATE change sets, and under parallel creates.
+
+    moto 5.2 hands CreateStack's new stack the region's exports, but not a stack made by a
+    CREATE change set, so executing one that imports fails with "No export named ... found"
+    where AWS resolves it (an update that adds the replicas stack); after the execution the
+    stack has no outputs (its output map was made from the empty template the change set
+    reserved) and exports nothing. And it resolves an import by iterating the region's export
+    dict, which a parallel CreateStack may be adding to ("dictionary changed size during
+    iteration": a 500). Here a CREATE change set's stack imports from the region's exports,
+    an executed change set's outputs are read from its template (as UpdateStack does) and a
+    new stack's exports are registered, and an import is a lookup by name. Upstream:
+    create_change_set would pass cross_stack_resources=self.exports, execute_change_set would
+    rebuild the output map and register exports, clean_json would use .get(name).
+    """
+    from moto.cloudformation import models, parsing
+    from moto.cloudformation.exceptions import ExportNotFound
+
+    clean = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::ImportValue" in resource_json:
+            name = clean_json(resource_json["Fn::ImportValue"], resources_map)
+            export = (resources_map.cross_stack_resources or {}).get(name)
+            if export is None:
+                raise ExportNotFound(name)
+            return export.value
+        return clean(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+    backend = models.CloudFormationBackend
+    create_change_set, execute_change_set = backend.create_change_set, backend.execute_change_set
+
+    def create(self, stack_name, change_set_name, template, parameters, description, change_set_type, *args, **kwargs):  # type: ignore[no-untyped-def]
+        change_set_id, stack_id = create_change_set(self, stack_name, change_set_name, template, parameters, description, change_set_type, *args, **kwargs)
+        if change_set_type == "CREATE":
+            stack = self.stacks[stack_id]
+            stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+        return change_set_id, stack_id
+
+    def execute(self, change_set_name, stack_name=None):  # type: ignore[no-untyped-def]
+        execute_change_set(self, change_set_name, stack_name)
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        if change_set.change_set_type == "CREATE":
+            self._validate_export_uniqueness(stack)
+            for export in stack.exports:
+                self.exports[export.name] = export
+
+    backend.create_change_set = create  # type: ignore[method-assign]
+    backend.execute_change_set = execute  # type: ignore[method-assign]
+
+
+_install_import_value_everywhere()
+
+
 def _install_asg_capacity_rebalance() -> None:
     """AWS::AutoScaling::AutoScalingGroup keeps CapacityRebalance.
 
