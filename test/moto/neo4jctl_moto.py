@@ -1541,42 +1541,6 @@ def _install_subnet_availability_zone() -> None:
 _install_subnet_availability_zone()
 
 
-def _install_bucket_versioning_and_object_lock() -> None:
-    """AWS::S3::Bucket keeps VersioningConfiguration, ObjectLockEnabled and its default retention.
-
-    moto 5.2's model creates the bucket with encryption and tags only: not versioned, and no
-    Object Lock, which its API allows only on a new bucket (so not afterwards, once the agent
-    bundles are in it). Upstream, FakeBucket.create_from_cloudformation_json would pass them on
-    as its PutBucketVersioning and PutObjectLockConfiguration do.
-    """
-    from moto.s3.models import FakeBucket
-
-    original = FakeBucket.create_from_cloudformation_json.__func__
-
-    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
-        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        props = cloudformation_json.get("Properties", {})
-        backend = s3_backends[account_id][get_partition(region_name)]
-        status = props.get("VersioningConfiguration", {}).get("Status")
-        if status:
-            backend.put_bucket_versioning(bucket.name, status)
-        if props.get("ObjectLockEnabled") in (True, "true"):
-            rule = props.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
-            backend.put_object_lock_configuration(
-                bucket.name,
-                lock_enabled=True,
-                mode=rule.get("Mode"),
-                days=int(rule.get("Days", 0)),
-                years=int(rule.get("Years", 0)),
-            )
-        return bucket
-
-    FakeBucket.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign]
-
-
-_install_bucket_versioning_and_object_lock()
-
-
 # ----------------------------------------------------------------------------------------
 # S3: the bucket settings moto's model drops, bucket policies with conditions
 # ----------------------------------------------------------------------------------------
@@ -1585,8 +1549,7 @@ _install_bucket_versioning_and_object_lock()
 class S3Bucket(CloudFormationModel):
     """AWS::S3::Bucket: moto's own bucket, plus the properties moto's model drops.
 
-    moto 5.2 applies BucketEncryption and Tags only (create also versioning and Object Lock,
-    with _install_bucket_versioning_and_object_lock above). This applies, through moto's S3
+    moto 5.2 applies BucketEncryption and Tags only. This applies, through moto's S3
     backend (so that the ordinary APIs read them back), VersioningConfiguration,
     ObjectLockEnabled with ObjectLockConfiguration, LoggingConfiguration,
     ReplicationConfiguration and the EventBridge switch of NotificationConfiguration, on create
