@@ -11,5 +11,6 @@ func newBackupCommand(g *globals) *cobra.Command {
 		newBackupCreateCommand(g),
 		newBackupListCommand(g),
 		newBackupVerifyCommand(g),
+		newBackupRestoreCommand(g),
 	)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,12 +16,15 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
 )
 
+// defaultTaskWait bounds --wait for a backup or verify task without --timeout: a
+// multi-terabyte store takes hours.
+const defaultTaskWait = 6 * time.Hour
+
 type backupCreateOptions struct {
 	ops.BackupCreateOptions
 	all     bool
-	wait    bool
-	timeout time.Duration
-	output  string
+	wait   bool
+	output string
 }
 
 func newBackupCreateCommand(g *globals) *cobra.Command {
@@ -35,12 +39,13 @@ and records each artifact in its database's manifest.
 
 One backup runs at a time: when the backup lock is held or a backup task runs, create says
 by whom and starts nothing. With --wait it follows the task and prints, per database, the
-artifact it made, its size and transaction range, and the run's duration.`,
+artifact it made, its size and transaction range, and the run's duration; --timeout bounds
+the wait (default 6h), and the task goes on after it.`,
 		Example: `  neo4jctl backup create graph-prod --wait
   neo4jctl backup create graph-prod --database neo4j --type full --wait -o json`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.check(c); err != nil {
+			if err := o.check(); err != nil {
 				return usageError{err}
 			}
 			h, err := newCluster(c.Context(), g, args[0], g.region)
@@ -55,12 +60,11 @@ artifact it made, its size and transaction range, and the run's duration.`,
 	f.BoolVar(&o.all, "all", false, "back up every database, system included")
 	f.StringVar(&o.Type, "type", "auto", "full, diff, or auto (a full backup where a database has no chain yet)")
 	f.BoolVar(&o.wait, "wait", false, "wait for the task to finish and show what it made")
-	f.DurationVar(&o.timeout, "timeout", 6*time.Hour, "with --wait: how long to wait (the task goes on after it)")
 	f.StringVarP(&o.output, "output", "o", printer.Table, "table, json or yaml")
 	return c
 }
 
-func (o *backupCreateOptions) check(c *cobra.Command) error {
+func (o *backupCreateOptions) check() error {
 	if err := printer.CheckFormat(o.output); err != nil {
 		return err
 	}
@@ -69,9 +73,6 @@ func (o *backupCreateOptions) check(c *cobra.Command) error {
 			return fmt.Errorf("--all and --database exclude each other")
 		}
 		o.Databases = []string{"*"}
-	}
-	if c.Flags().Changed("timeout") && !o.wait {
-		return fmt.Errorf("--timeout needs --wait")
 	}
 	return o.Validate()
 }
@@ -84,7 +85,7 @@ func backupCreate(ctx context.Context, g *globals, h *ops.Cluster, o *backupCrea
 		return err
 	}
 	if o.wait {
-		err = b.Wait(ctx, run, o.timeout)
+		err = b.Wait(ctx, run, cmp.Or(g.timeout, defaultTaskWait))
 	}
 	g.done()
 	var failed *ops.BackupFailedError

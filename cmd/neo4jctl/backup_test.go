@@ -33,10 +33,16 @@ import (
 // backupCluster creates examples/production.yaml (backups of every database, kept 30 days)
 // in this moto account and returns the stacks' outputs.
 func (a *motoAccount) backupCluster(name string) map[string]string {
+	return a.backupClusterOf(name, "5.26.30")
+}
+
+// backupClusterOf is backupCluster on a Neo4j version.
+func (a *motoAccount) backupClusterOf(name, version string) map[string]string {
 	a.t.Helper()
-	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag(version))
 	vpc, subnets := a.network("10.30", "a", "b", "c")
-	if code, _, stderr := a.cli("", "create", "cluster", "-f", productionConfig(a.t, vpc, subnets)); code != 0 {
+	doc := strings.Replace(readFile(a.t, productionConfig(a.t, vpc, subnets)), `version: "5.26.30"`, `version: "`+version+`"`, 1)
+	if code, _, stderr := a.cli("", "create", "cluster", "-f", writeConfig(a.t, doc)); code != 0 {
 		a.t.Fatalf("create: exit %d\n%s", code, stderr)
 	}
 	out, err := cloudformation.NewFromConfig(a.cfg).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{})

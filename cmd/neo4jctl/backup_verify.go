@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,9 +17,8 @@ import (
 
 type backupVerifyOptions struct {
 	ops.BackupVerifyOptions
-	wait    bool
-	timeout time.Duration
-	output  string
+	wait   bool
+	output string
 }
 
 func newBackupVerifyCommand(g *globals) *cobra.Command {
@@ -34,13 +34,14 @@ artifact's manifest, where backup list shows it.
 
 By default it checks each database's newest full backup (what the weekly
 backup.verify.schedule checks); --newest checks each database's newest restorable point;
---artifact checks the named ones. It waits for the verdicts unless --wait=false.`,
+--artifact checks the named ones. It waits for the verdicts unless --wait=false (--timeout
+bounds the wait, default 6h; the task goes on after it).`,
 		Example: `  neo4jctl backup verify graph-prod
   neo4jctl backup verify graph-prod --artifact neo4j-2026-11-26T02-00-31.backup
   neo4jctl backup verify graph-prod --newest --database neo4j --wait=false`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.check(c); err != nil {
+			if err := o.check(); err != nil {
 				return usageError{err}
 			}
 			h, err := newCluster(c.Context(), g, args[0], g.region)
@@ -55,12 +56,11 @@ backup.verify.schedule checks); --newest checks each database's newest restorabl
 	f.BoolVar(&o.Newest, "newest", false, "check each database's newest restorable point instead of its newest full backup")
 	f.StringSliceVar(&o.Databases, "database", nil, "only these databases (default: backup.databases of cluster.yaml)")
 	f.BoolVar(&o.wait, "wait", true, "wait for the verdicts (--wait=false: start the task and return)")
-	f.DurationVar(&o.timeout, "timeout", 6*time.Hour, "how long to wait (the task goes on after it)")
 	f.StringVarP(&o.output, "output", "o", printer.Table, "table, json or yaml")
 	return c
 }
 
-func (o *backupVerifyOptions) check(c *cobra.Command) error {
+func (o *backupVerifyOptions) check() error {
 	if err := printer.CheckFormat(o.output); err != nil {
 		return err
 	}
@@ -71,9 +71,6 @@ func (o *backupVerifyOptions) check(c *cobra.Command) error {
 		if err := (ops.BackupCreateOptions{Databases: []string{db}}).Validate(); err != nil {
 			return err
 		}
-	}
-	if c.Flags().Changed("timeout") && !o.wait {
-		return fmt.Errorf("--timeout needs --wait")
 	}
 	return nil
 }
@@ -86,7 +83,7 @@ func backupVerify(ctx context.Context, g *globals, h *ops.Cluster, o *backupVeri
 		return err
 	}
 	if o.wait {
-		err = v.Wait(ctx, run, o.timeout)
+		err = v.Wait(ctx, run, cmp.Or(g.timeout, defaultTaskWait))
 	}
 	g.done()
 	var failed *ops.VerifyFailedError

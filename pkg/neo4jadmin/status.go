@@ -42,6 +42,10 @@ type Database struct {
 	CurrentSecondaries   *int64 `json:"currentSecondariesCount,omitempty"`
 	LastCommittedTxn     *int64 `json:"lastCommittedTxn,omitempty"`
 	ReplicationLag       *int64 `json:"replicationLag,omitempty"` // transactions behind the leader (<= 0)
+	// LastStartTime is when this copy last started, as Neo4j prints it (compared only for
+	// change: a restore waits until every copy started again). Functions built before it
+	// was read leave it out; the answer stays valid without it.
+	LastStartTime string `json:"lastStartTime,omitempty"`
 }
 
 // MemberCheck is one row of CALL dbms.cluster.statusCheck([]) (Enterprise 5.24+).
@@ -134,6 +138,7 @@ func (c *Client) Databases(ctx context.Context) ([]Database, error) {
 			CurrentSecondaries:   int64p(r, "currentSecondariesCount"),
 			LastCommittedTxn:     int64p(r, "lastCommittedTxn"),
 			ReplicationLag:       int64p(r, "replicationLag"),
+			LastStartTime:        str(r, "lastStartTime"),
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

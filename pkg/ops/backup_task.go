@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -105,12 +106,22 @@ func (r taskRunner) wait(ctx context.Context, cluster, arn, what string, timeout
 	if interval <= 0 {
 		interval = 10 * time.Second
 	}
+	still := func() error {
+		return &TaskStillRunningError{Cluster: r.c.Name, Task: lastPart(arn), What: what, After: r.clock.Now().Sub(start).Round(time.Second)}
+	}
 	for {
-		out, err := r.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{arn}})
-		if err != nil {
-			return ecstypes.Task{}, fmt.Errorf("following the %s task %s: %w", what, lastPart(arn), err)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) { // the command's --timeout
+			return ecstypes.Task{LastStatus: aws.String(last)}, still()
+		} else if ctx.Err() != nil {
+			return ecstypes.Task{LastStatus: aws.String(last)}, ctx.Err()
 		}
-		if len(out.Tasks) == 0 {
+		out, err := r.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{arn}})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			continue
+		case err != nil:
+			return ecstypes.Task{}, fmt.Errorf("following the %s task %s: %w", what, lastPart(arn), err)
+		case len(out.Tasks) == 0:
 			return ecstypes.Task{}, fmt.Errorf("the %s task %s is gone from ECS (stopped tasks are kept about an hour)", what, lastPart(arn))
 		}
 		t := out.Tasks[0]
@@ -122,11 +133,10 @@ func (r taskRunner) wait(ctx context.Context, cluster, arn, what string, timeout
 			return t, nil
 		}
 		if timeout > 0 && r.clock.Now().Sub(start) >= timeout {
-			return t, &TaskStillRunningError{Cluster: r.c.Name, Task: lastPart(arn), What: what, After: timeout}
+			return t, still()
 		}
 		select {
 		case <-ctx.Done():
-			return t, ctx.Err()
 		case <-r.clock.After(interval):
 		}
 	}
