@@ -224,7 +224,10 @@ func (a *motoAccount) runnerRecords(store backup.Store, taskID string, started t
 	run := backup.Run{ID: taskID, Type: report.Type, Started: started, Finished: started.Add(212400 * time.Millisecond), DurationSeconds: 212.4, Databases: len(rows)}
 	for _, r := range rows {
 		key := backup.Prefix + r.Database + "-" + r.Time.Format(backup.NameTimeLayout) + ".backup"
-		size := int64(64<<20) + r.HighestTx*1024
+		size := int64(64<<20) + r.HighestTx*1024 // a full backup: the store
+		if !r.Full {
+			size = (r.HighestTx - r.LowestTx + 1) * 2048 // a differential: its transactions
+		}
 		if _, err := store.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(store.Bucket), Key: aws.String(key), Body: bytes.NewReader(make([]byte, size))}); err != nil {
 			a.t.Fatal(err)
 		}
