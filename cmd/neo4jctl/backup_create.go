@@ -22,7 +22,7 @@ const defaultTaskWait = 6 * time.Hour
 
 type backupCreateOptions struct {
 	ops.BackupCreateOptions
-	all     bool
+	all    bool
 	wait   bool
 	output string
 }

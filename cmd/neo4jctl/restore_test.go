@@ -62,6 +62,7 @@ func (l *adminLog) of(t neo4jadmin.RequestType) []neo4jadmin.Request {
 func TestBackupRestoreSimulated(t *testing.T) {
 	for _, tc := range []struct{ version, procedure string }{
 		{"5.26.30", "dbms.cluster.recreateDatabase"},
+		{"2025.04.0", "dbms.recreateDatabase"}, // the first with dbms.recreateDatabase
 		{"2025.10.1", "dbms.recreateDatabase"},
 	} {
 		t.Run(tc.version, func(t *testing.T) {
