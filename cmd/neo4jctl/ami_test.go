@@ -58,11 +58,12 @@ func (a *motoAccount) launchAMI(stackName string) string {
 // TestAMIIsPinnedAtCreateAndMovesOnlyWhenAsked: create resolves the ECS-optimized AMI once and
 // pins it; after AWS publishes a newer one, update with an unchanged file changes no core
 // stack (and says a newer AMI exists); --refresh-ami shows the move, is refused while the
-// members run, and with --force rolls the members onto it one at a time.
+// members run, and with --force rolls the members onto it through the gated sequence.
 func TestAMIIsPinnedAtCreateAndMovesOnlyWhenAsked(t *testing.T) {
 	a := newMotoAccount(t, "eu-west-1")
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
 	rec := a.withFake()
+	sim := a.simulate("graph-prod", 3, 2)
 	vpc, subnets := a.network("10.30", "a", "b", "c")
 	file := productionConfig(t, vpc, subnets)
 	cores := []string{"neo4jctl-graph-prod-core-1", "neo4jctl-graph-prod-core-2", "neo4jctl-graph-prod-core-3"}
@@ -109,11 +110,22 @@ func TestAMIIsPinnedAtCreateAndMovesOnlyWhenAsked(t *testing.T) {
 	if got := a.launchAMI(cores[0]); got != pinned {
 		t.Fatalf("a refused refresh moved core-1 to %s", got)
 	}
+	// a new instance restarts the member's task, as in AWS
+	rec.onExecute = func(stack string) {
+		if m := strings.TrimPrefix(stack, "neo4jctl-graph-prod-"); m != stack && (strings.HasPrefix(m, "core-") || m == "replicas") {
+			sim.redeploy(t, m)
+		}
+	}
+	sim.sim.ResetStats()
 	code, stdout, stderr = a.cli("", "update", "cluster", "-f", file, "--yes", "--refresh-ami", "--force")
 	if code != 0 {
 		t.Fatalf("refresh: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	mustContain(t, "refresh", stderr, "Updating core member stacks one at a time (neo4jctl-graph-prod-core-1, then neo4jctl-graph-prod-core-2, then neo4jctl-graph-prod-core-3)")
+	mustContain(t, "refresh", stderr, "Rolling replicas, core-", "(one at a time, gated)", "[4/4] core-", "replicas: after gate passed")
+	if r := sim.restarted(); r["core-1"] != 1 || r["core-2"] != 1 || r["core-3"] != 1 || r["replicas"] != 2 {
+		t.Errorf("restarts %v: each member once", r)
+	}
+	sim.quorumKept(t)
 	for _, s := range append(slices.Clone(cores), "neo4jctl-graph-prod-replicas") {
 		if got := a.launchAMI(s); got != newer {
 			t.Errorf("after --refresh-ami %s boots %s, want %s", s, got, newer)

@@ -60,6 +60,8 @@ type fakeCFN struct {
 	// executeFails: ExecuteChangeSet of these stacks is refused with this error (the change
 	// set, and a new stack's REVIEW_IN_PROGRESS, stay).
 	executeFails map[string]error
+	// onExecute runs after a change set is executed (what the update does beyond moto)
+	onExecute func(stack string)
 }
 
 func newFakeCFN(real engine.CloudFormation) *fakeCFN {
@@ -237,6 +239,9 @@ func (f *fakeCFN) ExecuteChangeSet(ctx context.Context, in *cloudformation.Execu
 	}
 	if st, ok := f.stuckOnExecute[name]; ok {
 		f.stuck[name] = st
+	}
+	if f.onExecute != nil && err == nil {
+		defer f.onExecute(name)
 	}
 	return out, err
 }

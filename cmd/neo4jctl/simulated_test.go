@@ -143,6 +143,17 @@ func (s *simulated) scale(t *testing.T, service string, desired int32) {
 	}
 }
 
+// redeploy forces a new deployment of a member service in moto: what a stack update that
+// replaces the member's instance or task definition does to its task in AWS.
+func (s *simulated) redeploy(t *testing.T, service string) {
+	t.Helper()
+	_, err := ecs.NewFromConfig(s.a.cfg).UpdateService(context.Background(), &ecs.UpdateServiceInput{
+		Cluster: aws.String(naming.ECSCluster(s.cluster)), Service: aws.String(service), ForceNewDeployment: true})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
 // simClock is the CLI's clock on simulated time: waiting advances the simulator.
 type simClock struct{ sim *clustersim.Sim }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,15 +14,45 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/ops"
 	"github.com/neo4jctl/neo4jctl/pkg/printer"
+	"github.com/neo4jctl/neo4jctl/pkg/rollout"
 )
 
 func newUpdateCommand(g *globals) *cobra.Command {
 	return group("update", "Change a cluster to match cluster.yaml", "an object", newUpdateClusterCommand(g))
 }
 
+// updateOptions are update cluster's flags.
+type updateOptions struct {
+	file                   string
+	force, yes, refreshAMI bool
+	roll                   rollFlags
+	admin                  adminOptions
+}
+
+// rollFlags are the flags of a command whose members restart through a gated roll.
+type rollFlags struct {
+	memberTimeout time.Duration
+	ungated       bool
+}
+
+func addRollFlags(c *cobra.Command, o *rollFlags, ungated bool) {
+	c.Flags().DurationVar(&o.memberTimeout, "member-timeout", rollout.DefaultMemberTimeout, "bound each member's gates and restart; --timeout bounds the whole command")
+	if ungated {
+		c.Flags().BoolVar(&o.ungated, "ungated", false, "with --force: update the restarting members one at a time waiting for CloudFormation only, without Neo4j's checks "+
+			"(the repair of a cluster whose Neo4j is down, e.g. a neo4j.config that keeps it from starting)")
+	}
+}
+
+// options is the action's view of the flags.
+func (o rollFlags) options(g *globals, sig <-chan os.Signal) (ops.RollOptions, error) {
+	if o.memberTimeout <= 0 {
+		return ops.RollOptions{}, usagef("--member-timeout %s: give a positive duration such as 15m", o.memberTimeout)
+	}
+	return ops.RollOptions{Ungated: o.ungated, MemberTimeout: o.memberTimeout, Poll: g.hooks.pollInterval, Interrupts: sig}, nil
+}
+
 func newUpdateClusterCommand(g *globals) *cobra.Command {
-	var file string
-	var fl updateFlags
+	o := &updateOptions{}
 	c := &cobra.Command{
 		Use:   "cluster -f cluster.yaml",
 		Short: "Preview the changes to every stack, then apply them",
@@ -30,49 +62,57 @@ func newUpdateClusterCommand(g *globals) *cobra.Command {
 Replacing a member's data volume is refused without --force. So is any change that restarts a
 running core member: its launch template or Auto Scaling group (the rolling update replaces
 the instance, e.g. a new cores.instanceType), its task definition (neo4j.config, memory,
-image) or its service. With --force the core member stacks are updated one at a time, each
-waiting until CloudFormation reports it complete (its instance and ECS service stable)
-before the next starts, so never two cores are down at once.
+image) or its service. With --force the member stacks that restart go through the gated roll
+of "restart cluster": one member stack at a time, replicas first, the core leading the most
+databases last (its leaderships handed over first), each once Neo4j shows every server and
+database ready, the next once the member is back and caught up (--member-timeout each). The
+other stacks are updated before them (shared) or after them (operations). Interrupted or
+stopped by a gate, run the same command again: the members done have nothing left to change.
+--ungated skips Neo4j's checks, for a cluster whose Neo4j is down.
 
 The desired counts set by scale, stop and start are kept, unless replicas.count itself changed
-in cluster.yaml since the last update: then the config wins and the diff shows it.
-
-The instances stay on the AMI they were created with (create pins the ECS-optimized AMI AWS
-recommends that day), and core members on the host agent of the neo4jctl release that made
-them, so neither a new AMI from AWS nor a new neo4jctl replaces an instance. update says when a
-newer AMI is available; --refresh-ami moves to it (and the core hosts to this release's agent):
-the diff names the AMI, and the members roll like any other instance change (--force).`,
+in cluster.yaml since the last update: then the config wins and the diff shows it.`,
 		Example: `  neo4jctl update cluster -f cluster.yaml
   neo4jctl update cluster -f cluster.yaml --yes
-  neo4jctl update cluster -f cluster.yaml --refresh-ami --force   # newest AMI, one member at a time`,
+  neo4jctl update cluster -f cluster.yaml --force --member-timeout 20m
+  neo4jctl update cluster -f cluster.yaml --refresh-ami --force   # newest AMI, one member at a time, gated`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			f, err := loadConfig(c.Context(), g, file)
+			f, err := loadConfig(c.Context(), g, o.file)
 			if err != nil {
 				return err
 			}
-			return updateCluster(c.Context(), g, f, fl)
+			return updateCluster(c.Context(), g, f, o)
 		},
 	}
-	c.Flags().StringVarP(&file, "config-file", "f", "", "cluster.yaml of the cluster (- reads standard input)")
-	c.Flags().BoolVar(&fl.force, "force", false, "allow replacing a member's volume, and restart running core members one at a time")
-	c.Flags().BoolVarP(&fl.yes, "yes", "y", false, "apply without asking")
-	c.Flags().BoolVar(&fl.refreshAMI, "refresh-ami", false, "move the instances to the ECS-optimized AMI AWS recommends now (and the core hosts to this release's agent)")
+	c.Flags().StringVarP(&o.file, "config-file", "f", "", "cluster.yaml of the cluster (- reads standard input)")
+	c.Flags().BoolVar(&o.force, "force", false, "allow replacing a member's volume, and restart running members one at a time through the gated roll")
+	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "apply without asking")
+	c.Flags().BoolVar(&o.refreshAMI, "refresh-ami", false, "move the instances to the ECS-optimized AMI AWS recommends now (and the core hosts to this release's agent)")
+	addRollFlags(c, &o.roll, true)
+	addAdminFlags(c, &o.admin)
 	return c
 }
 
-type updateFlags struct{ force, yes, refreshAMI bool }
-
 // updateCluster previews, shows the diff on stdout, asks and applies.
-func updateCluster(ctx context.Context, g *globals, f *cluster.File, fl updateFlags) error {
+func updateCluster(ctx context.Context, g *globals, f *cluster.File, o *updateOptions) error {
+	sig, stop := g.interrupts()
+	defer stop()
+	roll, err := o.roll.options(g, sig)
+	if err != nil {
+		return err
+	}
 	h, err := newCluster(ctx, g, f.Config.Metadata.Name, f.Config.Metadata.Region)
 	if err != nil {
 		return err
 	}
-	u := ops.NewUpdate(h, f.Config, f.Path, fl.force, fl.yes, g.release())
-	// the AMI refresh rolls through the same --force path as any core change (the gated roll
-	// of pkg/rollout takes over both)
-	u.RefreshAMI = fl.refreshAMI
+	done, err := g.adminChannel(h, o.admin)
+	if err != nil {
+		return err
+	}
+	defer done()
+	u := ops.NewUpdate(h, f.Config, f.Path, o.force, o.yes, g.release())
+	u.Roll, u.RefreshAMI = roll, o.refreshAMI
 	plan, err := u.Plan(ctx)
 	if err != nil {
 		return err

@@ -64,14 +64,16 @@ var neo4jConfigChange = []cfntypes.Change{
 		detail{prop: "TaskDefinition", source: "ResourceReference", causing: "TaskDefinition", dynamic: true, recreation: cfntypes.RequiresRecreationNever}),
 }
 
-func TestUpdateRefusesToRestartRunningMembersThenRollsThemOneAtATime(t *testing.T) {
+func TestUpdateRefusesToRestartRunningMembersThenRollsThemThroughGates(t *testing.T) {
 	a := newMotoAccount(t, "eu-west-1")
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
 	f := a.withFake()
+	s := a.simulate("graph-dev", 3, 0)
 	file := "../../examples/minimal.yaml"
 	if code, _, stderr := a.cli("", "create", "cluster", "-f", file); code != 0 {
 		t.Fatalf("create: %s", stderr)
 	}
+	s.sim.ResetStats()
 	f.changes["neo4jctl-graph-dev-core-1"] = instanceTypeChange
 	f.changes["neo4jctl-graph-dev-core-2"] = neo4jConfigChange
 	// tags alone on the group and the service leave the member running
@@ -94,7 +96,7 @@ func TestUpdateRefusesToRestartRunningMembersThenRollsThemOneAtATime(t *testing.
 		"Modify AutoScalingGroup (the rolling update replaces the instance; changing LaunchTemplate)\n"+
 		"  core-2 is running and would restart: Modify TaskDefinition (new task definition: the service stops the task and starts a new one; changing ContainerDefinitions), "+
 		"Modify Service (the service redeploys its task; changing TaskDefinition)\n"+
-		"Nothing was changed. Pass --force to apply it member by member: neo4jctl updates one core member stack at a time and waits until its instance and task are back (UPDATE_COMPLETE) before the next, so never two cores are down at once.")
+		"Nothing was changed. Pass --force to apply it member by member, quorum first: neo4jctl updates one member stack at a time")
 	if strings.Contains(stderr, "core-3 is running") {
 		t.Errorf("a tags-only change refused:\n%s", stderr)
 	}
@@ -102,24 +104,31 @@ func TestUpdateRefusesToRestartRunningMembersThenRollsThemOneAtATime(t *testing.
 		t.Fatalf("a refused update applied %v", f.executed)
 	}
 
-	// --force: one member at a time, each complete before the next starts
+	// --force: core-3 (tags) first, then core-1 and core-2 through the gated roll, each
+	// restarting its member as AWS would (a new instance, a new task definition)
 	f.slowUpdate = 3
+	f.onExecute = func(stack string) {
+		if m := strings.TrimPrefix(stack, "neo4jctl-graph-dev-"); m == "core-1" || m == "core-2" {
+			s.redeploy(t, m)
+		}
+	}
 	code, _, stderr = a.cli("", "update", "cluster", "-f", file, "--yes", "--force")
 	if code != 0 {
 		t.Fatalf("update --force: exit %d\n%s", code, stderr)
 	}
-	mustContain(t, "update --force", stderr,
-		"Updating core member stacks one at a time (neo4jctl-graph-dev-core-1, then neo4jctl-graph-dev-core-2, then neo4jctl-graph-dev-core-3), each once the one before is UPDATE_COMPLETE",
+	mustContain(t, "update --force", stderr, "(one at a time, gated)", "[1/2] core-", "[2/2] core-", "after gate passed",
 		"neo4jctl-graph-dev-core-1 UPDATE_COMPLETE", "neo4jctl-graph-dev-core-3 UPDATE_COMPLETE", "Cluster graph-dev updated.")
 	if len(f.overlaps) > 0 {
 		t.Errorf("two core members updated at once: %v", f.overlaps)
 	}
-	if got := strings.Join(f.executed, " "); got != "neo4jctl-graph-dev-core-1 neo4jctl-graph-dev-core-2 neo4jctl-graph-dev-core-3" {
+	if got := strings.Join(f.executed, " "); got != "neo4jctl-graph-dev-core-3 neo4jctl-graph-dev-core-1 neo4jctl-graph-dev-core-2" &&
+		got != "neo4jctl-graph-dev-core-3 neo4jctl-graph-dev-core-2 neo4jctl-graph-dev-core-1" {
 		t.Errorf("applied %s", got)
 	}
-	if i, j := strings.Index(stderr, "neo4jctl-graph-dev-core-1 UPDATE_COMPLETE"), strings.Index(stderr, "neo4jctl-graph-dev-core-2 UPDATE_IN_PROGRESS"); i < 0 || j < i {
-		t.Errorf("core-2 started before core-1 completed:\n%s", stderr)
+	if r := s.restarted(); r["core-1"] != 1 || r["core-2"] != 1 || r["core-3"] != 0 {
+		t.Errorf("restarts %v", r)
 	}
+	s.quorumKept(t)
 }
 
 func updateFailed(stack, id, typ, reason string, sec int) cfntypes.StackEvent {

@@ -55,6 +55,7 @@ type fakeEngine struct {
 	execErr    map[string]error           // Execute of these fails
 	running    map[string]bool            // Execute of these is in progress (for overlap checks)
 	onBlock    func(stack string)         // runs when a blocked Create or Execute starts waiting
+	onExecute  func(stack string)         // runs as a change set completes (what the update does)
 	overlaps   []string                   // core stacks executed while another one was
 	created    []string
 	deleted    []string
@@ -207,6 +208,9 @@ func (f *fakeEngine) Execute(ctx context.Context, cs *engine.ChangeSet) (*engine
 	time.Sleep(time.Millisecond) // long enough for a parallel Execute to overlap
 	if err != nil {
 		return nil, err
+	}
+	if f.onExecute != nil {
+		f.onExecute(cs.Stack)
 	}
 	return f.Describe(ctx, cs.Stack)
 }

@@ -32,12 +32,14 @@ type Update struct {
 	Yes    bool // apply without asking
 	// RefreshAMI moves the instances to the ECS-optimized AMI AWS recommends now (and the core
 	// hosts to this release's agent); otherwise each stack keeps what it is pinned to. The
-	// members roll like any other instance change (Force).
+	// members roll like any other instance change (Force), through the gated roll.
 	RefreshAMI bool
 	Release    Release
 	Precheck   Precheck
 	S3         BundleStore
 	ECS        ServiceReader // live desired counts
+	// Roll shapes the gated roll of members that --force restarts (update_roll.go).
+	Roll RollOptions
 }
 
 // NewUpdate is update on the handle's clients; file is the cluster.yaml's path.
@@ -54,6 +56,7 @@ type UpdatePlan struct {
 	Refusals   []string            // changes that destroy a member's data or restart a running member
 	Restarts   bool                // some refusal is a restart (--force rolls it)
 	stacks     []stack.Stack       // rendered, with the desired counts to keep
+	restarting map[string]bool     // member stacks whose update restarts a running member
 	sets       map[string]*engine.ChangeSet
 	recreate   map[string]string // empty stacks a failed create left (by status): deleted and made again
 	rendered   *rendered
@@ -80,8 +83,9 @@ type RefusedError struct {
 func (e *RefusedError) Error() string {
 	msg := "update refused:\n  " + strings.Join(e.Reasons, "\n  ") + "\nNothing was changed."
 	if e.Restarts {
-		msg += " Pass --force to apply it member by member: neo4jctl updates one core member stack at a time and waits until" +
-			" its instance and task are back (UPDATE_COMPLETE) before the next, so never two cores are down at once." +
+		msg += " Pass --force to apply it member by member, quorum first: neo4jctl updates one member stack at a time (replicas," +
+			" then followers, the leader of the most databases last), each once Neo4j shows every server and database ready," +
+			" and waits until the member is back and caught up before the next, so never two cores are down at once." +
 			" Check first that a recent backup is in the cluster bucket's backups/ folder."
 	} else {
 		msg += " Pass --force to do it anyway (after checking that a recent backup is in the cluster bucket's backups/ folder)."
@@ -182,6 +186,7 @@ func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
 		p.ChangeSets = append(p.ChangeSets, p.sets[s.Name])
 	}
 	p.Refusals, p.Restarts = refusals(p.stacks, p.sets, running, replaced)
+	p.restarting = restartingStacks(p.stacks, p.sets, running, replaced)
 	return p, nil
 }
 
@@ -322,6 +327,9 @@ func (u *Update) Execute(ctx context.Context, p *UpdatePlan) error {
 		return err
 	}
 	names, deps, cores := rollingOrder(p)
+	if u.Force && !u.Roll.Ungated && len(p.restarting) > 0 {
+		return u.executeGated(ctx, p, names, deps)
+	}
 	if len(cores) > 1 {
 		u.emit(CoresRolling{Stacks: cores})
 	}

@@ -7,8 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/neo4jctl/neo4jctl/internal/clustersim"
 
 	"github.com/neo4jctl/neo4jctl/pkg/engine"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -97,13 +101,95 @@ func TestUpdateRefusesToReplaceAVolumeOrRestartARunningCore(t *testing.T) {
 	}
 }
 
-func TestUpdateForceRollsCoresOneAtATime(t *testing.T) {
+// --force rolls the member stacks that restart through the gated roll: the shared stack
+// first, then one member stack at a time as Neo4j allows (the leader of the most last),
+// each once the member before is back, then the operations stack.
+func TestUpdateForceRollsRestartingMembersThroughGates(t *testing.T) {
+	x, u := newUpdateFixture(t)
+	sim := x.simulate(t, u)
+	for i := 1; i <= 3; i++ {
+		x.eng.changes[fmt.Sprintf("neo4jctl-graph-prod-core-%d", i)] = []engine.Change{modify("LaunchTemplate", "AWS::EC2::LaunchTemplate", "LaunchTemplateData")}
+	}
+	x.eng.changes["neo4jctl-graph-prod-shared"] = []engine.Change{modify("LogGroup", "AWS::Logs::LogGroup", "RetentionInDays")}
+	x.eng.changes["neo4jctl-graph-prod-operations"] = []engine.Change{modify("Dashboard", "AWS::CloudWatch::Dashboard", "DashboardBody")}
+	u.Force, u.Yes = true, true
+	p, err := u.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Ask(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	leads := leaderCounts(sim)
+	if err := u.Execute(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	ex := x.eng.executed
+	if len(ex) != 5 || ex[0] != "neo4jctl-graph-prod-shared" || ex[4] != "neo4jctl-graph-prod-operations" || len(x.eng.overlaps) != 0 {
+		t.Fatalf("executed %v, overlaps %v", ex, x.eng.overlaps)
+	}
+	last := strings.TrimPrefix(ex[3], "neo4jctl-graph-prod-")
+	for _, m := range ex[1:3] {
+		if m := strings.TrimPrefix(m, "neo4jctl-graph-prod-"); leads[m] > leads[last] {
+			t.Errorf("%s (leading %d) rolled before %s (leading %d)", m, leads[m], last, leads[last])
+		}
+	}
+	st := sim.Stats()
+	if st.Restarts["core-1"] != 1 || st.Restarts["core-2"] != 1 || st.Restarts["core-3"] != 1 || st.Restarts["replicas"] != 0 || len(st.QuorumLosses) != 0 {
+		t.Errorf("restarts %v, quorum losses %v", st.Restarts, st.QuorumLosses)
+	}
+	lines := strings.Join(x.events.lines(), "\n")
+	for _, want := range []string{"Rolling core-", "(one at a time, gated)", "[3/3] " + last, last + ": after gate passed"} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("events lack %q:\n%s", want, lines)
+		}
+	}
+}
+
+// simulate puts a formed simulated cluster behind the update's admin channel; a core
+// member's stack update restarts it there.
+func (x *updateFixture) simulate(t *testing.T, u *Update) *clustersim.Sim {
+	sim := clustersim.New(clustersim.Config{Cores: 3, DefaultSecondaries: 2, Namespace: "graph-prod.neo4j.internal"})
+	sim.Apply(clustersim.Services{"core-1": {Running: 1}, "core-2": {Running: 1}, "core-3": {Running: 1}, "replicas": {Running: 2}})
+	if !sim.AdvanceUntil(clustersim.View.Ready, 10*time.Minute) {
+		t.Fatal("not formed")
+	}
+	sim.ResetStats()
+	x.eng.stacks["neo4jctl-graph-prod-shared"].Outputs[stack.OutputNamespaceName] = "graph-prod.neo4j.internal"
+	x.eng.onExecute = func(name string) {
+		if m := strings.TrimPrefix(name, "neo4jctl-graph-prod-"); strings.HasPrefix(m, "core-") {
+			if err := sim.Restart(m); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	u.Clock = simClock{sim}
+	u.Admin = NewLambdaChannel("graph-prod", "eu-west-1", &fakeLambda{fn: func(ctx context.Context, p []byte) (*lambda.InvokeOutput, error) {
+		out, err := sim.Invoke(ctx, p)
+		return &lambda.InvokeOutput{StatusCode: 200, Payload: out}, err
+	}})
+	return sim
+}
+
+// leaderCounts is how many databases each core member leads.
+func leaderCounts(sim *clustersim.Sim) map[string]int {
+	out := map[string]int{}
+	for _, sv := range sim.View().Servers {
+		if sv.Listed {
+			out[sv.Member] += len(sv.Leads)
+		}
+	}
+	return out
+}
+
+// --force --ungated: one core stack at a time waiting for CloudFormation only.
+func TestUpdateForceUngatedRollsCoresOneAtATime(t *testing.T) {
 	x, u := newUpdateFixture(t)
 	for i := 1; i <= 3; i++ {
 		x.eng.changes[fmt.Sprintf("neo4jctl-graph-prod-core-%d", i)] = []engine.Change{modify("LaunchTemplate", "AWS::EC2::LaunchTemplate", "LaunchTemplateData")}
 	}
 	x.eng.changes["neo4jctl-graph-prod-shared"] = []engine.Change{modify("LogGroup", "AWS::Logs::LogGroup", "RetentionInDays")}
-	u.Force, u.Yes = true, true
+	u.Force, u.Yes, u.Roll.Ungated = true, true, true
 	p, err := u.Plan(context.Background())
 	if err != nil {
 		t.Fatal(err)

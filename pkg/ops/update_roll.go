@@ -1,0 +1,128 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/neo4jctl/neo4jctl/pkg/engine"
+	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/stack"
+)
+
+// RollOptions shape the gated roll of a command that restarts running members through
+// their stacks (update --force, the AMI refresh, upgrade, scale cores).
+type RollOptions struct {
+	// Ungated updates the restarting member stacks one at a time waiting for CloudFormation
+	// only (update --force --ungated): the repair of a cluster whose Neo4j cannot pass a
+	// gate, e.g. a neo4j.config that keeps it from starting.
+	Ungated bool
+	// MemberTimeout bounds each member's gates and update (0: rollout's default).
+	MemberTimeout time.Duration
+	Poll          time.Duration
+	// Interrupts: the first finishes the member in flight, the second abandons it.
+	Interrupts <-chan os.Signal
+}
+
+// restartingStacks are the member and replicas stacks whose change restarts a running
+// member: a core's launch template, group, task definition or service (tags aside); the
+// replicas' task definition or service (which replace their tasks; the gate after them
+// waits for the new servers); and either's instance replaced (replaced: a new instance
+// type, AMI or host agent, which a change set may not show).
+func restartingStacks(stacks []stack.Stack, sets map[string]*engine.ChangeSet, running map[string]bool, replaced map[string][]string) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range stacks {
+		cs := sets[s.Name]
+		if cs == nil || !running[s.Name] || memberOfStack(s) == "" {
+			continue
+		}
+		if len(replaced[s.Name]) > 0 {
+			out[s.Name] = true
+		}
+		for _, c := range cs.Changes {
+			replicaTasks := c.Type == "AWS::ECS::TaskDefinition" || c.Type == "AWS::ECS::Service"
+			if disruptive(c) && (s.Kind == naming.KindCore || replicaTasks) {
+				out[s.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+// executeGated applies an update whose member stacks restart running members: the stacks
+// the members need first (shared, and member stacks that change without a restart), then
+// the restarting member stacks through a gated roll, then what needs the members (the
+// operations stack).
+func (u *Update) executeGated(ctx context.Context, p *UpdatePlan, names []string, deps map[string][]string) error {
+	if u.Admin == nil {
+		u.Discard(ctx, p)
+		return fmt.Errorf("update cluster %s: the gated roll needs an admin channel to Neo4j", u.Name)
+	}
+	needsMembers := map[string]bool{} // by what the stacks reference, not the one-at-a-time chain
+	for _, s := range p.stacks {
+		needsMembers[s.Name] = slices.ContainsFunc(s.DependsOn, func(d string) bool { return p.restarting[d] })
+	}
+	var first, last []string
+	for _, n := range names {
+		switch {
+		case p.restarting[n]:
+		case needsMembers[n]:
+			last = append(last, n)
+		default:
+			first = append(first, n)
+		}
+	}
+	exec := func(ctx context.Context, n string) error { _, err := u.Stacks.Execute(ctx, p.sets[n]); return err }
+	if errs := engine.InOrder(ctx, first, deps, exec); len(errs) > 0 {
+		for _, n := range names {
+			if !slices.Contains(first, n) {
+				errs[n] = &engine.SkippedError{Stack: n, Because: "the stacks before the members"}
+			}
+		}
+		return u.failure(ctx, p, names, errs)
+	}
+	roll, err := u.stackRoll(ctx, p)
+	if err != nil {
+		u.discardNames(ctx, p, names, first)
+		return err
+	}
+	if _, err := roll.run(ctx); err != nil {
+		u.discardNames(ctx, p, last, nil)
+		return err
+	}
+	if errs := engine.InOrder(ctx, last, deps, exec); len(errs) > 0 {
+		return u.failure(ctx, p, last, errs)
+	}
+	return nil
+}
+
+// stackRoll is the roll of the plan's restarting member stacks.
+func (u *Update) stackRoll(ctx context.Context, p *UpdatePlan) (*stackRoll, error) {
+	live, err := u.FindStacks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	members, err := rollMembers(u.Name, live)
+	if err != nil {
+		return nil, err
+	}
+	sets := map[string]*engine.ChangeSet{}
+	for _, s := range p.stacks {
+		if p.restarting[s.Name] {
+			sets[memberOfStack(s)] = p.sets[s.Name]
+		}
+	}
+	return &stackRoll{Cluster: u.Cluster, sets: sets, members: members, memberTimeout: u.Roll.MemberTimeout, poll: u.Roll.Poll,
+		interrupts: u.Roll.Interrupts, what: "update", resume: fmt.Sprintf("neo4jctl update cluster -f %s --force", u.File)}, nil
+}
+
+// discardNames discards the change sets of names, except those in keep.
+func (u *Update) discardNames(ctx context.Context, p *UpdatePlan, names, keep []string) {
+	for _, n := range names {
+		if !slices.Contains(keep, n) && p.sets[n] != nil {
+			_ = u.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), p.sets[n])
+		}
+	}
+}
