@@ -98,7 +98,9 @@ func TestUpdateRefreshAMIMovesThePinsAndRollsLikeAnyCoreChange(t *testing.T) {
 		t.Fatalf("ask: %v", err)
 	}
 
-	// with --force, one member at a time (on AWS the change set shows the launch template)
+	// with --force, one member at a time through the gates (on AWS the change set shows the
+	// launch template)
+	sim := x.simulate(t, u)
 	x.eng.discarded = nil
 	for i := 1; i <= 3; i++ {
 		x.eng.changes[fmt.Sprintf("neo4jctl-graph-prod-core-%d", i)] = []engine.Change{modify("LaunchTemplate", "AWS::EC2::LaunchTemplate", "LaunchTemplateData")}
@@ -113,8 +115,11 @@ func TestUpdateRefreshAMIMovesThePinsAndRollsLikeAnyCoreChange(t *testing.T) {
 	if err := u.Execute(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"neo4jctl-graph-prod-core-1", "neo4jctl-graph-prod-core-2", "neo4jctl-graph-prod-core-3"}; !slices.Equal(x.eng.executed, want) || len(x.eng.overlaps) != 0 {
+	if got := slices.Sorted(slices.Values(x.eng.executed)); !slices.Equal(got, []string{"neo4jctl-graph-prod-core-1", "neo4jctl-graph-prod-core-2", "neo4jctl-graph-prod-core-3"}) || len(x.eng.overlaps) != 0 {
 		t.Fatalf("executed %v, overlaps %v", x.eng.executed, x.eng.overlaps)
+	}
+	if st := sim.Stats(); st.Restarts["core-1"] != 1 || st.Restarts["core-2"] != 1 || st.Restarts["core-3"] != 1 || len(st.QuorumLosses) != 0 {
+		t.Errorf("restarts %v, quorum losses %v", st.Restarts, st.QuorumLosses)
 	}
 }
 

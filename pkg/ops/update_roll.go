@@ -35,8 +35,8 @@ func restartingStacks(stacks []stack.Stack, sets map[string]*engine.ChangeSet, r
 	out := map[string]bool{}
 	for _, s := range stacks {
 		cs := sets[s.Name]
-		if cs == nil || !running[s.Name] || memberOfStack(s) == "" {
-			continue
+		if cs == nil || cs.NoChanges || !running[s.Name] || memberOfStack(s) == "" {
+			continue // a change set without changes restarts nothing when executed
 		}
 		if len(replaced[s.Name]) > 0 {
 			out[s.Name] = true
