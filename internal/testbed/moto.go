@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -295,8 +297,8 @@ func NewAccountID() string {
 }
 
 // AWSConfig returns an aws-sdk-go-v2 config that talks to this server:
-// BaseEndpoint set to Endpoint(), static test credentials, retries off (moto
-// answers AlreadyExists to a retried CreateStack), checksums only where an
+// BaseEndpoint set to Endpoint(), static test credentials, retries only of
+// dropped connections (see connectionRetryer), checksums only where an
 // operation requires them, and the SDK's own buildable HTTP client. It reads
 // nothing from the environment or ~/.aws, so a developer's AWS setup can never
 // leak into a test. For S3 set o.UsePathStyle = true on the client.
@@ -307,8 +309,7 @@ func (m *Moto) AWSConfig(ctx context.Context, region string, opts ...AWSOption) 
 		Credentials:                aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(motoAccessKeyID, motoSecretAccessKey, "")),
 		BaseEndpoint:               aws.String(m.endpoint),
 		HTTPClient:                 awshttp.NewBuildableClient(),
-		Retryer:                    func() aws.Retryer { return aws.NopRetryer{} },
-		RetryMaxAttempts:           1,
+		Retryer:                    connectionRetryer,
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	}
@@ -316,6 +317,23 @@ func (m *Moto) AWSConfig(ctx context.Context, region string, opts ...AWSOption) 
 		opt(&cfg)
 	}
 	return cfg
+}
+
+// connectionRetryer tries a call again only when its connection failed, up to three
+// attempts, and never on an answer from moto: tests assert AWS errors, and moto answers
+// AlreadyExists to a CreateStack sent twice. Under load, a loopback connection to moto's
+// werkzeug server (one connection per request, closed by the server) very rarely fails
+// while the answer is read: a reset ("use of closed network connection" after a 200), the
+// error the SDK's own retryer treats as a dropped connection. That is the
+// emulator's transport, not the code under test, and a setup call failing on it made
+// unrelated tests fail in CI.
+func connectionRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.RateLimiter = ratelimit.None
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 50 * time.Millisecond, nil })
+	})
 }
 
 // IsolatedConfig is AWSConfig in a fresh random account: the test sees an
