@@ -119,6 +119,12 @@ run "$NEO4JCTL" get cluster graph-prod
 step "All clusters in the region"
 run "$NEO4JCTL" get cluster
 
+step "What is wrong and what to do next (moto runs no containers: diagnose finds no member running and exits 1)"
+code=0
+run "$NEO4JCTL" diagnose graph-prod || code=$?
+echo "(diagnose exited $code)" >&2
+[[ $code == 1 ]] || { echo "diagnose should have exited 1 (a check fails), not $code" >&2; exit 1; }
+
 step "Deleting the cluster (member volumes and backups are kept without --purge-data)"
 run "$NEO4JCTL" delete cluster graph-prod --yes
 run "$NEO4JCTL" get cluster

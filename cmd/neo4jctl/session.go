@@ -40,6 +40,9 @@ type hooks struct {
 	// wrapLambda puts a fake in front of the Lambda API of the admin channel (the admin
 	// handler on a cluster simulator, answers no emulator gives)
 	wrapLambda func(ops.LambdaInvoker) ops.LambdaInvoker
+	// diagnoseAWS puts fakes in front of diagnose's AWS reads (what no emulator shows:
+	// stopped tasks' reasons, service events)
+	diagnoseAWS func(*ops.DiagnoseAWS)
 }
 
 // loadAWSConfig is the one way every command loads its AWS configuration (awsapi.LoadConfig:

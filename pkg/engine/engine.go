@@ -142,6 +142,10 @@ type StackInfo struct {
 	Tags                  map[string]string
 	TerminationProtection bool
 	Created, Updated      time.Time
+	// Drift is the stack's last drift detection (DRIFTED, IN_SYNC, NOT_CHECKED, UNKNOWN;
+	// empty when AWS says nothing) and DriftChecked when it ran.
+	Drift        string
+	DriftChecked time.Time
 }
 
 func stackInfo(s types.Stack) *StackInfo {
@@ -157,6 +161,9 @@ func stackInfo(s types.Stack) *StackInfo {
 		TerminationProtection: aws.ToBool(s.EnableTerminationProtection),
 		Created:               aws.ToTime(s.CreationTime),
 		Updated:               aws.ToTime(s.LastUpdatedTime),
+	}
+	if d := s.DriftInformation; d != nil {
+		i.Drift, i.DriftChecked = string(d.StackDriftStatus), aws.ToTime(d.LastCheckTimestamp)
 	}
 	for _, o := range s.Outputs {
 		i.Outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 )
@@ -42,6 +45,7 @@ type Clients struct {
 	Logs           *cloudwatchlogs.Client // logs, and the backup tasks' reports
 	Tagging        *tagging.Client        // kept data by tag (one lookup per region)
 	SSM            *ssm.Client            // the ECS-optimized AMI to pin
+	CloudWatch     *cloudwatch.Client     // the agent's metrics (diagnose: disk usage)
 }
 
 // NewClients makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
@@ -70,5 +74,10 @@ func NewClients(cfg aws.Config) *Clients {
 			o.Protocol = awsjson.New11(taggingschemas.ResourceGroupsTaggingAPI_20170126)
 		}),
 		SSM: ssm.NewFromConfig(cfg),
+		// AWS Query, the API's first protocol, which every endpoint speaks; the SDK would
+		// prefer RPCv2 CBOR, which emulators and proxies (moto) do not
+		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+			o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+		}),
 	}
 }

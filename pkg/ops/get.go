@@ -41,6 +41,10 @@ type ClusterView struct {
 	ecsCluster string   // the ECS cluster the services run in
 	missing    []string // stacks the cluster should have and has not (made)
 	expected   int
+	// what the view was made from, for diagnose to look further without asking again
+	stacks []*engine.StackInfo
+	facts  awsFacts
+	answer neo4jAnswer
 }
 
 // StackStatus is one stack of a cluster.
@@ -201,6 +205,7 @@ func (g *Get) view(ctx context.Context, name string, stacks []*engine.StackInfo,
 	v.Problems = append(v.Problems, taskProblems(v)...)
 	v.joinNeo4j(neo)
 	v.decide(neo)
+	v.stacks, v.facts, v.answer = stacks, facts, neo
 	return v
 }
 

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +35,10 @@ type awsFacts struct {
 	services map[string]ecstypes.Service          // by service name; INACTIVE ones left out
 	tasks    map[string][]ecstypes.Task           // by service: its running or pending tasks, else its stopped ones
 	groups   map[string]asgtypes.AutoScalingGroup // by name
+	// stopped are the stopped tasks described, by service, and stoppedListed how many
+	// stopped tasks ECS listed (one page): diagnose reads why members stopped from them.
+	stopped       map[string][]ecstypes.Task
+	stoppedListed int
 }
 
 // readAWS reads the services, their tasks and the Auto Scaling groups (best effort: what
@@ -42,7 +47,7 @@ func readAWS(ctx context.Context, api GetECS, asg GroupReader, cluster string, s
 	var f awsFacts
 	var wg sync.WaitGroup
 	wg.Go(func() { f.services = describeServices(ctx, api, cluster, services) })
-	wg.Go(func() { f.tasks = clusterTasks(ctx, api, cluster) })
+	wg.Go(func() { f.tasks, f.stopped, f.stoppedListed = clusterTasks(ctx, api, cluster) })
 	wg.Go(func() { f.groups = describeGroups(ctx, asg, groups) })
 	wg.Wait()
 	return f
@@ -67,8 +72,9 @@ func describeServices(ctx context.Context, api ServiceReader, cluster string, na
 // clusterTasks lists the ECS cluster's tasks once, whatever the number of services, and
 // sorts them by service (the task's group "service:NAME"). Stopped tasks (ECS keeps them an
 // hour) fill what is left of one DescribeTasks call: they matter only for a service with
-// nothing running, to say why.
-func clusterTasks(ctx context.Context, api TaskReader, cluster string) map[string][]ecstypes.Task {
+// nothing running, to say why. It also returns every stopped task described, by service,
+// and how many stopped tasks were listed.
+func clusterTasks(ctx context.Context, api TaskReader, cluster string) (map[string][]ecstypes.Task, map[string][]ecstypes.Task, int) {
 	var running, stopped []string
 	var wg sync.WaitGroup
 	wg.Go(func() { running = listTasks(ctx, api, cluster, ecstypes.DesiredStatusRunning, 0) })
@@ -92,12 +98,13 @@ func clusterTasks(ctx context.Context, api TaskReader, cluster string) map[strin
 			}
 		}
 	}
+	out := maps.Clone(live)
 	for svc, ts := range dead {
 		if len(live[svc]) == 0 {
-			live[svc] = ts
+			out[svc] = ts
 		}
 	}
-	return live
+	return out, dead, len(stopped)
 }
 
 // listTasks lists task ARNs with a desired status, at most pages pages (0: all).
