@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"regexp"
 	"net/http"
 	"strings"
 	"sync"
@@ -232,7 +234,7 @@ func (lc *liveCluster) attach(m *liveMember) {
 }
 
 func (lc *liveCluster) detach(m *liveMember) {
-	if _, err := ec2.NewFromConfig(lc.a.cfg).DetachVolume(lc.ctx(), &ec2.DetachVolumeInput{VolumeId: aws.String(m.volume)}); err != nil {
+	if _, err := ec2.NewFromConfig(lc.a.cfg).DetachVolume(lc.ctx(), &ec2.DetachVolumeInput{VolumeId: aws.String(m.volume), InstanceId: aws.String(m.instance), Device: aws.String("/dev/xvdf")}); err != nil {
 		lc.a.t.Fatalf("DetachVolume %s: %v", m.volume, err)
 	}
 }
@@ -395,7 +397,30 @@ func (a *motoAccount) diagnose(name string, args ...string) (int, diagReport, st
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		a.t.Fatalf("diagnose -o json (exit %d): %v\n%s\n%s", code, err, stdout, stderr)
 	}
+	for _, c := range r.Checks {
+		nextStepsExist(a.t, c.Code, c.Next+" "+c.Why)
+	}
 	return code, r, stderr
+}
+
+var backquoted = regexp.MustCompile("`(neo4jctl [^`]*)`")
+
+// nextStepsExist fails the test when a neo4jctl command a check suggests is not one: each
+// must name an existing command and parse with its flags.
+func nextStepsExist(t testing.TB, code, text string) {
+	t.Helper()
+	for _, m := range backquoted.FindAllStringSubmatch(text, -1) {
+		root := newRootCommand(&globals{streams: streams{in: strings.NewReader(""), out: io.Discard, err: io.Discard}})
+		args := strings.Fields(m[1])[1:]
+		c, rest, err := root.Find(args)
+		if err != nil || c == root || !c.Runnable() {
+			t.Errorf("%s suggests `%s`: no such command (%v)", code, m[1], err)
+			continue
+		}
+		if err := c.ParseFlags(rest); err != nil {
+			t.Errorf("%s suggests `%s`: %v", code, m[1], err)
+		}
+	}
 }
 
 // expect asserts what a user sees of one check: its verdict, words of its summary (or why
@@ -418,9 +443,9 @@ func expect(t *testing.T, c diagCheck, verdict string, want ...string) {
 // events. Everything else is moto's.
 type fakeECSEvidence struct {
 	ops.DiagnoseECS
-	stopped map[string]ecstypes.Task                // by ARN
-	events  map[string][]ecstypes.ServiceEvent      // by service
-	running map[string]int32                        // service → running count to report
+	stopped map[string]ecstypes.Task           // by ARN
+	events  map[string][]ecstypes.ServiceEvent // by service
+	running map[string]int32                   // service → running count to report
 }
 
 func (f *fakeECSEvidence) ListTasks(ctx context.Context, in *ecs.ListTasksInput, opts ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
@@ -472,12 +497,38 @@ func (f *fakeECSEvidence) DescribeServices(ctx context.Context, in *ecs.Describe
 	return out, nil
 }
 
-// fakeECS puts a fakeECSEvidence in front of diagnose's ECS reads for the account's runs.
-func (a *motoAccount) fakeECS() *fakeECSEvidence {
-	f := &fakeECSEvidence{stopped: map[string]ecstypes.Task{}, events: map[string][]ecstypes.ServiceEvent{}, running: map[string]int32{}}
+// fakeVolumes is a FAKE in front of moto's EC2 for diagnose: volumes in another AZ than
+// moto made them (moto cannot move a volume, and create refuses to make one there).
+type fakeVolumes struct {
+	ops.DiagnoseEC2
+	az map[string]string // volume → AZ to report
+}
+
+func (f *fakeVolumes) DescribeVolumes(ctx context.Context, in *ec2.DescribeVolumesInput, opts ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error) {
+	out, err := f.DiagnoseEC2.DescribeVolumes(ctx, in, opts...)
+	if err != nil {
+		return out, err
+	}
+	for i, v := range out.Volumes {
+		if az, ok := f.az[aws.ToString(v.VolumeId)]; ok {
+			out.Volumes[i].AvailabilityZone = aws.String(az)
+		}
+	}
+	return out, nil
+}
+
+// diagFakes are the fakes in front of diagnose's reads, installed for the account's runs.
+type diagFakes struct {
+	ecs     *fakeECSEvidence
+	volumes *fakeVolumes
+}
+
+func (a *motoAccount) diagFakes() *diagFakes {
+	f := &diagFakes{ecs: &fakeECSEvidence{stopped: map[string]ecstypes.Task{}, events: map[string][]ecstypes.ServiceEvent{}, running: map[string]int32{}},
+		volumes: &fakeVolumes{az: map[string]string{}}}
 	a.hooks.diagnoseAWS = func(d *ops.DiagnoseAWS) {
-		f.DiagnoseECS = d.ECS
-		d.ECS = f
+		f.ecs.DiagnoseECS, d.ECS = d.ECS, f.ecs
+		f.volumes.DiagnoseEC2, d.EC2 = d.EC2, f.volumes
 	}
 	return f
 }

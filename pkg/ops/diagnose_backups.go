@@ -244,7 +244,10 @@ func (e *evidence) backupAge(db string, bf backupFacts, period time.Duration) (C
 func (e *evidence) backupRuns() ([]Evidence, CheckVerdict) {
 	var out []Evidence
 	verdict, lastFailed := CheckOK, false
-	for _, l := range e.logs().with(sigBackup) {
+	for _, l := range e.logs().lines {
+		if l.Kind != logBackup {
+			continue
+		}
 		var rep struct {
 			Event, Backup, Error, Type string
 			ExitCode                   int

@@ -305,7 +305,7 @@ func checkLogErrors(e *evidence) CheckResult {
 	r := CheckResult{Verdict: CheckOK}
 	var found []string
 	for _, le := range logErrors {
-		lines := lf.with(le.signal)
+		lines := slices.DeleteFunc(lf.with(le.signal), func(l logLine) bool { return l.Kind == logBackup }) // the backups check's
 		if len(lines) == 0 {
 			continue
 		}

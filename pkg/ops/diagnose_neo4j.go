@@ -118,7 +118,7 @@ func checkMembership(e *evidence) CheckResult {
 	v := e.view()
 	cm := e.cloudMap()
 	r := ok("")
-	compared := 0
+	compared, first := 0, ""
 	for _, m := range v.Members {
 		if m.Desired == 0 {
 			continue
@@ -126,6 +126,9 @@ func checkMembership(e *evidence) CheckResult {
 		verdict, ev := e.memberOf(m, cm)
 		if verdict == "" {
 			continue
+		}
+		if verdict != CheckOK && first == "" {
+			first = m.Name
 		}
 		compared++
 		r.Verdict = worst(r.Verdict, verdict)
@@ -144,18 +147,9 @@ func checkMembership(e *evidence) CheckResult {
 		}
 	default:
 		r.Summary = "Cloud Map, ECS and Neo4j disagree about the members"
-		r.Next = fmt.Sprintf("a member registers its name when its task starts and Neo4j admits it once it is found; restarting the member re-registers it: `neo4jctl restart cluster %s --member %s`", e.d.Name, firstMember(r.Evidence))
+		r.Next = fmt.Sprintf("a member registers its name when its task starts and Neo4j admits it once it is found; restarting the member re-registers it: `neo4jctl restart cluster %s --member %s`", e.d.Name, cmp.Or(first, "core-1"))
 	}
 	return r
-}
-
-func firstMember(ev []Evidence) string {
-	for _, e := range ev {
-		if strings.HasPrefix(e.Member, "core-") {
-			return e.Member
-		}
-	}
-	return "core-1"
 }
 
 // memberOf compares one member's running task address, its name in Cloud Map and its
