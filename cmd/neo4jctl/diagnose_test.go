@@ -1,8 +1,16 @@
 package main
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +21,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/neo4jctl/neo4jctl/internal/clustersim"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -295,4 +304,202 @@ func (f *fakeECSEvidence) stop(id, service string, at time.Time, code ecstypes.T
 	f.stopped[arn] = ecstypes.Task{TaskArn: aws.String(arn), Group: aws.String("service:" + service),
 		LastStatus: aws.String("STOPPED"), DesiredStatus: aws.String("STOPPED"), StopCode: code, StoppedReason: aws.String(reason), StoppedAt: aws.Time(at),
 		Containers: []ecstypes.Container{{Name: aws.String(naming.ContainerNeo4j), ExitCode: aws.Int32(exit), Reason: aws.String(containerReason)}}}
+}
+
+// A new cluster that cannot form: create times out pointing at diagnose, which names the
+// initial primary that is missing and why (its service's events), exit 1.
+func TestDiagnoseFormingNamesTheMissingMember(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
+	a.simulate("graph-dev", 3, 0, "core-3")
+	fakes := a.diagFakes()
+	fakes.ecs.events["core-3"] = []ecstypes.ServiceEvent{{CreatedAt: aws.Time(time.Now()),
+		Message: aws.String("(service core-3) was unable to place a task because no container instance met all of its requirements.")}}
+	code, _, stderr := a.cli("", "create", "cluster", "-f", "../../examples/minimal.yaml", "--timeout", "6m")
+	if code != exitFailed {
+		t.Fatalf("create: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "create", stderr, "See what is wrong with `neo4jctl diagnose graph-dev`")
+	code, r, _ := a.diagnose("graph-dev")
+	if code != exitFailed {
+		t.Fatalf("diagnose: exit %d", code)
+	}
+	expect(t, r.check(t, "forming"), "fail", "Neo4j has not formed the cluster: it needs all 3 initial primaries (dbms.cluster.minimum_initial_system_primaries_count), 1 missing: core-3",
+		"core-3 : does not run: 0 of 1 tasks", "service event: (service core-3) was unable to place a task", "`neo4jctl restart cluster graph-dev --member core-3`")
+	expect(t, r.check(t, "members"), "fail", "2 of 3 core members run; not running: core-3")
+	expect(t, r.check(t, "databases"), "skipped", "Neo4j's view is missing: unavailable:", "the cluster has not formed")
+	expect(t, r.check(t, "leader-stability"), "skipped", "the debug log is off (monitoring.debugLog: false)", "`neo4jctl update cluster -f cluster.yaml`")
+	expect(t, r.check(t, "network"), "skipped", "neo4jctl made this VPC (stack neo4jctl-graph-dev-vpc)")
+	if r.Checks[0].Verdict != "fail" || r.Checks[len(r.Checks)-1].Verdict != "skipped" {
+		t.Errorf("failures first, skipped last: %s ... %s", r.Checks[0].Verdict, r.Checks[len(r.Checks)-1].Verdict)
+	}
+}
+
+// The demo's cluster (moto, no container runs): diagnose reports the members not running
+// with the evidence, exit 1; bad usage exits 2 before any AWS call.
+func TestDiagnoseDemoClusterMembersNotRunning(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
+	vpc, subnets := a.network("10.30", "a", "b", "c")
+	if code, _, stderr := a.cli("", "create", "cluster", "-f", productionConfig(t, vpc, subnets), "--wait=false"); code != 0 {
+		t.Fatalf("create: %s", stderr)
+	}
+	code, text, stderr := a.cli("", "diagnose", "graph-prod")
+	if code != exitFailed {
+		t.Fatalf("diagnose: exit %d\n%s\n%s", code, text, stderr)
+	}
+	mustContain(t, "report", text, "Cluster graph-prod in eu-west-1: no-quorum (0 of 3 core members run",
+		"FAIL members: 0 of 3 core members run; not running: core-1, core-2, core-3; replicas 0 of 2\n",
+		"       core-1 service core-1: 0 of 1 tasks running", "       replicas service replicas: 0 of 2 tasks running",
+		"       next: the stopped-tasks, host and log-errors checks say why; once the cause is fixed, `neo4jctl restart cluster graph-prod --member core-1` starts it again",
+		"FAIL forming: Neo4j has not formed the cluster: it needs all 3 initial primaries", "FAIL host:", "is not registered in the ECS cluster neo4jctl-graph-prod",
+		"OK   stacks: 6 stacks complete", "OK   network: VPC "+vpc, "SKIP databases: Neo4j's view is missing: admin function neo4jctl-graph-prod-operations")
+	if strings.Index(text, "FAIL") > strings.Index(text, "OK ") || strings.Index(text, "OK ") > strings.Index(text, "SKIP") {
+		t.Errorf("not grouped failures first:\n%s", text)
+	}
+	mustContain(t, "stderr", stderr, "Error: cluster graph-prod: 4 check(s) failed: members, forming, volumes, host")
+
+	code, r, _ := a.diagnose("graph-prod", "--check", "members,stacks")
+	if code != exitFailed || len(r.Checks) != 2 || r.Checks[0].Code != "members" || r.Checks[1].Code != "stacks" {
+		t.Errorf("--check members,stacks: exit %d, %+v", code, r.Checks)
+	}
+	calls := noAWS(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--check", "members", "--check", "dsik"}, "--check dsik: no such check; the checks are stacks, stack-drift, members, stopped-tasks, log-errors, forming, membership, leader-stability, databases, versions, placement, volumes, disk, backups, host, network"},
+		{[]string{"--since", "yesterday"}, `--since "yesterday": give a positive duration such as 30m, 6h or 2d`},
+		{[]string{"--since", "45d"}, "--since 45d: at most 30d"},
+		{[]string{"-o", "xml"}, `-o "xml" is not a format`},
+		{[]string{"--bundle", "diagnose_test.go"}, "--bundle diagnose_test.go exists; name a new file"},
+	} {
+		code, stdout, stderr := a.cli("", append([]string{"diagnose", "graph-prod"}, tc.args...)...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 saying %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	if code, _, stderr := a.cli("", "diagnose"); code != exitUsage {
+		t.Errorf("no name: exit %d %s", code, stderr)
+	}
+	if calls.Load() != 0 {
+		t.Errorf("bad usage made %d AWS calls", calls.Load())
+	}
+}
+
+// The support bundle holds the report and its evidence, and no value of the cluster's
+// secrets, even where one leaked into a log line.
+func TestDiagnoseBundleRedactsEverySecret(t *testing.T) {
+	lc := newLiveCluster(t)
+	sm := secretsmanager.NewFromConfig(lc.a.cfg)
+	var secrets []string
+	for _, id := range []string{naming.AdminSecret(lc.name), naming.ReadOnlySecret(lc.name), naming.ReadWriteSecret(lc.name)} {
+		out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+		if err != nil {
+			t.Fatalf("the cluster's secret %s: %v", id, err)
+		}
+		var v struct{ Password string }
+		if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &v); err != nil || len(v.Password) < 16 {
+			t.Fatalf("secret %s: %v %q", id, err, v.Password)
+		}
+		secrets = append(secrets, aws.ToString(out.SecretString), v.Password)
+	}
+	// leaks: the admin password in the container log, a user's in the debug log
+	core1 := lc.member("core-1")
+	container := naming.LogStreamContainerPrefix("core-1") + taskIDOf(core1.task)
+	lc.put(container, lc.now().Add(-time.Minute), "NEO4J_AUTH=neo4j/"+secrets[1], "login as neo4j with "+secrets[1]+" refused")
+	lc.put(naming.LogStreamDebug("core-2"), lc.now().Add(-time.Minute), `{"user": "app", "password": "`+secrets[5]+`"}`)
+	path := filepath.Join(t.TempDir(), "graph-prod.tar.gz")
+	code, stdout, stderr := lc.a.cli("", "diagnose", lc.name, "--bundle", path)
+	if code != 0 {
+		t.Fatalf("diagnose --bundle: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "report", stdout, "16 checks since")
+	mustContain(t, "stderr", stderr, "Wrote the support bundle "+path+": ", "every secret redacted")
+	files := untar(t, path)
+	prefix := "neo4jctl-diagnose-graph-prod/"
+	for _, name := range []string{"README.txt", "diagnose.json", "cluster.json", "neo4j/status.json", "neo4j/health.json", "aws/stacks.json",
+		"aws/stack-events/neo4jctl-graph-prod-core-1.json", "aws/ecs-services.json", "aws/ecs-tasks.json", "aws/ecs-stopped-tasks.json",
+		"aws/ecs-container-instances.json", "aws/ec2-volumes.json", "aws/cloud-map.json", "logs/matched-lines.json", "logs/boot.json",
+		"logs/recent/" + strings.ReplaceAll(container, "/", "_") + ".log", "logs/recent/core-2_debug.log"} {
+		if _, ok := files[prefix+name]; !ok {
+			t.Errorf("the bundle has no %s (it has %v)", name, slices.Sorted(maps.Keys(files)))
+		}
+	}
+	for name, body := range files {
+		for _, s := range secrets {
+			if strings.Contains(body, s) {
+				t.Errorf("%s carries a secret's value", name)
+			}
+		}
+	}
+	mustContain(t, "container log", files[prefix+"logs/recent/"+strings.ReplaceAll(container, "/", "_")+".log"], "NEO4J_AUTH=neo4j/[REDACTED]", "login as neo4j with [REDACTED] refused")
+	mustContain(t, "debug log", files[prefix+"logs/recent/core-2_debug.log"], `"password": "[REDACTED]"`)
+	mustContain(t, "README", files[prefix+"README.txt"], "cluster graph-prod in eu-west-1", "Redacted everywhere: the values of the cluster's secrets in Secrets Manager (6 values read)")
+	var r diagReport
+	if err := json.Unmarshal([]byte(files[prefix+"diagnose.json"]), &r); err != nil || len(r.Checks) != 16 {
+		t.Errorf("diagnose.json: %v, %d checks", err, len(r.Checks))
+	}
+	mustContain(t, "Neo4j's answer", files[prefix+"neo4j/status.json"], `"address": "core-2.graph-prod.neo4j.internal:7687"`, `"name": "neo4j"`)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("bundle file: %v %v", err, fi.Mode())
+	}
+}
+
+// untar reads a .tar.gz into memory: file name → content.
+func untar(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	out := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = string(b)
+	}
+}
+
+// diagnose reads each piece of evidence once, whichever checks need it: the AWS calls of a
+// run on a 3-core, 2-replica cluster, counted by a proxy in front of moto.
+func TestDiagnoseAWSCalls(t *testing.T) {
+	lc := newLiveCluster(t)
+	p := newCountingProxy(t)
+	n, calls, byOp := p.measureOps(lc.a, "diagnose", lc.name, "-o", "json")
+	t.Logf("diagnose: %d AWS calls: %s", n, calls)
+	want := map[string]int{
+		"query.DescribeStacks": 1, "query.GetTemplate": 1, "query.DescribeAutoScalingGroups": 1,
+		"EC2ContainerService.DescribeServices": 1, "EC2ContainerService.ListTasks": 2, "EC2ContainerService.DescribeTasks": 1,
+		"EC2ContainerService.DescribeTaskDefinition": 2, "EC2ContainerService.ListContainerInstances": 1,
+		"EC2ContainerService.DescribeContainerInstances": 1, "EC2ContainerService.DescribeClusters": 1,
+		"query.DescribeVolumes": 1, "query.GetMetricData": 1,
+		"Logs_20140328.FilterLogEvents": 1, "Logs_20140328.DescribeLogStreams": 1,
+		"Logs_20140328.GetLogEvents":                3, // each core's boot log
+		"Route53AutoNaming_v20170314.ListInstances": 4, // each core's name, and core.<namespace>
+		"query.DescribeSubnets":                     2, // the members' subnets, then the network check's own
+	}
+	for op, w := range want {
+		if byOp[op] != w {
+			t.Errorf("%s: %d calls, want %d", op, byOp[op], w)
+		}
+	}
+	if byOp["Lambda.Invoke"] > 1 {
+		t.Errorf("Neo4j asked %d times", byOp["Lambda.Invoke"])
+	}
 }

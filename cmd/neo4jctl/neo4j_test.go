@@ -100,7 +100,7 @@ func TestCreateTimesOutNamingTheMemberThatNeverStarts(t *testing.T) {
 		"Error: cluster graph-dev did not form in time; its stacks are complete, Neo4j is not ready:",
 		"  - core-2: 0 of 1 tasks running\n",
 		"  - Neo4j does not answer: unavailable:",
-		"See what is wrong with `neo4jctl get cluster graph-dev`")
+		"See what is wrong with `neo4jctl diagnose graph-dev`")
 	for _, m := range []string{"core-1: 0 of", "core-3: 0 of", "joined ("} {
 		if strings.Contains(stderr, m) {
 			t.Errorf("only core-2 is missing, yet stderr says %q:\n%s", m, stderr)

@@ -44,6 +44,8 @@ func checkForming(e *evidence) CheckResult {
 			missing = append(missing, m.Name)
 			r.Evidence = append(r.Evidence, Evidence{Member: m.Name, Text: fmt.Sprintf("does not run: %d of %d tasks (task: %s)", m.Running, m.Desired, m.Task)})
 			r.Evidence = append(r.Evidence, e.whyDown(m)...)
+		case m.Desired > 0 && v.Neo4j == nil:
+			r.Evidence = append(r.Evidence, Evidence{Member: m.Name, Text: fmt.Sprintf("runs (task: %s); whether it joined is not known: Neo4j does not answer", m.Task)})
 		case m.Desired > 0 && (m.Server == nil || m.Server.Health != "Available"):
 			missing = append(missing, m.Name)
 			r.Evidence = append(r.Evidence, Evidence{Member: m.Name, Text: "runs, but Neo4j does not list it as an Available server"})
