@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,7 +59,7 @@ stacks never checked, whose result the next run shows.`,
 	}
 	f := c.Flags()
 	f.StringSliceVar(&o.checks, "check", nil, "run only these checks (repeat or separate with commas): "+strings.Join(ops.CheckCodes(), ", "))
-	f.StringVar(&o.since, "since", "1h", "how far back to look: a duration (30m, 6h) or days (2d)")
+	f.StringVar(&o.since, "since", "1h", "how far back to look: a duration (30m, 6h, 2d) or a time (2026-11-26T02:00:00Z)")
 	f.StringVarP(&o.output, "output", "o", printer.Table, "table, json or yaml")
 	f.StringVar(&o.bundle, "bundle", "", "also write a support bundle (the report and its evidence, secrets redacted) to this .tar.gz file")
 	addAdminFlags(c, &o.admin)
@@ -73,7 +72,7 @@ func (o *diagnoseOptions) parse() (ops.DiagnoseOptions, error) {
 	if err := printer.CheckFormat(o.output); err != nil {
 		return opts, usageError{err}
 	}
-	since, err := parseSince(o.since)
+	since, err := diagnoseWindow(o.since)
 	if err != nil {
 		return opts, err
 	}
@@ -89,20 +88,22 @@ func (o *diagnoseOptions) parse() (ops.DiagnoseOptions, error) {
 	return opts, nil
 }
 
-// parseSince reads --since: a Go duration, or whole days (2d).
-func parseSince(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if days, found := strings.CutSuffix(s, "d"); found {
-		n, aerr := strconv.Atoi(days)
-		d, err = time.Duration(n)*24*time.Hour, aerr
+// diagnoseWindow reads --since as logs does (a duration, days, or a time) into how far
+// back to look.
+func diagnoseWindow(s string) (time.Duration, error) {
+	now := time.Now()
+	since, err := parseSince(s, now)
+	if err != nil {
+		return 0, usageError{err}
 	}
-	switch {
-	case err != nil || d <= 0:
-		return 0, usagef("--since %q: give a positive duration such as 30m, 6h or 2d", s)
+	switch d := now.Sub(since); {
+	case d <= 0:
+		return 0, usagef("--since %s is not in the past", s)
 	case d > maxDiagnoseWindow:
-		return 0, usagef("--since %s: at most %s (the logs are kept 30 days by default)", s, "30d")
+		return 0, usagef("--since %s: at most 30d (the logs are kept 30 days by default)", s)
+	default:
+		return d, nil
 	}
-	return d, nil
 }
 
 func diagnose(c *cobra.Command, g *globals, name string, o *diagnoseOptions, opts ops.DiagnoseOptions) error {

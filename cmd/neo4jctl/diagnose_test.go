@@ -369,7 +369,7 @@ func TestDiagnoseDemoClusterMembersNotRunning(t *testing.T) {
 		want string
 	}{
 		{[]string{"--check", "members", "--check", "dsik"}, "--check dsik: no such check; the checks are stacks, stack-drift, members, stopped-tasks, log-errors, forming, membership, leader-stability, databases, versions, placement, volumes, disk, backups, host, network"},
-		{[]string{"--since", "yesterday"}, `--since "yesterday": give a positive duration such as 30m, 6h or 2d`},
+		{[]string{"--since", "yesterday"}, `--since "yesterday": use a duration (30m, 2h, 3d) or a time`},
 		{[]string{"--since", "45d"}, "--since 45d: at most 30d"},
 		{[]string{"-o", "xml"}, `-o "xml" is not a format`},
 		{[]string{"--bundle", "diagnose_test.go"}, "--bundle diagnose_test.go exists; name a new file"},

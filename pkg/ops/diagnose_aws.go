@@ -397,11 +397,11 @@ func stopsNext(cluster string, stops []stop, loops []restartLoop) string {
 			case "oom":
 				return "give Neo4j more memory: a larger cores.instanceType or neo4j.memory in cluster.yaml, then `neo4jctl update cluster -f cluster.yaml --force`"
 			case "health":
-				return fmt.Sprintf("the health check is the agent's liveness check of Neo4j: the log-errors check and the member's container log say why Neo4j did not answer; `neo4jctl diagnose %s --check log-errors --since 6h`", cluster)
+				return fmt.Sprintf("the health check is the agent's liveness check of Neo4j: the member's container log says why Neo4j did not answer: `neo4jctl logs %s --member %s --since 1h`", cluster, s.member)
 			case "start":
 				return "ECS could not start the task (image, secrets or network: the reason above); fix it, then ECS retries on its own"
 			}
-			return fmt.Sprintf("the member's container log says why Neo4j exited: `neo4jctl diagnose %s --check log-errors`", cluster)
+			return fmt.Sprintf("the member's container log says why Neo4j exited: `neo4jctl logs %s --member %s --since 1h`", cluster, s.member)
 		}
 	}
 	if len(loops) > 0 {
@@ -467,7 +467,7 @@ func checkVolumes(e *evidence) CheckResult {
 			good++
 		}
 		if verdict == CheckFail && r.Next == "" {
-			r.Next = fmt.Sprintf("the member's boot log says what went wrong (shown above); the instance marks itself unhealthy and its Auto Scaling group replaces it; once the cause is fixed, `neo4jctl restart cluster %s --member %s`", e.d.Name, m.Name)
+			r.Next = fmt.Sprintf("the member's boot log says what went wrong: `neo4jctl logs %s --member %s --boot --since 7d`; an instance whose attach fails marks itself unhealthy and its Auto Scaling group replaces it; once the cause is fixed, `neo4jctl restart cluster %s --member %s`", e.d.Name, m.Name, e.d.Name, m.Name)
 		}
 	}
 	r.Summary = fmt.Sprintf("%d of %d members' volumes attached and mounted", good, len(v.Members))
@@ -652,7 +652,7 @@ func hostNext(cluster string, m Member, ev []Evidence) string {
 	case strings.Contains(text, "DRAINING"):
 		return fmt.Sprintf("an instance drains while it is replaced; if it stays DRAINING, put it back: `aws ecs update-container-instances-state --cluster neo4jctl-%s --status ACTIVE --container-instances ID`", cluster)
 	}
-	return fmt.Sprintf("the member's boot log (the volumes check) says how its instance boot went; `neo4jctl restart cluster %s --member %s` once it is back", cluster, m.Name)
+	return fmt.Sprintf("the member's boot log says how its instance's boot went: `neo4jctl logs %s --member %s --boot --since 7d`; `neo4jctl restart cluster %s --member %s` once it is back", cluster, m.Name, cluster, m.Name)
 }
 
 // memberOutput is an output of a member's stack.

@@ -280,10 +280,10 @@ var logErrors = []struct {
 		return fmt.Sprintf("grow %s's volume (see the disk and volumes checks): `aws ec2 modify-volume --volume-id VOLUME --size GiB`; the member grows its file system at its next start: `neo4jctl restart cluster %s --member %s`", m, c, m)
 	}},
 	{sigOOM, CheckFail, func(c, m string) string {
-		return "give Neo4j more memory: a larger cores.instanceType or neo4j.memory in cluster.yaml, then `neo4jctl update cluster -f cluster.yaml --force`"
+		return fmt.Sprintf("give Neo4j more memory: a larger cores.instanceType or neo4j.memory in cluster.yaml, then `neo4jctl update cluster -f cluster.yaml --force`; what ran out: `neo4jctl logs %s --member %s --grep OutOfMemoryError`", c, m)
 	}},
 	{sigVolume, CheckFail, func(c, m string) string {
-		return fmt.Sprintf("see the volumes and placement checks for %s; once fixed, `neo4jctl restart cluster %s --member %s`", m, c, m)
+		return fmt.Sprintf("the boot log says how the attach went: `neo4jctl logs %s --member %s --boot --since 7d`; see the volumes and placement checks; once fixed, `neo4jctl restart cluster %s --member %s`", c, m, c, m)
 	}},
 	{sigDiscovery, CheckWarn, func(c, m string) string {
 		return fmt.Sprintf("see the membership check: every core's name must resolve to its running task (`neo4jctl diagnose %s --check membership`)", c)
