@@ -25,6 +25,7 @@ func newUpdateCommand(g *globals) *cobra.Command {
 type updateOptions struct {
 	file                   string
 	force, yes, refreshAMI bool
+	overwrite              bool // --overwrite-imperative
 	roll                   rollFlags
 	admin                  adminOptions
 }
@@ -70,8 +71,18 @@ other stacks are updated before them (shared) or after them (operations). Interr
 stopped by a gate, run the same command again: the members done have nothing left to change.
 --ungated skips Neo4j's checks, for a cluster whose Neo4j is down.
 
-The desired counts set by scale, stop and start are kept, unless replicas.count itself changed
-in cluster.yaml since the last update: then the config wins and the diff shows it.`,
+What commands without -f set since the file was last applied (scale, upgrade, reset-data) is
+kept: they record it in the cluster's last-applied config (in its bucket), and a file that
+would set such a field back (a scale-back, a downgrade) is refused, naming each field, unless
+--overwrite-imperative. A stopped cluster stays stopped (start starts it): its desired counts,
+instances, alarm actions and backup schedules stay off. Once every stack is updated, the file
+becomes the last-applied config.
+
+The instances stay on the AMI they were created with (create pins the ECS-optimized AMI AWS
+recommends that day), and core members on the host agent of the neo4jctl release that made
+them, so neither a new AMI from AWS nor a new neo4jctl replaces an instance. update says when a
+newer AMI is available; --refresh-ami moves to it (and the core hosts to this release's agent):
+the diff names the AMI, and the members roll like any other instance change (--force, gated).`,
 		Example: `  neo4jctl update cluster -f cluster.yaml
   neo4jctl update cluster -f cluster.yaml --yes
   neo4jctl update cluster -f cluster.yaml --force --member-timeout 20m
@@ -89,6 +100,7 @@ in cluster.yaml since the last update: then the config wins and the diff shows i
 	c.Flags().BoolVar(&o.force, "force", false, "allow replacing a member's volume, and restart running members one at a time through the gated roll")
 	c.Flags().BoolVarP(&o.yes, "yes", "y", false, "apply without asking")
 	c.Flags().BoolVar(&o.refreshAMI, "refresh-ami", false, "move the instances to the ECS-optimized AMI AWS recommends now (and the core hosts to this release's agent)")
+	c.Flags().BoolVar(&o.overwrite, strings.TrimPrefix(ops.OverwriteFlag, "--"), false, "apply the file's values over what scale, upgrade or reset-data set since it was last applied (a scale-back, a downgrade)")
 	addRollFlags(c, &o.roll, true)
 	addAdminFlags(c, &o.admin)
 	return c
@@ -111,8 +123,8 @@ func updateCluster(ctx context.Context, g *globals, f *cluster.File, o *updateOp
 		return err
 	}
 	defer done()
-	u := ops.NewUpdate(h, f.Config, f.Path, o.force, o.yes, g.release())
-	u.Roll, u.RefreshAMI = roll, o.refreshAMI
+	u := ops.NewUpdate(h, f, o.force, o.yes, g.release())
+	u.Roll, u.RefreshAMI, u.Overwrite = roll, o.refreshAMI, o.overwrite
 	plan, err := u.Plan(ctx)
 	if err != nil {
 		return err
@@ -120,7 +132,7 @@ func updateCluster(ctx context.Context, g *globals, f *cluster.File, o *updateOp
 	writeDiff(g.out, plan.ChangeSets, plan.Notes, g.colors)
 	if plan.Changed() == 0 {
 		g.display.Print(fmt.Sprintf("No changes: cluster %s matches %s.", h.Name, f.Path))
-		return nil
+		return u.Record(ctx)
 	}
 	if err := u.Ask(ctx, plan); err != nil {
 		return err

@@ -62,6 +62,11 @@ const (
 	// writes once it has seeded the databases of restore.from ({"from", "databases", ...}):
 	// a cluster is seeded once, across restarts and replaced volumes.
 	RestoreDoneKey = "neo4jctl/restore-done"
+	// LastAppliedKey is the object in the cluster bucket where neo4jctl keeps the cluster's
+	// last-applied record (the config the stacks were last rendered from, the fields
+	// imperative commands set since, and whether the cluster is stopped): JSON, see
+	// pkg/ops.Applied. Written by neo4jctl only, after each successful change.
+	LastAppliedKey = "neo4jctl/last-applied.json"
 	// EnvRunDir is where the container helper keeps its per-container state (Neo4j's pid,
 	// the setup and started markers read by the health check). Default /tmp/neo4jctl
 	// (writable by the neo4j user the containers run as): it must NOT be on the data

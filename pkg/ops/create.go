@@ -17,6 +17,13 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
+// CreateS3 is what create does with S3: upload the agent bundles, record the last-applied
+// config.
+type CreateS3 interface {
+	BundleStore
+	AppliedStore
+}
+
 // Create makes the cluster's stacks in order (members in parallel once the shared stack
 // exists), resuming an earlier attempt, and offers to roll back after Ctrl-C.
 type Create struct {
@@ -29,10 +36,10 @@ type Create struct {
 	Fresh    bool
 	Release  Release
 	Precheck Precheck
-	Data     DataAPI     // the kept data to adopt
-	AZs      AZReader    // the members' AZs, to check kept volumes against
-	S3       BundleStore // the agent bundles
-	ECS      GetECS      // stopped tasks, for a failure report; services, for a formation timeout
+	Data     DataAPI  // the kept data to adopt
+	AZs      AZReader // the members' AZs, to check kept volumes against
+	S3       CreateS3 // the agent bundles, the last-applied config
+	ECS      GetECS   // stopped tasks, for a failure report; services, for a formation timeout
 	// Wait, after the stacks (not with Detach), until Neo4j has formed the cluster (see
 	// WaitFormed), until Deadline on the handle's clock (zero: DefaultFormationTimeout after
 	// the stacks); Inspect is the command a timeout suggests.
@@ -55,7 +62,8 @@ func NewCreate(c *Cluster, cfg *cluster.ClusterConfig, file string, detach bool,
 	quiet.Events = nil
 	return &Create{Cluster: c, Config: cfg, File: file, Detach: detach, Release: rel, Precheck: newPrecheck(c.AWS),
 		Data: dataAPI(c.AWS), AZs: c.AWS.EC2, S3: c.AWS.S3, ECS: c.AWS.ECS, Rollback: NewDelete(c, false, true),
-		Drift: NewUpdate(&quiet, cfg, file, false, true, rel)}
+		Drift: &Update{Cluster: &quiet, Config: cfg, File: file, Yes: true, Release: rel, Precheck: existingPrecheck(c.AWS),
+			S3: c.AWS.S3, ECS: c.AWS.ECS, Now: time.Now, ignoreRecord: true}}
 }
 
 // CreatePlan is what create found: the rendered stacks, those that exist already and the
@@ -135,7 +143,7 @@ func (e *CreateError) Error() string {
 // is a stack in a state only a person can fix; data an earlier cluster of the name kept is
 // adopted. Plan changes nothing.
 func (c *Create) Plan(ctx context.Context) (*CreatePlan, error) {
-	r, err := c.render(ctx, c.Precheck, c.Release, c.Config)
+	r, err := c.render(ctx, c.Precheck, c.Release, c.Config, stack.Run{})
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +269,9 @@ func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, err
 		if err := c.checkExisting(ctx, p); err != nil {
 			return nil, err
 		}
+		if err := c.record(ctx); err != nil {
+			return nil, err
+		}
 		return c.formed(ctx)
 	}
 	ce := c.failure(ctx, names, errs)
@@ -268,6 +279,14 @@ func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, err
 		return nil, c.offerRollback(ctx, ce)
 	}
 	return nil, ce
+}
+
+// record makes the config the cluster's last-applied one, once every stack exists.
+func (c *Create) record(ctx context.Context) error {
+	if err := c.SaveApplied(ctx, c.S3, NewApplied(c.Config), "create cluster -f "+c.File, c.Release.Version, c.clock().Now()); err != nil {
+		return fmt.Errorf("cluster %s is created, but %w; record it with `neo4jctl update cluster -f %s`", c.Name, err, c.File)
+	}
+	return nil
 }
 
 // formed waits, when asked to, for Neo4j to form the cluster the stacks made.

@@ -72,7 +72,8 @@ func TestCreateMakesStacksInOrderAndUploadsTheAgentAfterTheSharedStack(t *testin
 		}
 	}
 	amd, arm := naming.AgentKey("amd64", strings.Repeat("a", 64)), naming.AgentKey("arm64", strings.Repeat("a", 64))
-	if !slices.Equal(x.del.s3.puts, []string{amd, arm}) {
+	// the bundles once the shared stack exists, the last-applied record once all do
+	if !slices.Equal(x.del.s3.puts, []string{amd, arm, naming.LastAppliedKey}) {
 		t.Errorf("uploaded %v", x.del.s3.puts)
 	}
 	lines := x.events.lines()
@@ -156,7 +157,7 @@ func TestCreateResumesAnEarlierAttempt(t *testing.T) {
 			t.Errorf("events lack %q:\n%q", want, x.events.lines())
 		}
 	}
-	if !slices.Equal(x.del.s3.puts, []string{naming.AgentKey("arm64", strings.Repeat("a", 64))}) {
+	if !slices.Equal(x.del.s3.puts, []string{naming.AgentKey("arm64", strings.Repeat("a", 64)), naming.LastAppliedKey}) {
 		t.Errorf("uploaded again: %v", x.del.s3.puts)
 	}
 }

@@ -1,8 +1,10 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -49,14 +51,15 @@ type fakeEngine struct {
 	// block: Create or Execute of these waits until ctx ends (a Ctrl-C) and reports the
 	// stack still in progress, as the engine does.
 	block      map[string]bool
-	deleteErrs map[string][]error         // successive Delete results of a stack
-	changes    map[string][]engine.Change // Preview: changes of these stacks (default none)
-	templates  map[string][]byte          // Template: what a stack runs now
-	execErr    map[string]error           // Execute of these fails
-	running    map[string]bool            // Execute of these is in progress (for overlap checks)
-	onBlock    func(stack string)         // runs when a blocked Create or Execute starts waiting
-	onExecute  func(stack string)         // runs as a change set completes (what the update does)
-	overlaps   []string                   // core stacks executed while another one was
+	deleteErrs map[string][]error           // successive Delete results of a stack
+	changes    map[string][]engine.Change   // Preview: changes of these stacks (default none)
+	templates  map[string][]byte            // Template: what a stack runs now
+	pending    map[string]map[string]string // Preview: the parameters Execute gives the stack
+	execErr    map[string]error             // Execute of these fails
+	running    map[string]bool              // Execute of these is in progress (for overlap checks)
+	onBlock    func(stack string)           // runs when a blocked Create or Execute starts waiting
+	onExecute  func(stack string)           // runs as a change set completes (what the update does)
+	overlaps   []string                     // core stacks executed while another one was
 	created    []string
 	deleted    []string
 	executed   []string
@@ -66,7 +69,7 @@ type fakeEngine struct {
 func newFakeEngine() *fakeEngine {
 	return &fakeEngine{stacks: map[string]*engine.StackInfo{}, outputs: map[string]map[string]string{}, createErr: map[string]error{},
 		block: map[string]bool{}, deleteErrs: map[string][]error{}, changes: map[string][]engine.Change{}, templates: map[string][]byte{},
-		execErr: map[string]error{}, running: map[string]bool{}}
+		execErr: map[string]error{}, running: map[string]bool{}, pending: map[string]map[string]string{}}
 }
 
 // put adds a live stack of cluster name.
@@ -175,7 +178,11 @@ func (f *fakeEngine) Preview(_ context.Context, s engine.Spec, exists bool) (*en
 	if !exists {
 		typ = "CREATE"
 	}
-	cs := &engine.ChangeSet{Stack: s.Name, Name: "cs-" + s.Name, ID: "cs-" + s.Name, Type: typ, Changes: f.changes[s.Name]}
+	cs := &engine.ChangeSet{Stack: s.Name, Name: "cs-" + s.Name, ID: "cs-" + s.Name, Type: typ, Changes: slices.Clone(f.changes[s.Name])}
+	f.pending[s.Name] = s.Parameters
+	if live := f.stacks[s.Name]; live != nil {
+		cs.Changes = append(cs.Changes, parameterChanges(live.Parameters, s.Parameters)...)
+	}
 	if len(cs.Changes) == 0 && exists {
 		cs.NoChanges, cs.ID = true, ""
 	}
@@ -209,6 +216,11 @@ func (f *fakeEngine) Execute(ctx context.Context, cs *engine.ChangeSet) (*engine
 	if err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	if st := f.stacks[cs.Stack]; st != nil && f.pending[cs.Stack] != nil {
+		st.Parameters = f.pending[cs.Stack]
+	}
+	f.mu.Unlock()
 	if f.onExecute != nil {
 		f.onExecute(cs.Stack)
 	}
@@ -222,6 +234,35 @@ func (f *fakeEngine) DiscardChangeSet(_ context.Context, cs *engine.ChangeSet) e
 		f.discarded = append(f.discarded, cs.Stack)
 	}
 	return nil
+}
+
+// parameterResources are the resources a run parameter moves, as CloudFormation's change
+// set shows them: the fake's stand-in for reading the template's Refs.
+var parameterResources = map[string]engine.Change{
+	stack.ParamDesiredCount:     {LogicalID: "Service", Type: "AWS::ECS::Service", Properties: []string{"DesiredCount"}},
+	stack.ParamInstanceCount:    {LogicalID: "AutoScalingGroup", Type: "AWS::AutoScaling::AutoScalingGroup", Properties: []string{"DesiredCapacity", "MaxSize", "MinSize"}},
+	stack.ParamAlarmActions:     {LogicalID: "CPUAlarm", Type: "AWS::CloudWatch::Alarm", Properties: []string{"ActionsEnabled"}},
+	stack.ParamBackupSchedules:  {LogicalID: "FullBackupSchedule", Type: "AWS::Scheduler::Schedule", Properties: []string{"State"}},
+	stack.ParamExistingVolumeID: {LogicalID: "DataVolume", Type: "AWS::EC2::Volume"},
+}
+
+// parameterChanges are the changes of the parameters a live stack has and the new
+// rendering sets to another value (a stack put without parameters changes none).
+func parameterChanges(live, next map[string]string) []engine.Change {
+	var out []engine.Change
+	for _, p := range slices.Sorted(maps.Keys(parameterResources)) {
+		was, ok := live[p]
+		if now := next[p]; !ok || was == now {
+			continue
+		}
+		c := parameterResources[p]
+		c.Action, c.Replacement = "Modify", "False"
+		if p == stack.ParamExistingVolumeID { // the volume leaves the stack, or a new one joins
+			c.Action, c.Replacement = map[bool]string{true: "Remove", false: "Add"}[next[p] != ""], ""
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // recorder collects events.
@@ -478,6 +519,7 @@ type fakeBucket struct {
 	key     string               // the KMS key id of its default encryption
 	objects map[string]int       // key → versions
 	locked  map[string]time.Time // object key → retained until (object lock, COMPLIANCE)
+	data    map[string][]byte    // key → the newest version's body
 }
 
 func newFakeS3() *fakeS3 { return &fakeS3{buckets: map[string]*fakeBucket{}} }
@@ -514,7 +556,41 @@ func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*
 	}
 	b.objects[aws.ToString(in.Key)]++
 	f.puts = append(f.puts, aws.ToString(in.Key))
+	if in.Body != nil {
+		body, _ := io.ReadAll(in.Body)
+		if b.data == nil {
+			b.data = map[string][]byte{}
+		}
+		b.data[aws.ToString(in.Key)] = body
+	}
 	return &s3.PutObjectOutput{}, nil
+}
+
+func (f *fakeS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	body, ok := b.data[aws.ToString(in.Key)]
+	if !ok || b.objects[aws.ToString(in.Key)] == 0 {
+		return nil, apiErr("NoSuchKey", "The specified key does not exist.")
+	}
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(body))}, nil
+}
+
+func (f *fakeS3) DeleteObject(_ context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := f.bucket(aws.ToString(in.Bucket))
+	if err != nil {
+		return nil, err
+	}
+	delete(b.data, aws.ToString(in.Key))
+	delete(b.objects, aws.ToString(in.Key))
+	f.deleted = append(f.deleted, aws.ToString(in.Key))
+	return &s3.DeleteObjectOutput{}, nil
 }
 
 func (f *fakeS3) GetBucketLocation(_ context.Context, in *s3.GetBucketLocationInput, _ ...func(*s3.Options)) (*s3.GetBucketLocationOutput, error) {

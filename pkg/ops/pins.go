@@ -104,7 +104,7 @@ func livePins(info *engine.StackInfo) pins {
 // so does a change of architecture (the old AMI cannot boot the new instance type). It returns,
 // per stack, what replaces its instances, in words: those moves and a core member's new
 // instance type; each is also a note in the diff.
-func (u *Update) replacements(ctx context.Context, p *UpdatePlan, live map[string]*engine.StackInfo) (map[string][]string, error) {
+func (u *apply) replacements(ctx context.Context, p *UpdatePlan, live map[string]*engine.StackInfo) (map[string][]string, error) {
 	out := map[string][]string{}
 	newer := map[string]*NewerAMIAvailable{}
 	for i, s := range p.stacks {
@@ -138,10 +138,10 @@ func (u *Update) replacements(ctx context.Context, p *UpdatePlan, live map[strin
 
 // keepPins returns the stack's parameters with its live pins kept (unless refreshed or the
 // architecture changed), and the moves, in words.
-func (u *Update) keepPins(s stack.Stack, was pins, newer map[string]*NewerAMIAvailable) (map[string]string, []string) {
+func (u *apply) keepPins(s stack.Stack, was pins, newer map[string]*NewerAMIAvailable) (map[string]string, []string) {
 	params := maps.Clone(s.Parameters)
 	now := pins{ssm: params[stack.ParamImageSSMParameter], ami: params[stack.ParamImageID], agent: params[stack.ParamHostAgentSHA256]}
-	keep, cause := !u.RefreshAMI && was.ssm == now.ssm, "--refresh-ami"
+	keep, cause := !u.refreshAMI && was.ssm == now.ssm, "--refresh-ami"
 	if was.ssm != now.ssm {
 		cause = "the instance type's architecture changed"
 	}
@@ -150,7 +150,7 @@ func (u *Update) keepPins(s stack.Stack, was pins, newer map[string]*NewerAMIAva
 		if now.ami != "" && now.ami != was.ami {
 			arch := archOfAMIParameter(now.ssm)
 			if newer[arch] == nil {
-				newer[arch] = &NewerAMIAvailable{Arch: arch, Running: was.ami, Current: now.ami, File: u.File}
+				newer[arch] = &NewerAMIAvailable{Arch: arch, Running: was.ami, Current: now.ami, File: u.file}
 			}
 			newer[arch].Stacks = append(newer[arch].Stacks, s.Name)
 		}

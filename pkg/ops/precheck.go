@@ -53,6 +53,14 @@ func newPrecheck(c *Clients) Precheck {
 	return Precheck{STS: c.STS, EC2: c.EC2, ECR: c.ECR, SSM: c.SSM}
 }
 
+// existingPrecheck is the pre-check of a change to a cluster that exists (update, and the
+// commands without -f).
+func existingPrecheck(c *Clients) Precheck {
+	pc := newPrecheck(c)
+	pc.ClusterExists = true
+	return pc
+}
+
 // Environment is what the pre-checks learned about the account.
 type Environment struct {
 	Account   string
@@ -71,9 +79,10 @@ type rendered struct {
 	env    *Environment
 }
 
-// render runs the pre-checks and renders the stacks with the agent bundles' keys and the
-// current ECS-optimized AMIs (update then keeps what the live stacks are pinned to).
-func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *cluster.ClusterConfig) (*rendered, error) {
+// render runs the pre-checks and renders the stacks with the agent bundles' keys, the
+// current ECS-optimized AMIs (update then keeps what the live stacks are pinned to) and what
+// runs (run).
+func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *cluster.ClusterConfig, run stack.Run) (*rendered, error) {
 	in, zips, err := rel.bundles()
 	if err != nil {
 		return nil, err
@@ -82,7 +91,7 @@ func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *clu
 	if err != nil {
 		return nil, err
 	}
-	in.SubnetAZs = env.SubnetAZs
+	in.SubnetAZs, in.Run = env.SubnetAZs, run
 	if in.ImageIDs, err = ResolveAMIs(ctx, pc.SSM, cfg); err != nil {
 		return nil, err
 	}

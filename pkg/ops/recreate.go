@@ -29,10 +29,10 @@ func emptyAfterFailedCreate(status string) bool {
 	return false
 }
 
-// liveStacks sorts the cluster's stacks into the live ones an update changes through change
-// sets and the empty ones (by status) it makes again; a stack in any other unhealthy state is
-// refused with its way out.
-func (u *Update) liveStacks(stacks []*engine.StackInfo) (live map[string]*engine.StackInfo, empty map[string]string, err error) {
+// sortStacksByState sorts the cluster's stacks into the live ones an update changes through
+// change sets and the empty ones (by status) it makes again; a stack in any other unhealthy
+// state is refused with its way out.
+func (a *apply) sortStacksByState(stacks []*engine.StackInfo) (live map[string]*engine.StackInfo, empty map[string]string, err error) {
 	live, empty = map[string]*engine.StackInfo{}, map[string]string{}
 	for _, s := range stacks {
 		switch {
@@ -41,7 +41,7 @@ func (u *Update) liveStacks(stacks []*engine.StackInfo) (live map[string]*engine
 		case emptyAfterFailedCreate(s.Status):
 			empty[s.Name] = s.Status
 		default:
-			return nil, nil, fmt.Errorf("%s", explainStack(s.Name, s.Status, u.Name, u.File))
+			return nil, nil, fmt.Errorf("%s", explainStack(s.Name, s.Status, a.Name, a.file))
 		}
 	}
 	return live, empty, nil
@@ -86,19 +86,19 @@ func withoutStacks(stacks []stack.Stack, skip map[string]string) []stack.Stack {
 	return out
 }
 
-// apply applies one stack's part of the plan: its change set, or, for an empty stack, a
+// applyStack applies one stack's part of the plan: its change set, or, for an empty stack, a
 // delete and a create.
-func (u *Update) apply(ctx context.Context, p *UpdatePlan, n string) error {
+func (a *apply) applyStack(ctx context.Context, p *UpdatePlan, n string) error {
 	status, ok := p.recreate[n]
 	if !ok {
-		_, err := u.Stacks.Execute(ctx, p.sets[n])
+		_, err := a.Stacks.Execute(ctx, p.sets[n])
 		return err
 	}
-	u.emit(StackRecreated{Stack: n, Status: status})
-	if err := u.Stacks.Delete(ctx, n, true); err != nil {
+	a.emit(StackRecreated{Stack: n, Status: status})
+	if err := a.Stacks.Delete(ctx, n, true); err != nil {
 		return err
 	}
-	_, err := u.Stacks.Create(ctx, spec(stackNamed(p.stacks, n)), false)
+	_, err := a.Stacks.Create(ctx, spec(stackNamed(p.stacks, n)), false)
 	return err
 }
 

@@ -45,7 +45,9 @@ func disruptive(c engine.Change) bool {
 // replaced or removed, and a running core member restarted. replaced names, per stack, what
 // replaces its instance in words (a new instance type, AMI or host agent): CloudFormation's
 // change set shows only a modified launch template (moto not even that for a parameter).
-func refusals(stacks []stack.Stack, sets map[string]*engine.ChangeSet, running map[string]bool, replaced map[string][]string) (reasons []string, restarts bool) {
+// intended (nil: none) are the changes a command means to make, never refused.
+func refusals(stacks []stack.Stack, sets map[string]*engine.ChangeSet, running map[string]bool, replaced map[string][]string,
+	intended func(stack.Stack, engine.Change) bool) (reasons []string, restarts bool) {
 	for _, s := range stacks {
 		if s.Kind != naming.KindCore || sets[s.Name] == nil {
 			continue
@@ -59,6 +61,7 @@ func refusals(stacks []stack.Stack, sets map[string]*engine.ChangeSet, running m
 		}
 		for _, c := range sets[s.Name].Changes {
 			switch {
+			case intended != nil && intended(s, c):
 			case c.Type == "AWS::EC2::Volume" && (c.Replaces() || c.Action == "Remove"):
 				reasons = append(reasons, fmt.Sprintf("%s: %s %s would replace the data volume with a new, empty one (changing %s)", member, c.Action, c.LogicalID, strings.Join(c.Properties, ", ")))
 			case running[s.Name] && disruptive(c):

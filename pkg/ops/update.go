@@ -1,76 +1,61 @@
 package ops
 
 import (
-	"cmp"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"strconv"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
-	"github.com/neo4jctl/neo4jctl/pkg/engine"
-	"github.com/neo4jctl/neo4jctl/pkg/naming"
-	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-// ParamDesiredCount is the template parameter through which update keeps the live ECS desired
-// count of a member or the replicas (set by scale, stop and start), so an update never
-// reverts them.
-const ParamDesiredCount = stack.ParamDesiredCount
-
 // Update previews every stack's change set, refuses dangerous changes without Force, and
-// applies on confirmation, core members one at a time.
+// applies on confirmation, core members one at a time. What commands without -f set since
+// the file was last applied (the last-applied record, Applied) is kept: a file that would
+// undo it is refused unless Overwrite, and a stopped cluster stays stopped (the record's Run).
+// Once every stack is updated the file becomes the new record.
 type Update struct {
 	*Cluster
-	Config *cluster.ClusterConfig
-	File   string
-	Force  bool // allow replacing a member's volume or restarting a running member
-	Yes    bool // apply without asking
+	Config    *cluster.ClusterConfig
+	File      string
+	Loaded    *cluster.File // the file's lines, for the conflicts (nil: no lines named)
+	Force     bool          // allow replacing a member's volume or restarting a running member
+	Yes       bool          // apply without asking
+	Overwrite bool          // apply the file's values over what imperative commands set
 	// RefreshAMI moves the instances to the ECS-optimized AMI AWS recommends now (and the core
 	// hosts to this release's agent); otherwise each stack keeps what it is pinned to. The
 	// members roll like any other instance change (Force), through the gated roll.
 	RefreshAMI bool
 	Release    Release
 	Precheck   Precheck
-	S3         BundleStore
-	ECS        ServiceReader // live desired counts
+	S3         UpdateS3
+	ECS        ServiceReader // which members run
+	Now        func() time.Time
+	record     *Applied // the last-applied record; nil before the first (a cluster of an older neo4jctl)
+	// ignoreRecord: the file alone decides (create's comparison of the stacks an earlier run
+	// made with the file, before any record of this cluster exists)
+	ignoreRecord bool
+	ap           *apply // the update's apply, made once (it remembers the empty stacks)
 	// Roll shapes the gated roll of members that --force restarts (update_roll.go).
 	Roll RollOptions
 }
 
-// NewUpdate is update on the handle's clients; file is the cluster.yaml's path.
-func NewUpdate(c *Cluster, cfg *cluster.ClusterConfig, file string, force, yes bool, rel Release) *Update {
-	pc := newPrecheck(c.AWS)
-	pc.ClusterExists = true
-	return &Update{Cluster: c, Config: cfg, File: file, Force: force, Yes: yes, Release: rel, Precheck: pc, S3: c.AWS.S3, ECS: c.AWS.ECS}
+// OverwriteFlag applies a file over what imperative commands set.
+const OverwriteFlag = "--overwrite-imperative"
+
+// UpdateS3 is what update does with S3: the agent bundles and the last-applied record.
+type UpdateS3 interface {
+	BundleStore
+	AppliedStore
 }
 
-// UpdatePlan is every stack's previewed change set and what update thinks of them.
-type UpdatePlan struct {
-	ChangeSets []*engine.ChangeSet // in stack order
-	Notes      map[string][]string // per stack: desired counts the config sets, shown in the diff
-	Refusals   []string            // changes that destroy a member's data or restart a running member
-	Restarts   bool                // some refusal is a restart (--force rolls it)
-	stacks     []stack.Stack       // rendered, with the desired counts to keep
-	restarting map[string]bool     // member stacks whose update restarts a running member
-	sets       map[string]*engine.ChangeSet
-	recreate   map[string]string // empty stacks a failed create left (by status): deleted and made again
-	rendered   *rendered
-}
-
-// Changed is the number of stacks that change.
-func (p *UpdatePlan) Changed() int {
-	n := 0
-	for _, cs := range p.ChangeSets {
-		if cs != nil && ((!cs.NoChanges && len(cs.Changes) > 0) || len(p.Notes[cs.Stack]) > 0) {
-			n++
-		}
-	}
-	return n
+// NewUpdate is update on the handle's clients with the loaded cluster.yaml.
+func NewUpdate(c *Cluster, f *cluster.File, force, yes bool, rel Release) *Update {
+	return &Update{Cluster: c, Config: f.Config, File: f.Path, Loaded: f, Force: force, Yes: yes, Release: rel,
+		Precheck: existingPrecheck(c.AWS), S3: c.AWS.S3, ECS: c.AWS.ECS, Now: time.Now}
 }
 
 // RefusedError is an update that would destroy a member's data or take a running member down.
@@ -93,9 +78,12 @@ func (e *RefusedError) Error() string {
 	return msg
 }
 
-// UpdateError is an update that failed or was interrupted part-way, with what to do next.
+// UpdateError is a change of the stacks that failed or was interrupted part-way, with what
+// to do next.
 type UpdateError struct {
 	Cluster, File string
+	What          string   // what was being done ("" for update)
+	Retry         string   // the command to run again ("" for update cluster -f File)
 	Stopped       bool     // interrupted by the user
 	TimedOut      bool     // the command's deadline (--timeout) passed
 	InProgress    []string // stacks still updating in AWS (interrupted or timed out)
@@ -107,13 +95,17 @@ type UpdateError struct {
 
 func (e *UpdateError) Error() string {
 	var b strings.Builder
+	what := e.What
+	if what == "" {
+		what = "update"
+	}
 	switch {
 	case e.Stopped:
-		fmt.Fprintf(&b, "update of cluster %s interrupted", e.Cluster)
+		fmt.Fprintf(&b, "%s of cluster %s interrupted", what, e.Cluster)
 	case e.TimedOut:
-		fmt.Fprintf(&b, "update of cluster %s stopped by --timeout", e.Cluster)
+		fmt.Fprintf(&b, "%s of cluster %s stopped by --timeout", what, e.Cluster)
 	default:
-		fmt.Fprintf(&b, "update of cluster %s failed", e.Cluster)
+		fmt.Fprintf(&b, "%s of cluster %s failed", what, e.Cluster)
 	}
 	for _, err := range e.Failed {
 		fmt.Fprintf(&b, "\n%s", err)
@@ -131,174 +123,91 @@ func (e *UpdateError) Error() string {
 	for _, x := range e.Explains {
 		fmt.Fprintf(&b, "\n%s", x)
 	}
+	retry := e.Retry
+	if retry == "" {
+		retry = "update cluster -f " + e.File
+	}
 	if len(e.InProgress) > 0 {
-		fmt.Fprintf(&b, "\nOnce no stack is in progress, run `neo4jctl update cluster -f %s` again to apply the rest.", e.File)
+		fmt.Fprintf(&b, "\nOnce no stack is in progress, run `neo4jctl %s` again to apply the rest.", retry)
 	} else {
-		fmt.Fprintf(&b, "\nFix the cause and run `neo4jctl update cluster -f %s` again.", e.File)
+		fmt.Fprintf(&b, "\nFix the cause and run `neo4jctl %s` again.", retry)
 	}
 	return b.String()
 }
 
-// Validate finds the cluster's stacks, in creation order; there must be some.
-func (u *Update) Validate(ctx context.Context) ([]*engine.StackInfo, error) {
-	live, err := u.FindStacks(ctx)
-	if err != nil {
-		return nil, err
+// apply is the update's apply: the file's config with what the record says runs.
+func (u *Update) apply() *apply {
+	if u.ap == nil {
+		u.ap = &apply{Cluster: u.Cluster, cfg: u.Config, release: u.Release, precheck: u.Precheck,
+			s3: u.S3, ecs: u.ECS, file: u.File, refreshAMI: u.RefreshAMI}
 	}
-	if len(live) == 0 {
+	return u.ap
+}
+
+// Plan reads the last-applied record and refuses a file that would undo what commands
+// without -f set (unless Overwrite), renders the config (a stopped cluster stays stopped),
+// previews every stack's change set and finds what must be refused. Change sets are made
+// but nothing is applied: Ask or Discard ends them.
+func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
+	live, err := u.apply().liveStacks(ctx)
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
 		return nil, fmt.Errorf("no cluster %s in %s to update; create it with `neo4jctl create cluster -f %s`", u.Name, u.Region, u.File)
 	}
-	return live, nil
+	if err != nil {
+		return nil, err
+	}
+	if err := u.checkRecord(ctx); err != nil {
+		return nil, err
+	}
+	if u.record != nil && u.record.Stopped != nil {
+		u.emit(StaysStopped{Cluster: u.Name, Since: u.record.Stopped.At})
+	}
+	a := u.apply()
+	a.run = u.record.Run(false)
+	return a.plan(ctx, live)
 }
 
-// Plan renders the config, requires every live stack in a state an update can start from,
-// keeps the live desired counts and the instances' pins (AMI, host agent), previews every
-// stack's change set and finds what must be refused. Change sets are made but nothing is applied: Ask or Discard ends them.
-func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
-	stacks, err := u.Validate(ctx)
-	if err != nil {
-		return nil, err
+// checkRecord loads the record (none is fine: the first update of a cluster of an older
+// neo4jctl records one) and refuses what the file would undo or cannot do.
+func (u *Update) checkRecord(ctx context.Context) error {
+	if u.ignoreRecord {
+		return nil
 	}
-	r, err := u.render(ctx, u.Precheck, u.Release, u.Config)
-	if err != nil {
-		return nil, err
+	rec, err := u.LoadApplied(ctx, u.S3)
+	var none *NoRecordError
+	switch {
+	case errors.As(err, &none):
+		return nil
+	case err != nil:
+		return err
 	}
-	live, empty, err := u.liveStacks(stacks)
-	if err != nil {
-		return nil, err
+	u.record = rec
+	if err := cluster.ValidateUpdate(rec.Config, u.Config, u.Loaded); err != nil {
+		return err
 	}
-	u.noteStacksLeftAlone(stacks, r.stacks)
-	p := &UpdatePlan{stacks: r.stacks, rendered: r, Notes: map[string][]string{}}
-	keepAdoption(p.stacks, live)
-	running, err := u.keepDesiredCounts(ctx, p, live)
-	if err != nil {
-		return nil, err
+	conflicts, err := rec.Conflicts(u.loaded())
+	if err != nil || len(conflicts) == 0 {
+		return err
 	}
-	replaced, err := u.replacements(ctx, p, live)
-	if err != nil {
-		return nil, err
+	if !u.Overwrite {
+		return &ImperativeConflictError{Cluster: u.Name, File: u.File, Conflicts: conflicts, Flag: OverwriteFlag}
 	}
-	if p.sets, err = u.preview(ctx, withoutStacks(p.stacks, empty), live); err != nil {
-		return nil, err
+	for _, c := range conflicts {
+		u.emit(ImperativeOverwritten{Conflict: c})
 	}
-	planRecreates(p, empty)
-	for _, s := range p.stacks {
-		p.ChangeSets = append(p.ChangeSets, p.sets[s.Name])
-	}
-	p.Refusals, p.Restarts = refusals(p.stacks, p.sets, running, replaced)
-	p.restarting = restartingStacks(p.stacks, p.sets, running, replaced)
-	return p, nil
+	return nil
 }
 
-// noteStacksLeftAlone: a live stack the config no longer makes (fewer cores or no replicas)
-// is never removed by update.
-func (u *Update) noteStacksLeftAlone(live []*engine.StackInfo, stacks []stack.Stack) {
-	built := map[string]bool{}
-	for _, s := range stacks {
-		built[s.Name] = true
+func (u *Update) loaded() *cluster.File {
+	if u.Loaded != nil {
+		return u.Loaded
 	}
-	for _, s := range live {
-		if !built[s.Name] {
-			u.emit(StackNotInConfig{Stack: s.Name, File: u.File})
-		}
-	}
-}
-
-// keepDesiredCounts sets each member's and the replicas' desired count parameter: the live
-// count (scale, stop, start) wins, unless the config's count changed since the last update
-// (the previous template records it); then the config wins and the diff says so. It
-// returns the stacks whose service runs.
-func (u *Update) keepDesiredCounts(ctx context.Context, p *UpdatePlan, live map[string]*engine.StackInfo) (map[string]bool, error) {
-	running := map[string]bool{}
-	for i, s := range p.stacks {
-		if s.Kind != naming.KindCore && s.Kind != naming.KindReplicas {
-			continue
-		}
-		what, svcName := naming.ReplicasService, naming.ReplicasService
-		if s.Kind == naming.KindCore {
-			what, svcName = naming.CoreService(s.Member), naming.CoreService(s.Member)
-		}
-		if info := live[s.Name]; info != nil {
-			svcName = cmp.Or(info.Outputs[stack.OutputService], svcName)
-		}
-		svc := service(ctx, u.ECS, naming.ECSCluster(u.Name), svcName)
-		running[s.Name] = svc != nil && svc.DesiredCount > 0
-		if svc == nil || !templateHasParameter(s.Template, ParamDesiredCount) {
-			continue
-		}
-		desired, note, err := u.desiredCount(ctx, s, int(svc.DesiredCount), live[s.Name] != nil, what)
-		if err != nil {
-			return nil, err
-		}
-		if note != "" {
-			p.Notes[s.Name] = append(p.Notes[s.Name], note)
-		}
-		params := maps.Clone(s.Parameters)
-		if params == nil {
-			params = map[string]string{}
-		}
-		params[ParamDesiredCount] = strconv.Itoa(desired)
-		p.stacks[i].Parameters = params
-	}
-	return running, nil
-}
-
-// desiredCount is the count to keep for one service running live, and a note when the
-// config's count changed since the last update and differs from the live one.
-func (u *Update) desiredCount(ctx context.Context, s stack.Stack, live int, exists bool, what string) (int, string, error) {
-	want, ok := stack.ConfiguredDesiredCount(s.Template)
-	if !ok || !exists {
-		return live, "", nil
-	}
-	prev, err := u.Stacks.Template(ctx, s.Name)
-	if err != nil {
-		return 0, "", err
-	}
-	if was, ok := stack.ConfiguredDesiredCount(prev); !ok || was == want {
-		return live, "", nil
-	}
-	if live == want {
-		return want, "", nil
-	}
-	return want, fmt.Sprintf("%s desired %d → %d", what, live, want), nil
-}
-
-// preview makes every stack's change set at once.
-func (u *Update) preview(ctx context.Context, stacks []stack.Stack, live map[string]*engine.StackInfo) (map[string]*engine.ChangeSet, error) {
-	var mu sync.Mutex
-	sets := map[string]*engine.ChangeSet{}
-	var errs []error
-	var wg sync.WaitGroup
-	for _, s := range stacks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cs, err := u.Stacks.Preview(ctx, spec(s), live[s.Name] != nil)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			sets[s.Name] = cs
-		}()
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		u.discard(ctx, sets)
-		return nil, errors.Join(errs...)
-	}
-	return sets, nil
+	return &cluster.File{Path: u.File, Config: u.Config}
 }
 
 // Discard removes the plan's change sets: nothing of it will be applied.
-func (u *Update) Discard(ctx context.Context, p *UpdatePlan) { u.discard(ctx, p.sets) }
-
-func (u *Update) discard(ctx context.Context, sets map[string]*engine.ChangeSet) {
-	for _, cs := range sets {
-		_ = u.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), cs)
-	}
-}
+func (u *Update) Discard(ctx context.Context, p *UpdatePlan) { u.apply().discard(ctx, p.sets) }
 
 // Ask refuses what must be refused without Force, then asks (unless Yes). Either way out
 // discards the change sets.
@@ -319,112 +228,41 @@ func (u *Update) Ask(ctx context.Context, p *UpdatePlan) error {
 }
 
 // Execute uploads the agent bundles (only now, once the user said yes: the operations
-// stack's Lambdas need them) and applies the change sets in order, core members one at a
-// time, each once the one before is complete.
+// stack's Lambdas need them), applies the change sets in order, core members one at a time,
+// each once the one before is complete, and records the file as the last-applied config.
 func (u *Update) Execute(ctx context.Context, p *UpdatePlan) error {
-	if err := u.uploadBundles(ctx, u.S3, p.rendered); err != nil {
-		u.Discard(ctx, p)
+	a := u.apply()
+	if u.Force && !u.Roll.Ungated {
+		a.roll, a.resume = &u.Roll, fmt.Sprintf("neo4jctl update cluster -f %s --force", u.File)
+	}
+	if err := a.execute(ctx, p); err != nil {
 		return err
 	}
-	names, deps, cores := rollingOrder(p)
-	if u.Force && !u.Roll.Ungated && len(p.restarting) > 0 {
-		return u.executeGated(ctx, p, names, deps)
-	}
-	if len(cores) > 1 {
-		u.emit(CoresRolling{Stacks: cores})
-	}
-	errs := engine.InOrder(ctx, names, deps, func(ctx context.Context, n string) error { return u.apply(ctx, p, n) })
-	if len(errs) == 0 {
-		return nil
-	}
-	return u.failure(ctx, p, names, errs)
+	return u.Record(ctx)
 }
 
-// rollingOrder is the stacks that change, their dependencies, and the core member stacks,
-// each made to wait for the one before it.
-func rollingOrder(p *UpdatePlan) (names []string, deps map[string][]string, cores []string) {
-	deps = map[string][]string{}
-	for _, s := range p.stacks {
-		if cs := p.sets[s.Name]; cs == nil || cs.NoChanges {
-			continue
-		}
-		names = append(names, s.Name)
-		deps[s.Name] = append([]string(nil), s.DependsOn...)
-		if s.Kind == naming.KindCore {
-			if len(cores) > 0 {
-				deps[s.Name] = append(deps[s.Name], cores[len(cores)-1])
-			}
-			cores = append(cores, s.Name)
+// Record makes the file the last-applied config: what commands set is in it now (the file
+// agreed, or Overwrite), and a stopped cluster is still stopped.
+// An update that changed no stack records only what changed in the record (a field the
+// file now agrees with, a first record).
+func (u *Update) Record(ctx context.Context) error {
+	rec := NewApplied(u.Config)
+	if u.record != nil {
+		rec.Stopped = u.record.Stopped
+		if len(u.record.Imperative) == 0 && sameConfig(u.record.Config, u.Config) {
+			return nil
 		}
 	}
-	return names, deps, cores
+	if err := u.SaveApplied(ctx, u.S3, rec, "update cluster -f "+u.File, u.Release.Version, u.Now()); err != nil {
+		return fmt.Errorf("the stacks of %s are updated, but %w; run `neo4jctl update cluster -f %s` again to record it", u.Name, err, u.File)
+	}
+	u.record = rec
+	return nil
 }
 
-// failure turns the stacks' errors into one UpdateError: what rolled back, what still runs
-// in AWS, what never started (its change set discarded), and how to get out.
-func (u *Update) failure(ctx context.Context, p *UpdatePlan, names []string, errs map[string]error) *UpdateError {
-	ue := &UpdateError{Cluster: u.Name, File: u.File}
-	for _, n := range names {
-		err := errs[n]
-		var skipped *engine.SkippedError
-		var ie *engine.InterruptedError
-		var se *engine.StackError
-		var te *engine.TimeoutError
-		switch {
-		case err == nil:
-		case errors.As(err, &skipped), errors.As(err, &ie) && ie.Op == "start":
-			// change sets not executed are left for nobody: remove them
-			_ = u.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), p.sets[n])
-			ue.NotStarted = append(ue.NotStarted, n)
-			ue.Stopped = ue.Stopped || ie != nil && !timedOut(ctx)
-		case engine.IsInterrupted(err):
-			ue.TimedOut = timedOut(ctx)
-			ue.Stopped = !ue.TimedOut
-			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(interruptedStatus(err), "UPDATE_IN_PROGRESS")))
-		case errors.As(err, &te):
-			ue.Failed = append(ue.Failed, err)
-			ue.InProgress = append(ue.InProgress, fmt.Sprintf("%s (%s)", n, cmp.Or(te.Status, "UPDATE_IN_PROGRESS")))
-		case errors.As(err, &se):
-			ue.Failed = append(ue.Failed, err)
-			u.explainFailed(ue, n, se.Status)
-		default:
-			ue.Failed = append(ue.Failed, err)
-		}
-	}
-	return ue
-}
-
-// explainFailed: a stack CloudFormation rolled back runs as before; a new stack that failed
-// to create is empty, and the next update makes it again; any other failed state gets its
-// way out.
-func (u *Update) explainFailed(ue *UpdateError, n, status string) {
-	switch {
-	case status == engine.StatusUpdateRollbackComplete:
-		ue.RolledBack = append(ue.RolledBack, n)
-	case emptyAfterFailedCreate(status):
-		ue.Explains = append(ue.Explains, fmt.Sprintf("The new stack %s failed to create (%s) and holds nothing; the next update deletes it and creates it again.", n, status))
-	default:
-		if x := explainStack(n, status, u.Name, u.File); x != "" {
-			ue.Explains = append(ue.Explains, x)
-		}
-	}
-}
-
-func interruptedStatus(err error) string {
-	var ie *engine.InterruptedError
-	if errors.As(err, &ie) {
-		return ie.Status
-	}
-	return ""
-}
-
-func templateHasParameter(body []byte, name string) bool {
-	var t struct {
-		Parameters map[string]json.RawMessage
-	}
-	if json.Unmarshal(body, &t) != nil {
-		return false
-	}
-	_, ok := t.Parameters[name]
-	return ok
+// sameConfig reports whether two configs say the same.
+func sameConfig(a, b *cluster.ClusterConfig) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	return erra == nil && errb == nil && bytes.Equal(ja, jb)
 }

@@ -55,10 +55,10 @@ func restartingStacks(stacks []stack.Stack, sets map[string]*engine.ChangeSet, r
 // the members need first (shared, and member stacks that change without a restart), then
 // the restarting member stacks through a gated roll, then what needs the members (the
 // operations stack).
-func (u *Update) executeGated(ctx context.Context, p *UpdatePlan, names []string, deps map[string][]string) error {
-	if u.Admin == nil {
-		u.Discard(ctx, p)
-		return fmt.Errorf("update cluster %s: the gated roll needs an admin channel to Neo4j", u.Name)
+func (a *apply) executeGated(ctx context.Context, p *UpdatePlan, names []string, deps map[string][]string) error {
+	if a.Admin == nil {
+		a.discard(ctx, p.sets)
+		return fmt.Errorf("update cluster %s: the gated roll needs an admin channel to Neo4j", a.Name)
 	}
 	needsMembers := map[string]bool{} // by what the stacks reference, not the one-at-a-time chain
 	for _, s := range p.stacks {
@@ -74,37 +74,37 @@ func (u *Update) executeGated(ctx context.Context, p *UpdatePlan, names []string
 			first = append(first, n)
 		}
 	}
-	exec := func(ctx context.Context, n string) error { _, err := u.Stacks.Execute(ctx, p.sets[n]); return err }
+	exec := func(ctx context.Context, n string) error { _, err := a.Stacks.Execute(ctx, p.sets[n]); return err }
 	if errs := engine.InOrder(ctx, first, deps, exec); len(errs) > 0 {
 		for _, n := range names {
 			if !slices.Contains(first, n) {
 				errs[n] = &engine.SkippedError{Stack: n, Because: "the stacks before the members"}
 			}
 		}
-		return u.failure(ctx, p, names, errs)
+		return a.failure(ctx, p, names, errs)
 	}
-	roll, err := u.stackRoll(ctx, p)
+	roll, err := a.stackRoll(ctx, p)
 	if err != nil {
-		u.discardNames(ctx, p, names, first)
+		a.discardNames(ctx, p, names, first)
 		return err
 	}
 	if _, err := roll.run(ctx); err != nil {
-		u.discardNames(ctx, p, last, nil)
+		a.discardNames(ctx, p, last, nil)
 		return err
 	}
 	if errs := engine.InOrder(ctx, last, deps, exec); len(errs) > 0 {
-		return u.failure(ctx, p, last, errs)
+		return a.failure(ctx, p, last, errs)
 	}
 	return nil
 }
 
 // stackRoll is the roll of the plan's restarting member stacks.
-func (u *Update) stackRoll(ctx context.Context, p *UpdatePlan) (*stackRoll, error) {
-	live, err := u.FindStacks(ctx)
+func (a *apply) stackRoll(ctx context.Context, p *UpdatePlan) (*stackRoll, error) {
+	live, err := a.FindStacks(ctx)
 	if err != nil {
 		return nil, err
 	}
-	members, err := rollMembers(u.Name, live)
+	members, err := rollMembers(a.Name, live)
 	if err != nil {
 		return nil, err
 	}
@@ -114,15 +114,15 @@ func (u *Update) stackRoll(ctx context.Context, p *UpdatePlan) (*stackRoll, erro
 			sets[memberOfStack(s)] = p.sets[s.Name]
 		}
 	}
-	return &stackRoll{Cluster: u.Cluster, sets: sets, members: members, memberTimeout: u.Roll.MemberTimeout, poll: u.Roll.Poll,
-		interrupts: u.Roll.Interrupts, what: "update", resume: fmt.Sprintf("neo4jctl update cluster -f %s --force", u.File)}, nil
+	return &stackRoll{Cluster: a.Cluster, sets: sets, members: members, memberTimeout: a.roll.MemberTimeout, poll: a.roll.Poll,
+		interrupts: a.roll.Interrupts, what: "update", resume: a.resume}, nil
 }
 
 // discardNames discards the change sets of names, except those in keep.
-func (u *Update) discardNames(ctx context.Context, p *UpdatePlan, names, keep []string) {
+func (a *apply) discardNames(ctx context.Context, p *UpdatePlan, names, keep []string) {
 	for _, n := range names {
 		if !slices.Contains(keep, n) && p.sets[n] != nil {
-			_ = u.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), p.sets[n])
+			_ = a.Stacks.DiscardChangeSet(context.WithoutCancel(ctx), p.sets[n])
 		}
 	}
 }

@@ -49,7 +49,7 @@ func newUpdateFixture(t *testing.T) (*updateFixture, *Update) {
 	}
 	u := &Update{Cluster: &Cluster{Name: name, Region: "eu-west-1", Stacks: x.eng, Events: x.events}, Config: cfg, File: "production.yaml",
 		Release: testRelease(), Precheck: Precheck{STS: &fakeSTS{account: "111122223333"}, EC2: ec2, ECR: &fakeECR{images: map[string]bool{defaultImage(cfg): true}}, SSM: &fakeSSM{}},
-		S3: x.s3, ECS: x.ecs}
+		S3: x.s3, ECS: x.ecs, Now: func() time.Time { return testNow }}
 	return x, u
 }
 
@@ -69,10 +69,21 @@ func TestUpdateWithoutChangesTouchesNothing(t *testing.T) {
 	if len(x.s3.puts) != 0 || len(x.eng.executed) != 0 {
 		t.Errorf("a plan uploaded %v or executed %v", x.s3.puts, x.eng.executed)
 	}
-	// the live desired counts go back as parameters: an update never reverts scale or stop
+	// what runs goes as parameters: the config's counts, alarms and backups on
 	for _, s := range p.stacks {
-		if (s.Kind == naming.KindCore || s.Kind == naming.KindReplicas) && s.Parameters[ParamDesiredCount] == "" {
-			t.Errorf("%s without its desired count", s.Name)
+		want := map[string]string{}
+		switch s.Kind {
+		case naming.KindCore:
+			want = map[string]string{stack.ParamDesiredCount: "1", stack.ParamInstanceCount: "1"}
+		case naming.KindReplicas:
+			want = map[string]string{stack.ParamDesiredCount: "2", stack.ParamInstanceCount: "2"}
+		case naming.KindOperations:
+			want = map[string]string{stack.ParamAlarmActions: "true", stack.ParamBackupSchedules: "ENABLED"}
+		}
+		for k, v := range want {
+			if s.Parameters[k] != v {
+				t.Errorf("%s: %s=%q, want %q", s.Name, k, s.Parameters[k], v)
+			}
 		}
 	}
 }
@@ -208,30 +219,8 @@ func TestUpdateForceUngatedRollsCoresOneAtATime(t *testing.T) {
 	if !ok || !strings.Contains(ev.String(), "one at a time (neo4jctl-graph-prod-core-1, then neo4jctl-graph-prod-core-2, then neo4jctl-graph-prod-core-3)") {
 		t.Errorf("events %q", x.events.lines())
 	}
-	if len(x.s3.puts) != 2 {
-		t.Errorf("bundles not uploaded before applying: %v", x.s3.puts)
-	}
-}
-
-func TestUpdateKeepsLiveCountsUnlessTheConfigChangedThem(t *testing.T) {
-	x, u := newUpdateFixture(t)
-	x.ecs.services["core-2"] = runningService("core-2", 0, 0)     // stopped by hand
-	x.ecs.services["replicas"] = runningService("replicas", 5, 5) // scaled by hand
-	// replicas.count was 1 at the last update and is 2 now: the config wins for the replicas
-	x.eng.templates["neo4jctl-graph-prod-replicas"] = []byte(`{"Metadata": {"neo4jctl": {"configuredDesiredCount": 1}}}`)
-	x.eng.templates["neo4jctl-graph-prod-core-2"] = []byte(`{"Metadata": {"neo4jctl": {"configuredDesiredCount": 1}}}`)
-	p, err := u.Plan(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	param := func(n string) string {
-		return p.stacks[slices.IndexFunc(p.stacks, func(s stack.Stack) bool { return s.Name == n })].Parameters[ParamDesiredCount]
-	}
-	if param("neo4jctl-graph-prod-core-2") != "0" || param("neo4jctl-graph-prod-core-1") != "1" || param("neo4jctl-graph-prod-replicas") != "2" {
-		t.Fatalf("desired counts: core-1 %s, core-2 %s, replicas %s", param("neo4jctl-graph-prod-core-1"), param("neo4jctl-graph-prod-core-2"), param("neo4jctl-graph-prod-replicas"))
-	}
-	if !slices.Equal(p.Notes["neo4jctl-graph-prod-replicas"], []string{"replicas desired 5 → 2"}) || p.Changed() != 1 {
-		t.Errorf("notes %v, changed %d", p.Notes, p.Changed())
+	if len(x.s3.puts) != 3 || x.s3.puts[2] != naming.LastAppliedKey {
+		t.Errorf("bundles not uploaded before applying, or the file not recorded after: %v", x.s3.puts)
 	}
 }
 

@@ -10,8 +10,8 @@ import (
 )
 
 const (
-	// ParamDesiredCount carries an ECS service's desired count, so that an update can pass
-	// the live count and never undo a stop or scale done since the last update.
+	// ParamDesiredCount carries an ECS service's desired count (see run.go), so that what
+	// stop, start and scale set survives every update.
 	ParamDesiredCount = "DesiredCount"
 )
 
@@ -29,44 +29,6 @@ func capacityProvider(t *Template, name string, tags []any) {
 		},
 		"Tags": tags,
 	}, true)
-}
-
-func addDesiredCountParameter(t *Template, params map[string]string, count int) {
-	t.Parameters[ParamDesiredCount] = M{
-		"Type":        "Number",
-		"MinValue":    0,
-		"Default":     count,
-		"Description": "ECS desired count; neo4jctl passes the live value on update so stop and scale stick",
-	}
-	params[ParamDesiredCount] = fmt.Sprint(count)
-	t.Metadata[MetadataKey] = M{metadataConfiguredCount: count}
-}
-
-// MetadataKey is the top-level template Metadata entry where neo4jctl notes what it
-// configured: {"neo4jctl": {"configuredDesiredCount": N}} on member and replicas stacks.
-const (
-	MetadataKey             = "neo4jctl"
-	metadataConfiguredCount = "configuredDesiredCount"
-)
-
-// ConfiguredDesiredCount reads the desired count the config asked for when the template was
-// built (cores.count is 1 per member, replicas.count for the replicas). The live count may
-// differ (scale, stop, start); update compares the previous template's value with the new one
-// to tell a config change (which wins) from an imperative one (which is kept).
-func ConfiguredDesiredCount(template []byte) (int, bool) {
-	var t struct {
-		Metadata map[string]struct {
-			ConfiguredDesiredCount *int `json:"configuredDesiredCount"`
-		}
-	}
-	if json.Unmarshal(template, &t) != nil {
-		return 0, false
-	}
-	n := t.Metadata[MetadataKey].ConfiguredDesiredCount
-	if n == nil {
-		return 0, false
-	}
-	return *n, true
 }
 
 // InstanceType is the instance type in a core member template's launch template ("" when it
@@ -219,9 +181,9 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 
 	b.launchTemplate(t, image, cfg.Cores.InstanceType, 30, b.coreUserData(m, volumeID), tags)
 	asg := t.Add("AutoScalingGroup", "AWS::AutoScaling::AutoScalingGroup", M{
-		"MinSize":                          "1",
-		"MaxSize":                          "1",
-		"DesiredCapacity":                  "1",
+		"MinSize":                          Ref(ParamInstanceCount),
+		"MaxSize":                          Ref(ParamInstanceCount),
+		"DesiredCapacity":                  Ref(ParamInstanceCount),
 		"VPCZoneIdentifier":                L{subnet},
 		"LaunchTemplate":                   M{"LaunchTemplateId": Ref("LaunchTemplate"), "Version": GetAtt("LaunchTemplate", "LatestVersionNumber")},
 		"HealthCheckType":                  "EC2",
@@ -293,6 +255,6 @@ func (b *builder) core(m cluster.Member) (*Template, map[string]string) {
 	t.Output(OutputService, GetAtt("Service", "Name"), "ECS service of "+m.Name, "")
 	t.Output(OutputMemberServiceID, GetAtt("MemberDiscovery", "Id"), "Cloud Map service of "+m.DNSName, "")
 	t.Output(OutputTaskDefinition, Ref("TaskDefinition"), "Task definition of "+m.Name, "")
-	addDesiredCountParameter(t, params, 1)
+	addCapacityParameters(t, params, b.in.Run.cores(), 1, 1)
 	return t, params
 }

@@ -72,12 +72,14 @@ func (b *builder) deadLetterQueue(name string) M {
 	}
 }
 
-func (b *builder) operations() *Template {
+func (b *builder) operations() (*Template, map[string]string) {
 	cfg := b.cfg
+	params := map[string]string{}
 	t := NewTemplate(fmt.Sprintf("neo4jctl %s: operations (Lambda functions, DNS records, capacity providers, backups, alarms, dashboard)", b.name))
 	arch, lambdaArch := b.lambdaArch()
 	t.uploads = append(t.uploads, Upload{Key: b.agentKey(arch), Arch: arch, SHA256: b.hostAgentSHA256(arch)})
 	topic := b.imp(OutputAlarmTopicArn)
+	b.addOperationsRunParameters(t, params)
 
 	// Capacity providers of all members (and replicas) are associated with the cluster here,
 	// in one resource: ECS allows one association set per cluster, so it lives in the stack
@@ -87,7 +89,7 @@ func (b *builder) operations() *Template {
 	for _, m := range cfg.Members() {
 		providers = append(providers, CapacityProviderName(cfg, m.Index))
 	}
-	if cfg.ReplicaCount() > 0 {
+	if b.hasReplicas() {
 		providers = append(providers, CapacityProviderName(cfg, 0))
 	}
 	t.Add("CapacityProviderAssociations", "AWS::ECS::ClusterCapacityProviderAssociations", M{
@@ -108,7 +110,7 @@ func (b *builder) operations() *Template {
 	}
 	disco(opsCores, cfg.Network.Subdomains.Cores, "neo4jctl "+b.name+": live core members (neo4j://"+cfg.Network.Subdomains.Cores+"."+cfg.Namespace()+")")
 	serviceIDs := L{GetAtt(opsCores, "Id")}
-	if cfg.ReplicaCount() > 0 {
+	if b.hasReplicas() {
 		disco(opsReplicas, cfg.Network.Subdomains.Replicas, "neo4jctl "+b.name+": live replicas")
 		serviceIDs = append(serviceIDs, GetAtt(opsReplicas, "Id"))
 	}
@@ -127,7 +129,7 @@ func (b *builder) operations() *Template {
 		naming.EnvCoreCount:      fmt.Sprint(cfg.Cores.Count),
 		naming.EnvNeo4jVersion:   cfg.Neo4j.Version,
 	}
-	if cfg.ReplicaCount() > 0 {
+	if b.hasReplicas() {
 		env[naming.EnvReplicaServiceID] = GetAtt(opsReplicas, "Id")
 	}
 	if u := cfg.Users; u != nil {
@@ -242,10 +244,10 @@ func (b *builder) operations() *Template {
 	t.Output(OutputCleanupFunction, Ref(opsCleanup), "Cleanup function", "")
 	t.Output(OutputEndpoint, b.boltURI(), "Client endpoint: the healthy core members", "")
 	t.Output(OutputCoresServiceID, GetAtt(opsCores, "Id"), "Cloud Map service of "+cfg.Network.Subdomains.Cores+"."+cfg.Namespace(), "")
-	if cfg.ReplicaCount() > 0 {
+	if b.hasReplicas() {
 		t.Output(OutputReplicasServiceID, GetAtt(opsReplicas, "Id"), "Cloud Map service of "+cfg.Network.Subdomains.Replicas+"."+cfg.Namespace(), "")
 	}
-	return t
+	return t, params
 }
 
 // backupSize is a backup or verify task's Fargate size and its scratch volume.
@@ -385,7 +387,7 @@ func (b *builder) backups(t *Template) {
 			"Description":        "neo4jctl " + b.name + ": " + what,
 			"ScheduleExpression": expr,
 			"FlexibleTimeWindow": M{"Mode": "OFF"},
-			"State":              "ENABLED",
+			"State":              Ref(ParamBackupSchedules),
 			"Target": M{
 				"Arn":              Sub("arn:${AWS::Partition}:scheduler:::aws-sdk:ecs:runTask"),
 				"RoleArn":          b.imp(OutputSchedulerRoleArn),
@@ -497,6 +499,7 @@ func (b *builder) alarm(t *Template, id, desc string, props M) {
 		"AlarmDescription": desc,
 		"AlarmActions":     L{b.imp(OutputAlarmTopicArn)},
 		"OKActions":        L{b.imp(OutputAlarmTopicArn)},
+		"ActionsEnabled":   Ref(ParamAlarmActions),
 	}
 	for k, v := range props {
 		p[k] = v
@@ -619,7 +622,7 @@ func (b *builder) dashboard(t *Template) {
 		running = append(running, L{"ECS/ContainerInsights", "RunningTaskCount", "ClusterName", ecsCluster, "ServiceName", naming.CoreService(m.Index)})
 		disk = append(disk, L{naming.MetricNamespace, naming.MetricDiskUsed, "Cluster", b.name, "Member", m.Name})
 	}
-	if cfg.ReplicaCount() > 0 {
+	if b.hasReplicas() {
 		running = append(running, L{"ECS/ContainerInsights", "RunningTaskCount", "ClusterName", ecsCluster, "ServiceName", naming.ReplicasService})
 	}
 	widget := func(x, y int, title string, metrics []any, stat string) M {

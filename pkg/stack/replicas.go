@@ -40,11 +40,10 @@ func (b *builder) replicas() (*Template, map[string]string) {
 	if r.Spot {
 		onDemand = 0
 	}
-	count := fmt.Sprint(r.Count)
 	asg := t.Add("AutoScalingGroup", "AWS::AutoScaling::AutoScalingGroup", M{
-		"MinSize":           count,
-		"MaxSize":           count,
-		"DesiredCapacity":   count,
+		"MinSize":           Ref(ParamInstanceCount),
+		"MaxSize":           Ref(ParamInstanceCount),
+		"DesiredCapacity":   Ref(ParamInstanceCount),
 		"VPCZoneIdentifier": b.privateSubnets(),
 		"MixedInstancesPolicy": M{
 			"LaunchTemplate": M{
@@ -64,7 +63,10 @@ func (b *builder) replicas() (*Template, map[string]string) {
 		"NewInstancesProtectedFromScaleIn": false,
 		"Tags":                             asgTags(tags),
 	}, true)
-	asg["UpdatePolicy"] = M{"AutoScalingRollingUpdate": M{"MinInstancesInService": max(0, r.Count-1), "MaxBatchSize": 1}}
+	// CloudFormation refuses a rolling update whose MinInstancesInService is not below the
+	// group's size, so it follows the instances running now (0 while stopped)
+	run := b.in.Run.replicas(r.Count)
+	asg["UpdatePolicy"] = M{"AutoScalingRollingUpdate": M{"MinInstancesInService": max(0, run.Instances-1), "MaxBatchSize": 1}}
 	b.replicaGroupControls(asg)
 
 	capacityProvider(t, CapacityProviderName(cfg, 0), tags)
@@ -114,7 +116,7 @@ func (b *builder) replicas() (*Template, map[string]string) {
 	t.Output(OutputCapacityProvider, Ref("CapacityProvider"), "Capacity provider of the replicas", "")
 	t.Output(OutputService, GetAtt("Service", "Name"), "ECS service of the replicas", "")
 	t.Output(OutputTaskDefinition, Ref("TaskDefinition"), "Task definition of the replicas", "")
-	addDesiredCountParameter(t, params, r.Count)
+	addCapacityParameters(t, params, run, r.Count, 0)
 	return t, params
 }
 

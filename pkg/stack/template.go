@@ -51,6 +51,8 @@ type Inputs struct {
 	ImageIDs map[string]string
 	// Adopt names kept data of an earlier cluster of the same name to use (see params.go).
 	Adopt Adoption
+	// Run is what runs: desired counts, instances, alarm actions, backup schedules (run.go).
+	Run Run
 }
 
 // SetAgent records the agent bundle of arch by its SHA-256: its S3 key for the Lambdas and,
@@ -235,14 +237,15 @@ func Build(cfg *cluster.ClusterConfig, in Inputs) ([]Stack, error) {
 		}
 		opsDeps = append(opsDeps, naming.StackName(b.name, naming.KindCore, m.Index))
 	}
-	if cfg.ReplicaCount() > 0 {
+	if b.hasReplicas() {
 		t, params := b.replicas()
 		if err := add(naming.KindReplicas, 0, t, params, shared); err != nil {
 			return nil, err
 		}
 		opsDeps = append(opsDeps, naming.StackName(b.name, naming.KindReplicas, 0))
 	}
-	if err := add(naming.KindOperations, 0, b.operations(), map[string]string{}, append(append([]string{}, shared...), opsDeps...)); err != nil {
+	opsT, opsParams := b.operations()
+	if err := add(naming.KindOperations, 0, opsT, opsParams, append(append([]string{}, shared...), opsDeps...)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -350,8 +353,7 @@ type Template struct {
 	Conditions  M
 	Resources   M
 	Outputs     M
-	// Metadata is the template's top-level Metadata (neo4jctl's own notes, e.g. the
-	// configured desired count under MetadataKey).
+	// Metadata is the template's top-level Metadata (e.g. cfn-lint's settings).
 	Metadata M
 	key      []string // key resources for the plan, in insertion order
 	uploads  []Upload

@@ -1541,6 +1541,71 @@ def _install_subnet_availability_zone() -> None:
 _install_subnet_availability_zone()
 
 
+def _install_update_keeps_retained_resources() -> None:
+    """A stack update that removes a resource with DeletionPolicy Retain keeps it, as on AWS.
+
+    moto 5.2 honours Retain when a stack is deleted, but deletes every resource an update
+    removes from the template. On AWS the resource leaves the stack and stays: neo4jctl's
+    member volumes rely on it (an update that makes a member adopt its volume by id, or
+    replaces it, must not delete the data). Upstream, ResourceMap.update would skip them as
+    ResourceMap.delete does.
+    """
+    from moto.cloudformation import parsing
+
+    delete_resource = parsing.ResourceMap._delete_resource
+
+    def _delete_resource(self, parsed_resource, resource_json):  # type: ignore[no-untyped-def]
+        if resource_json.get("DeletionPolicy") == "Retain":
+            logical_id = getattr(parsed_resource, "logical_resource_id", None)
+            if logical_id is not None:
+                self._parsed_resources.pop(logical_id, None)
+            return
+        delete_resource(self, parsed_resource, resource_json)
+
+    parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+
+
+_install_update_keeps_retained_resources()
+
+
+def _install_asg_sizes_update_in_place() -> None:
+    """AWS::AutoScaling::AutoScalingGroup: a change of its sizes alone updates it in place.
+
+    moto 5.2 replaces the group on any update (delete, then create under a new name), so the
+    group a stack names changes with every resize and its instances are all replaced. On AWS,
+    MinSize, MaxSize and DesiredCapacity change in place: the group keeps its name and
+    launches or terminates instances to the new size (neo4jctl's stop and start set them).
+    Upstream, update_from_cloudformation_json would compare the other properties first.
+    """
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    create = FakeAutoScalingGroup.create_from_cloudformation_json.__func__
+    update = FakeAutoScalingGroup.update_from_cloudformation_json.__func__
+    sizes = ("MinSize", "MaxSize", "DesiredCapacity")
+
+    def created(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+        group = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        group._neo4jctl_props = cloudformation_json["Properties"]
+        return group
+
+    def updated(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        props = cloudformation_json["Properties"]
+        old = getattr(original_resource, "_neo4jctl_props", None)
+        if old is None or not _same_except(old, props, *sizes):
+            return update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        original_resource.min_size = int(props.get("MinSize", original_resource.min_size))
+        original_resource.max_size = int(props.get("MaxSize", original_resource.max_size))
+        original_resource.set_desired_capacity(int(props.get("DesiredCapacity", original_resource.min_size)))
+        original_resource._neo4jctl_props = props
+        return original_resource
+
+    FakeAutoScalingGroup.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign]
+    FakeAutoScalingGroup.update_from_cloudformation_json = classmethod(updated)  # type: ignore[method-assign]
+
+
+_install_asg_sizes_update_in_place()
+
+
 # ----------------------------------------------------------------------------------------
 # S3: the bucket settings moto's model drops, bucket policies with conditions
 # ----------------------------------------------------------------------------------------
