@@ -1568,6 +1568,39 @@ def _install_update_keeps_retained_resources() -> None:
 _install_update_keeps_retained_resources()
 
 
+def _install_update_follows_conditions() -> None:
+    """A stack update adds and removes the resources whose Condition a parameter flips.
+
+    moto 5.2 evaluates a resource's Condition only when the stack is created: an update that
+    turns a condition false leaves the resource in the stack, one that turns it true never
+    creates it. On AWS the first is removed (kept if its DeletionPolicy is Retain), the second
+    created. neo4jctl's adoption parameters rely on it (ExistingVolumeId: a member stack lets
+    its own volume go, or makes a new one). Upstream, ResourceMap.update would include them in
+    its Remove and Add sets.
+    """
+    from moto.cloudformation import parsing
+
+    update = parsing.ResourceMap.update
+
+    def updated(self, template, parameters=None):  # type: ignore[no-untyped-def]
+        update(self, template, parameters)
+        for logical_id, resource_json in list(self._resource_json_map.items()):
+            cond = resource_json.get("Condition")
+            if cond is None:
+                continue
+            on = self.lazy_condition_map[cond]
+            if not on and logical_id in self._parsed_resources:
+                self._delete_resource(self._parsed_resources[logical_id], resource_json)
+                self._parsed_resources.pop(logical_id, None)
+            elif on and logical_id not in self._parsed_resources:
+                _ = self[logical_id]
+
+    parsing.ResourceMap.update = updated  # type: ignore[method-assign]
+
+
+_install_update_follows_conditions()
+
+
 def _install_asg_sizes_update_in_place() -> None:
     """AWS::AutoScaling::AutoScalingGroup: a change of its sizes alone updates it in place.
 
