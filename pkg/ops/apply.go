@@ -33,6 +33,10 @@ type apply struct {
 	// intended: changes the command means, never refused (stop's desired counts of running
 	// members, reset-data's volumes).
 	intended func(s stack.Stack, c engine.Change) bool
+	// volumes overrides the data volume a member adopts (ExistingVolumeId): an id makes the
+	// member's stack let its own volume go and use that one, "" makes it create a new one
+	// (reset-data). Members not named keep what their live stack has.
+	volumes map[int]string
 	// only: the stacks to preview and change (nil: all); the others are left as they are.
 	only func(stack.Stack) bool
 	// refreshAMI takes the AMI and host agent this release renders instead of the live pins.
@@ -98,11 +102,12 @@ func (a *apply) liveStacks(ctx context.Context) (map[string]*engine.StackInfo, e
 func (a *apply) plan(ctx context.Context, live map[string]*engine.StackInfo) (*UpdatePlan, error) {
 	run := a.run
 	run.KeepReplicas = live[naming.StackName(a.Name, naming.KindReplicas, 0)] != nil
-	r, err := a.render(ctx, a.precheck, a.release, a.cfg, run)
+	r, err := a.render(ctx, a.precheck, a.release, a.cfg, stack.Inputs{Run: run})
 	if err != nil {
 		return nil, err
 	}
 	keepAdoption(r.stacks, live)
+	a.overrideVolumes(r.stacks)
 	a.noteStacksLeftAlone(live, r.stacks)
 	stacks := r.stacks
 	if a.only != nil {
@@ -124,6 +129,20 @@ func (a *apply) plan(ctx context.Context, live map[string]*engine.StackInfo) (*U
 	p.Refusals, p.Restarts = refusals(p.stacks, p.sets, running, replaced, a.intended)
 	p.restarting = restartingStacks(p.stacks, p.sets, running, replaced)
 	return p, nil
+}
+
+// overrideVolumes sets the data volume the members named in a.volumes adopt (reset-data):
+// an id, or "" for a new one. The parameter alone decides (the template is the same).
+func (a *apply) overrideVolumes(stacks []stack.Stack) {
+	for i, s := range stacks {
+		id, ok := a.volumes[s.Member]
+		if s.Kind != naming.KindCore || !ok {
+			continue
+		}
+		params := maps.Clone(s.Parameters)
+		params[stack.ParamExistingVolumeID] = id
+		stacks[i].Parameters = params
+	}
 }
 
 // noteStacksLeftAlone: a live stack the config no longer makes (fewer cores) is never

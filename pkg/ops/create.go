@@ -143,7 +143,7 @@ func (e *CreateError) Error() string {
 // is a stack in a state only a person can fix; data an earlier cluster of the name kept is
 // adopted. Plan changes nothing.
 func (c *Create) Plan(ctx context.Context) (*CreatePlan, error) {
-	r, err := c.render(ctx, c.Precheck, c.Release, c.Config, stack.Run{})
+	r, err := c.render(ctx, c.Precheck, c.Release, c.Config, stack.Inputs{})
 	if err != nil {
 		return nil, err
 	}

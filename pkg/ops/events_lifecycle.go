@@ -46,3 +46,10 @@ func (e StepStarted) String() string {
 	}
 	return b.String()
 }
+
+// ReplicaServerDropped: a replica server that left was deallocated and dropped.
+type ReplicaServerDropped struct{ Server, Address string }
+
+func (e ReplicaServerDropped) String() string {
+	return fmt.Sprintf("Removed replica server %s (%s), which left: DEALLOCATE and DROP SERVER", e.Server, e.Address)
+}

@@ -51,15 +51,15 @@ type fakeEngine struct {
 	// block: Create or Execute of these waits until ctx ends (a Ctrl-C) and reports the
 	// stack still in progress, as the engine does.
 	block      map[string]bool
-	deleteErrs map[string][]error           // successive Delete results of a stack
-	changes    map[string][]engine.Change   // Preview: changes of these stacks (default none)
-	templates  map[string][]byte            // Template: what a stack runs now
-	pending    map[string]map[string]string // Preview: the parameters Execute gives the stack
-	execErr    map[string]error             // Execute of these fails
-	running    map[string]bool              // Execute of these is in progress (for overlap checks)
-	onBlock    func(stack string)           // runs when a blocked Create or Execute starts waiting
-	onExecute  func(stack string)           // runs as a change set completes (what the update does)
-	overlaps   []string                     // core stacks executed while another one was
+	deleteErrs map[string][]error                           // successive Delete results of a stack
+	changes    map[string][]engine.Change                   // Preview: changes of these stacks (default none)
+	templates  map[string][]byte                            // Template: what a stack runs now
+	pending    map[string]map[string]string                 // Preview: the parameters Execute gives the stack
+	onExecute  func(stack string, params map[string]string) // after an Execute that succeeded
+	execErr    map[string]error                             // Execute of these fails
+	running    map[string]bool                              // Execute of these is in progress (for overlap checks)
+	onBlock    func(stack string)                           // runs when a blocked Create or Execute starts waiting
+	overlaps   []string                                     // core stacks executed while another one was
 	created    []string
 	deleted    []string
 	executed   []string
@@ -217,12 +217,14 @@ func (f *fakeEngine) Execute(ctx context.Context, cs *engine.ChangeSet) (*engine
 		return nil, err
 	}
 	f.mu.Lock()
-	if st := f.stacks[cs.Stack]; st != nil && f.pending[cs.Stack] != nil {
-		st.Parameters = f.pending[cs.Stack]
+	params := f.pending[cs.Stack]
+	if st := f.stacks[cs.Stack]; st != nil && params != nil {
+		st.Parameters = params
 	}
+	hook := f.onExecute
 	f.mu.Unlock()
-	if f.onExecute != nil {
-		f.onExecute(cs.Stack)
+	if hook != nil {
+		hook(cs.Stack, params)
 	}
 	return f.Describe(ctx, cs.Stack)
 }
@@ -470,6 +472,9 @@ func (f *fakeEC2) DeleteVolume(_ context.Context, in *ec2.DeleteVolumeInput, _ .
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := aws.ToString(in.VolumeId)
+	if _, ok := f.volumes[id]; !ok {
+		return nil, apiErr("InvalidVolume.NotFound", "The volume '"+id+"' does not exist.")
+	}
 	if v := f.volumes[id]; v != nil && v.instance != "" {
 		return nil, apiErr("VolumeInUse", "Volume "+id+" is currently attached to "+v.instance)
 	}

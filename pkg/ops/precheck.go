@@ -81,8 +81,8 @@ type rendered struct {
 
 // render runs the pre-checks and renders the stacks with the agent bundles' keys, the
 // current ECS-optimized AMIs (update then keeps what the live stacks are pinned to) and what
-// runs (run).
-func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *cluster.ClusterConfig, run stack.Run) (*rendered, error) {
+// base says runs and is adopted (Run, Adopt).
+func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *cluster.ClusterConfig, base stack.Inputs) (*rendered, error) {
 	in, zips, err := rel.bundles()
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func (c *Cluster) render(ctx context.Context, pc Precheck, rel Release, cfg *clu
 	if err != nil {
 		return nil, err
 	}
-	in.SubnetAZs, in.Run = env.SubnetAZs, run
+	in.SubnetAZs, in.Run, in.Adopt = env.SubnetAZs, base.Run, base.Adopt
 	if in.ImageIDs, err = ResolveAMIs(ctx, pc.SSM, cfg); err != nil {
 		return nil, err
 	}

@@ -167,7 +167,7 @@ func (x *updateFixture) simulate(t *testing.T, u *Update) *clustersim.Sim {
 	}
 	sim.ResetStats()
 	x.eng.stacks["neo4jctl-graph-prod-shared"].Outputs[stack.OutputNamespaceName] = "graph-prod.neo4j.internal"
-	x.eng.onExecute = func(name string) {
+	x.eng.onExecute = func(name string, _ map[string]string) {
 		if m := strings.TrimPrefix(name, "neo4jctl-graph-prod-"); strings.HasPrefix(m, "core-") {
 			if err := sim.Restart(m); err != nil {
 				t.Error(err)
