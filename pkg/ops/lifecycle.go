@@ -28,7 +28,7 @@ type Imperative struct {
 	Now      func() time.Time
 	record   *Applied
 	live     map[string]*engine.StackInfo
-	checked  bool // a step looked at every stack: the others look at their own only
+	checked  bool           // a step looked at every stack: the others look at their own only
 	volumes  map[int]string // the steps' data volume overrides (see apply.volumes)
 }
 

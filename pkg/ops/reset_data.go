@@ -33,7 +33,6 @@ type ResetData struct {
 	Objects     ObjectDeleter
 }
 
-
 // ObjectDeleter deletes the restore marker.
 type ObjectDeleter interface {
 	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
