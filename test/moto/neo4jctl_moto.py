@@ -1568,6 +1568,62 @@ def _install_update_keeps_retained_resources() -> None:
 _install_update_keeps_retained_resources()
 
 
+def _install_change_sets_see_parameters() -> None:
+    """A change set lists the resources a changed parameter value reaches, as on AWS.
+
+    moto 5.2 computes a change set's changes from the template alone: a change set that only
+    passes new parameter values (a desired count, an instance count, an alarm switch) lists
+    no change and is FAILED as empty, though executing it (ResourceMap.update, which does take
+    the parameters) would change those resources. Upstream, ChangeSet.diff would pass its
+    parameters to build_resource_diff.
+    """
+    from moto.cloudformation import models
+
+    def diff(self):  # type: ignore[no-untyped-def]
+        rm = self.stack.resource_map
+        names = rm.build_resource_diff(self.template_dict, self.parameters)
+        new = self.template_dict.get("Resources", {})
+        changes = []
+        for action, logical_ids in names.items():
+            for logical_id in logical_ids:
+                resource = new.get(logical_id) or rm._resource_json_map.get(logical_id, {})
+                changes.append(models.Change(action=action, logical_resource_id=logical_id, resource_type=resource.get("Type", "")))
+        return changes
+
+    models.ChangeSet.diff = diff  # type: ignore[method-assign]
+
+
+_install_change_sets_see_parameters()
+
+
+def _install_change_set_execution_keeps_parameters() -> None:
+    """Executing a change set gives the stack the change set's parameters and outputs, as on AWS.
+
+    moto 5.2 gives the stack the change set's template but keeps the parameters it was
+    created with, so the next change set that passes those first values again (a stop, then
+    a start: a desired count 1, 0, then 1) is called empty and FAILED; and it keeps the
+    outputs it evaluated before (an output naming a resource the update replaced names the
+    old one). Upstream, execute_change_set would set stack.parameters as it sets
+    stack.template, and make the output map again as UpdateStack does.
+    """
+    from moto.cloudformation import models
+
+    execute = models.CloudFormationBackend.execute_change_set
+
+    def executed(self, change_set_name, stack_name=None):  # type: ignore[no-untyped-def]
+        execute(self, change_set_name, stack_name)
+        for cs in self.change_sets.values():
+            if change_set_name in (cs.change_set_id, cs.change_set_name) and cs.stack_id in self.stacks:
+                stack = self.stacks[cs.stack_id]
+                stack.parameters = cs.parameters
+                stack.output_map = stack._create_output_map()
+
+    models.CloudFormationBackend.execute_change_set = executed  # type: ignore[method-assign]
+
+
+_install_change_set_execution_keeps_parameters()
+
+
 def _install_update_follows_conditions() -> None:
     """A stack update adds and removes the resources whose Condition a parameter flips.
 
@@ -1601,42 +1657,49 @@ def _install_update_follows_conditions() -> None:
 _install_update_follows_conditions()
 
 
-def _install_asg_sizes_update_in_place() -> None:
-    """AWS::AutoScaling::AutoScalingGroup: a change of its sizes alone updates it in place.
+def _install_asg_update_in_place() -> None:
+    """AWS::AutoScaling::AutoScalingGroup: an update changes the group in place, as on AWS.
 
     moto 5.2 replaces the group on any update (delete, then create under a new name), so the
-    group a stack names changes with every resize and its instances are all replaced. On AWS,
-    MinSize, MaxSize and DesiredCapacity change in place: the group keeps its name and
-    launches or terminates instances to the new size (neo4jctl's stop and start set them).
-    Upstream, update_from_cloudformation_json would compare the other properties first.
+    group a stack names changes with every resize and its instances are all replaced. On AWS
+    the group keeps its name: MinSize, MaxSize and DesiredCapacity change in place (it
+    launches or terminates instances to the new size; neo4jctl's stop and start set them),
+    and so do its launch template and instance settings. Approximated: a new launch template
+    version does not roll the instances (the UpdatePolicy's rolling update). Upstream,
+    update_from_cloudformation_json would call FakeAutoScalingGroup.update.
     """
     from moto.autoscaling.models import FakeAutoScalingGroup
 
-    create = FakeAutoScalingGroup.create_from_cloudformation_json.__func__
     update = FakeAutoScalingGroup.update_from_cloudformation_json.__func__
-    sizes = ("MinSize", "MaxSize", "DesiredCapacity")
-
-    def created(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
-        group = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        group._neo4jctl_props = cloudformation_json["Properties"]
-        return group
 
     def updated(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
-        props = cloudformation_json["Properties"]
-        old = getattr(original_resource, "_neo4jctl_props", None)
-        if old is None or not _same_except(old, props, *sizes):
+        p = cloudformation_json["Properties"]
+        if p.get("AutoScalingGroupName") not in (None, original_resource.name):
             return update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
-        original_resource.min_size = int(props.get("MinSize", original_resource.min_size))
-        original_resource.max_size = int(props.get("MaxSize", original_resource.max_size))
-        original_resource.set_desired_capacity(int(props.get("DesiredCapacity", original_resource.min_size)))
-        original_resource._neo4jctl_props = props
+
+        def num(k):  # type: ignore[no-untyped-def]
+            return int(p[k]) if p.get(k) is not None else None
+
+        original_resource.update(
+            availability_zones=p.get("AvailabilityZones", []),
+            desired_capacity=num("DesiredCapacity"),
+            max_size=num("MaxSize"),
+            min_size=num("MinSize"),
+            launch_config_name=p.get("LaunchConfigurationName"),
+            launch_template=p.get("LaunchTemplate", {}),
+            vpc_zone_identifier=",".join(p.get("VPCZoneIdentifier", [])) or None,
+            health_check_period=p.get("HealthCheckGracePeriod"),
+            health_check_type=p.get("HealthCheckType"),
+            new_instances_protected_from_scale_in=p.get("NewInstancesProtectedFromScaleIn"),
+            mixed_instances_policy=p.get("MixedInstancesPolicy") or None,
+        )
+        original_resource.capacity_rebalance = p.get("CapacityRebalance", False) in (True, "true")
         return original_resource
 
-    FakeAutoScalingGroup.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign]
     FakeAutoScalingGroup.update_from_cloudformation_json = classmethod(updated)  # type: ignore[method-assign]
 
 
-_install_asg_sizes_update_in_place()
+_install_asg_update_in_place()
 
 
 # ----------------------------------------------------------------------------------------
