@@ -15,6 +15,7 @@ import (
 type changeOptions struct {
 	yes, wait, dryRun bool
 	output            string
+	admin             adminOptions // the commands that wait for Neo4j
 }
 
 // addChangeFlags adds them; waits says what --wait waits for ("" for a command with no wait).
@@ -25,6 +26,12 @@ func addChangeFlags(c *cobra.Command, o *changeOptions, waits string) {
 	if waits != "" {
 		c.Flags().BoolVar(&o.wait, "wait", true, waits)
 	}
+}
+
+// addNeo4jWaitFlags adds them with --wait for Neo4j, and --bolt-uri for the admin channel.
+func addNeo4jWaitFlags(c *cobra.Command, o *changeOptions, waits string) {
+	addChangeFlags(c, o, waits)
+	addAdminFlags(c, &o.admin)
 }
 
 // texter is a plan that says itself for people.

@@ -42,7 +42,7 @@ On a stopped cluster the count is recorded, and start brings it.`,
 		},
 	}
 	c.Flags().IntVar(&count, "count", -1, "the number of replicas (0 to 20)")
-	addChangeFlags(c, o, "wait until Neo4j shows the replicas hosting their databases")
+	addNeo4jWaitFlags(c, o, "wait until Neo4j shows the replicas hosting their databases")
 	return c
 }
 
@@ -52,6 +52,11 @@ func scaleReplicas(ctx context.Context, g *globals, name string, count int, o *c
 	if err != nil {
 		return err
 	}
+	done, err := g.adminChannel(h, o.admin)
+	if err != nil {
+		return err
+	}
+	defer done()
 	s := ops.NewScaleReplicas(h, count, o.yes, o.wait, g.release())
 	p, err := s.Plan(ctx)
 	if err != nil {

@@ -37,7 +37,7 @@ Start refuses when a member's data volume is missing (a reset-data that did not 
 			return startCluster(c.Context(), g, args[0], o)
 		},
 	}
-	addChangeFlags(c, o, "wait for Neo4j: a formed cluster before the replicas, the replicas before the alarms")
+	addNeo4jWaitFlags(c, o, "wait for Neo4j: a formed cluster before the replicas, the replicas before the alarms")
 	return c
 }
 
@@ -47,6 +47,11 @@ func startCluster(ctx context.Context, g *globals, name string, o *changeOptions
 	if err != nil {
 		return err
 	}
+	done, err := g.adminChannel(h, o.admin)
+	if err != nil {
+		return err
+	}
+	defer done()
 	s := ops.NewStart(h, o.yes, o.wait, g.release())
 	p, err := s.Plan(ctx)
 	if err != nil {

@@ -56,7 +56,12 @@ func (a *motoAccount) runState(name string) runState {
 		st.Volumes[m] = outputs[stack.OutputVolumeID]
 		g, err := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{outputs[stack.OutputAutoScalingGroup]}})
 		if err != nil || len(g.AutoScalingGroups) != 1 {
-			a.t.Fatalf("Auto Scaling group of %s (%s): %v", m, outputs[stack.OutputAutoScalingGroup], err)
+			all, _ := asg.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+			var names []string
+			for _, x := range all.AutoScalingGroups {
+				names = append(names, aws.ToString(x.AutoScalingGroupName))
+			}
+			a.t.Fatalf("Auto Scaling group of %s (%s): %v; groups: %v", m, outputs[stack.OutputAutoScalingGroup], err, names)
 		}
 		grp := g.AutoScalingGroups[0]
 		st.Groups[m] = [4]int{int(aws.ToInt32(grp.MinSize)), int(aws.ToInt32(grp.MaxSize)), int(aws.ToInt32(grp.DesiredCapacity)), len(grp.Instances)}
@@ -173,6 +178,7 @@ func TestStopStartScaleAndUpdateThroughMoto(t *testing.T) {
 	a := newMotoAccount(t, "eu-west-1")
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
 	name := "graph-prod"
+	a.hooks.pollInterval, a.hooks.waitTimeout = 100*time.Millisecond, 30*time.Second
 	vpc, subnets := a.network("10.50", "a", "b", "c")
 	file := productionConfig(t, vpc, subnets)
 	if code, _, stderr := a.cli("", "--quiet", "create", "cluster", "-f", file); code != 0 {
@@ -252,6 +258,7 @@ func TestResetDataThroughMoto(t *testing.T) {
 	a := newMotoAccount(t, "eu-west-1")
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
 	name := "graph-prod"
+	a.hooks.pollInterval, a.hooks.waitTimeout = 100*time.Millisecond, 30*time.Second
 	vpc, subnets := a.network("10.60", "a", "b", "c")
 	if code, _, stderr := a.cli("", "--quiet", "create", "cluster", "-f", productionConfig(t, vpc, subnets)); code != 0 {
 		t.Fatalf("create: %s", stderr)
@@ -281,7 +288,7 @@ func TestResetDataThroughMoto(t *testing.T) {
 		t.Fatalf("wrong name: exit %d\n%s", code, stderr)
 	}
 	for _, m := range []string{"core-1", "core-2", "core-3"} {
-		mustContain(t, "the plan names each volume", stderr, fmt.Sprintf("%s  %s  100 GiB", m, before.Volumes[m]))
+		mustContain(t, "the plan names each volume", stderr, fmt.Sprintf("%s  %s  500 GiB", m, before.Volumes[m]))
 	}
 	code, _, stderr = a.cli(name+"\n", "--quiet", "reset-data", "cluster", name, "--restore-from", "s3://old-backups/graph-prod/")
 	if code != 0 {
@@ -293,14 +300,14 @@ func TestResetDataThroughMoto(t *testing.T) {
 		old, fresh := before.Volumes[m], after.Volumes[m]
 		mustContain(t, "reset-data", stderr, fmt.Sprintf("Deleted volume %s (%s)", old, m))
 		if fresh == "" || fresh == old {
-			t.Errorf("%s: volume %s after reset-data, was %s", m, fresh, old)
+			t.Errorf("%s: volume %s after reset-data, was %s\n%s", m, fresh, old, stderr)
 			continue
 		}
 		if out, err := ec2c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{old}}); err == nil && len(out.Volumes) > 0 {
 			t.Errorf("%s's old volume %s is still there", m, old)
 		}
 		out, err := ec2c.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{fresh}})
-		if err != nil || len(out.Volumes) != 1 || aws.ToInt32(out.Volumes[0].Size) != 100 || !aws.ToBool(out.Volumes[0].Encrypted) {
+		if err != nil || len(out.Volumes) != 1 || aws.ToInt32(out.Volumes[0].Size) != 500 || !aws.ToBool(out.Volumes[0].Encrypted) {
 			t.Errorf("%s's new volume %s: %v %+v", m, fresh, err, out)
 		}
 	}
@@ -325,4 +332,41 @@ func (a *motoAccount) bucketOf(name string) string {
 	}
 	a.t.Fatal("no bucket")
 	return ""
+}
+
+// TestStopStartWithTheSimulatorForming: a cluster stopped and started with the Neo4j waits,
+// a SIMULATED Neo4j (internal/clustersim) behind the admin Lambda following moto's ECS
+// services: start waits for the cores to form before it starts the replicas, and for the
+// replicas to host their databases before the alarms act again; the counts that ran come
+// back exactly, and the replica servers of before the stop are removed.
+func TestStopStartWithTheSimulatorForming(t *testing.T) {
+	a, s, _ := formedProduction(t, twoDatabases(3, 2))
+	name := "graph-prod"
+	if code, _, stderr := a.cli("", "--quiet", "stop", "cluster", name, "--yes"); code != 0 {
+		t.Fatalf("stop: exit %d\n%s", code, stderr)
+	}
+	a.runState(name).expect(t, "stopped", 0, 0, false)
+	s.schedule(context.Background()) // what runs now: nothing
+	for _, sv := range s.sim.View().Servers {
+		if sv.Running {
+			t.Errorf("%s still runs after stop", sv.Member)
+		}
+	}
+	code, _, stderr := a.cli("", "--quiet", "start", "cluster", name, "--yes")
+	if code != 0 {
+		t.Fatalf("start: exit %d\n%s", code, stderr)
+	}
+	order := []string{"Starting every core member at once", "Neo4j has formed the cluster: 3 core members",
+		"Starting 2 replicas", "Neo4j shows 2 secondaries, each hosting its databases.", "Turning the alarm actions on",
+		"Done: cluster graph-prod started: 3 cores, 2 replicas."}
+	for i := 1; i < len(order); i++ {
+		if a, b := strings.Index(stderr, order[i-1]), strings.Index(stderr, order[i]); a < 0 || b < a {
+			t.Errorf("%q does not come before %q:\n%s", order[i-1], order[i], stderr)
+		}
+	}
+	mustContain(t, "start", stderr, "Removed replica server")
+	a.runState(name).expect(t, "started", 1, 2, true)
+	if v := s.sim.View(); !v.Ready() {
+		t.Errorf("the simulated cluster is not ready after start: %+v", v.Servers)
+	}
 }

@@ -150,7 +150,7 @@ func waitSecondaries(ctx context.Context, c *Cluster, cores, want int, timeout, 
 		return fmt.Errorf("waiting for the replicas of %s needs the admin channel (the admin function, or --bolt-uri)", c.Name)
 	}
 	timeout, poll = cmpDuration(timeout, DefaultReplicasTimeout), cmpDuration(poll, 10*time.Second)
-	deadline := time.Now().Add(timeout)
+	deadline := c.clock().Now().Add(timeout)
 	var missing []string
 	for {
 		resp, err := sendOK(ctx, c.Admin, neo4jadmin.Request{Type: neo4jadmin.ReqStatus})
@@ -171,13 +171,13 @@ func waitSecondaries(ctx context.Context, c *Cluster, cores, want int, timeout, 
 		default:
 			missing = []string{"the cluster's status did not come (" + err.Error() + ")"}
 		}
-		if time.Now().After(deadline) {
+		if !c.clock().Now().Before(deadline) {
 			return &SecondariesTimeoutError{Cluster: c.Name, Want: want, Missing: missing, Timeout: timeout}
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(poll):
+		case <-c.clock().After(poll):
 		}
 	}
 }

@@ -32,7 +32,7 @@ func (s *Start) waitFormed(ctx context.Context, p *StartPlan) error {
 		return nil
 	}
 	timeout, poll := cmpDuration(s.Timeout, DefaultStartTimeout), cmpDuration(s.Poll, 10*time.Second)
-	deadline := time.Now().Add(timeout)
+	deadline := s.clock().Now().Add(timeout)
 	ns := s.record.Config.Namespace()
 	var missing []string
 	for {
@@ -48,13 +48,13 @@ func (s *Start) waitFormed(ctx context.Context, p *StartPlan) error {
 		default:
 			missing = []string{"no answer from Neo4j yet (" + err.Error() + ")"}
 		}
-		if time.Now().After(deadline) {
+		if !s.clock().Now().Before(deadline) {
 			return &RestartedTimeoutError{Cluster: s.Name, Missing: missing, Timeout: timeout}
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(poll):
+		case <-s.clock().After(poll):
 		}
 	}
 }

@@ -184,8 +184,7 @@ func (s *Stop) waitGone(ctx context.Context, p *StopPlan) error {
 	if timeout == 0 {
 		timeout = 15 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	deadline := s.clock().Now().Add(timeout)
 	for {
 		left, err := s.stillThere(ctx, p)
 		if err != nil {
@@ -195,10 +194,13 @@ func (s *Stop) waitGone(ctx context.Context, p *StopPlan) error {
 			s.emit(Note{Text: "Every instance is gone and every data volume detached."})
 			return nil
 		}
+		if !s.clock().Now().Before(deadline) {
+			return fmt.Errorf("cluster %s is stopped in its stacks, but after %s still %s; see `neo4jctl get cluster %s`", s.Name, timeout, strings.Join(left, ", "), s.Name)
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("cluster %s is stopped in its stacks, but after %s still %s; see `neo4jctl get cluster %s`", s.Name, timeout, strings.Join(left, ", "), s.Name)
-		case <-time.After(poll):
+			return ctx.Err()
+		case <-s.clock().After(poll):
 		}
 	}
 }
