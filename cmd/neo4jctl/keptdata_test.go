@@ -365,8 +365,8 @@ func TestPurgeKeepsWhatObjectLockKeepsAndSaysUntilWhen(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("purge %d under object lock: exit %d\n%s", run, code, stderr)
 		}
-		// the two agent bundles and the two backup versions
-		mustContain(t, "purge under object lock", stderr, "Could not delete bucket "+k.bucket+": 4 object versions under object lock (COMPLIANCE) until "+until,
+		// the two agent bundles, the last-applied config and the two backup versions
+		mustContain(t, "purge under object lock", stderr, "Could not delete bucket "+k.bucket+": 5 object versions under object lock (COMPLIANCE) until "+until,
 			"Kept with them: the bucket, KMS key "+k.key+" (it decrypts them) and the users' secrets. Run `neo4jctl delete cluster graph-dev --purge-data --yes` again after "+until,
 			"Done: cluster graph-dev deleted, except the backups object lock keeps (see above).")
 	}

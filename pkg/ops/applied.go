@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
@@ -275,7 +276,8 @@ func (c *Cluster) SaveApplied(ctx context.Context, api AppliedStore, a *Applied,
 		return err
 	}
 	if _, err := api.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(naming.LastAppliedKey),
-		Body: bytes.NewReader(body), ContentType: aws.String("application/json")}); err != nil {
+		// a bucket with Object Lock (backup.objectLock) takes no upload without a checksum
+		Body: bytes.NewReader(body), ContentType: aws.String("application/json"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}); err != nil {
 		return fmt.Errorf("recording the last-applied config in s3://%s/%s: %w", bucket, naming.LastAppliedKey, awsapi.Clean(err))
 	}
 	return nil
