@@ -1568,34 +1568,6 @@ def _install_update_keeps_retained_resources() -> None:
 _install_update_keeps_retained_resources()
 
 
-def _install_change_sets_see_parameters() -> None:
-    """A change set lists the resources a changed parameter value reaches, as on AWS.
-
-    moto 5.2 computes a change set's changes from the template alone: a change set that only
-    passes new parameter values (a desired count, an instance count, an alarm switch) lists
-    no change and is FAILED as empty, though executing it (ResourceMap.update, which does take
-    the parameters) would change those resources. Upstream, ChangeSet.diff would pass its
-    parameters to build_resource_diff.
-    """
-    from moto.cloudformation import models
-
-    def diff(self):  # type: ignore[no-untyped-def]
-        rm = self.stack.resource_map
-        names = rm.build_resource_diff(self.template_dict, self.parameters)
-        new = self.template_dict.get("Resources", {})
-        changes = []
-        for action, logical_ids in names.items():
-            for logical_id in logical_ids:
-                resource = new.get(logical_id) or rm._resource_json_map.get(logical_id, {})
-                changes.append(models.Change(action=action, logical_resource_id=logical_id, resource_type=resource.get("Type", "")))
-        return changes
-
-    models.ChangeSet.diff = diff  # type: ignore[method-assign]
-
-
-_install_change_sets_see_parameters()
-
-
 def _install_change_set_execution_keeps_parameters() -> None:
     """Executing a change set gives the stack the change set's parameters and outputs, as on AWS.
 
