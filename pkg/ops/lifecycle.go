@@ -43,6 +43,10 @@ func (i *Imperative) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for n, status := range a.empty {
+		return fmt.Errorf("stack %s of %s holds nothing (%s: a create or update failed); make it again with `neo4jctl update cluster -f cluster.yaml`, then run `neo4jctl %s` again",
+			n, i.Name, status, i.Command)
+	}
 	i.live = live
 	i.record, err = i.LoadApplied(ctx, i.S3)
 	return err
