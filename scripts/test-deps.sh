@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Go, idempotently (fast when already done):
-#   1. .venv/ at the repo root with requirements-test.txt (moto_server, cfn-lint, checkov);
+#   1. .venv/ at the repo root with requirements-test.txt (moto_server, cfn-lint, checkov, aws);
 #      skipped when .venv/.requirements.sha256 matches the requirements and the Python.
 #      Then cfn-guard and the Control Tower proactive-control rules, unpacked from the
 #      pinned cdklabs-cdk-validator-cfnguard package into .venv/bin/cfn-guard and
@@ -57,7 +57,7 @@ ensure_venv() {
   fi
 }
 DEMO_STAMP=".venv/.demo-requirements.sha256"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x .venv/bin/moto_server && -x .venv/bin/cfn-lint && -x .venv/bin/checkov \
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x .venv/bin/moto_server && -x .venv/bin/cfn-lint && -x .venv/bin/checkov && -x .venv/bin/aws \
       && -n "$(ls .venv/lib/python*/site-packages/cdklabs/cdk_validator_cfnguard/_jsii/*.jsii.tgz 2>/dev/null)" ]]; then
   say ".venv up to date"
 elif [[ -n "$DEMO" && -f "$DEMO_STAMP" && "$(cat "$DEMO_STAMP")" == "$WANT" && -x .venv/bin/moto_server ]]; then
@@ -81,7 +81,7 @@ else
   rm -f "$STAMP"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQ" \
     || die "pip install -r $REQ failed (see above); is PyPI reachable?"
-  for tool in moto_server cfn-lint checkov; do
+  for tool in moto_server cfn-lint checkov aws; do
     [[ -x ".venv/bin/$tool" ]] || die ".venv/bin/$tool missing after pip install"
   done
   echo "$WANT" > "$STAMP"

@@ -204,7 +204,7 @@ func TestCompletion(t *testing.T) {
 func TestGenerateTemplatesWritesEveryStack(t *testing.T) {
 	calls := noAWS(t)
 	dir := t.TempDir()
-	code, stdout, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml", "--dir", dir)
+	code, stdout, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml", "--dir", dir, "--offline")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -231,7 +231,18 @@ func TestGenerateTemplatesWritesEveryStack(t *testing.T) {
 		}
 	}
 	if calls.Load() != 0 {
-		t.Fatal("generate templates called AWS")
+		t.Fatal("generate templates --offline called AWS")
+	}
+	// no credentials at all: placeholders, and says so
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	code, _, stderr = cli(t, "generate", "templates", "-f", "../../examples/production.yaml", "--dir", t.TempDir())
+	if code != 0 || !strings.Contains(stderr, "No AWS credentials (") || !strings.Contains(stderr, "FILL_IN_ placeholders; deploy.sh says how to look each up") || calls.Load() != 0 {
+		t.Fatalf("without credentials: exit %d, %d AWS calls\n%s", code, calls.Load(), stderr)
 	}
 	if code, _, stderr := cli(t, "generate", "templates", "-f", "../../examples/production.yaml"); code != 2 || !strings.Contains(stderr, "--dir/-d is required") {
 		t.Fatalf("missing --dir: exit %d %s", code, stderr)

@@ -106,6 +106,12 @@ func (b *builder) addImageParameters(t *Template, params map[string]string, arch
 	t.Conditions[condPinnedImage] = M{"Fn::Not": L{Equals(Ref(ParamImageID), "")}}
 	params[ParamImageID] = b.in.ImageIDs[arch]
 	params[ParamImageSSMParameter] = AMIParameter(arch)
+	if params[ParamImageID] == "" {
+		// for a deployment by hand (WriteDir) the AMI is pinned too: looked up, or written down
+		t.unknowns = append(t.unknowns, Unknown{Parameter: ParamImageID,
+			What:   "the ECS-optimized AMI (" + arch + ") to pin, or nothing to take the newest at every deployment (and replace the instances whenever AWS publishes one)",
+			Lookup: "aws ssm get-parameter --region " + b.cfg.Metadata.Region + " --name " + AMIParameter(arch) + " --query Parameter.Value --output text"})
+	}
 	return If(condPinnedImage, Ref(ParamImageID), Ref(ParamImageSSMParameter))
 }
 

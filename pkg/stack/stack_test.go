@@ -235,6 +235,50 @@ func TestBuildDeterministic(t *testing.T) {
 	}
 }
 
+// TestWriteDirWritesLookedUpValues: with the subnets' AZs and the AMIs looked up, the files
+// carry them and deploy.sh has nothing to fill in.
+func TestWriteDirWritesLookedUpValues(t *testing.T) {
+	f, err := cluster.Load("../../examples/production.yaml", cluster.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.Config
+	in := testInputs
+	in.SubnetAZs = map[string]string{}
+	for i, s := range cfg.Network.Subnets {
+		in.SubnetAZs[s] = "eu-west-1" + string(rune('a'+i))
+	}
+	in.ImageIDs = map[string]string{"arm64": "ami-0123456789abcdef0"}
+	stacks, err := Build(cfg, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	d, err := WriteDir(stacks, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.FillIn) != 0 {
+		t.Fatalf("values to fill in: %+v", d.FillIn)
+	}
+	for _, s := range stacks {
+		raw, err := os.ReadFile(filepath.Join(dir, s.Name+".parameters.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte("FILL_IN_")) {
+			t.Errorf("%s: %s", s.Name, raw)
+		}
+		if s.Kind == naming.KindCore && !bytes.Contains(raw, []byte(`"ParameterValue": "ami-0123456789abcdef0"`)) {
+			t.Errorf("%s does not pin the AMI: %s", s.Name, raw)
+		}
+	}
+	script, _ := os.ReadFile(filepath.Join(dir, DeployScript))
+	if !bytes.Contains(script, []byte("every parameter has its value")) {
+		t.Errorf("deploy.sh:\n%s", script)
+	}
+}
+
 // TestWriteDir: every stack's template, parameters and tags in the AWS CLI's file formats,
 // the values only AWS knows as named placeholders with their lookup, and the order and the
 // uploads in deploy.sh and deploy.json.
@@ -246,7 +290,7 @@ func TestWriteDir(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			if err := WriteDir(stacks, dir); err != nil {
+			if _, err := WriteDir(stacks, dir); err != nil {
 				t.Fatal(err)
 			}
 			read := func(name string, v any) {
@@ -280,8 +324,8 @@ func TestWriteDir(t *testing.T) {
 				}
 				for _, p := range params {
 					want := s.Parameters[p["ParameterKey"]]
-					if p["ParameterKey"] == ParamAvailabilityZone && !tc.cfg.CreatesVPC() {
-						want = Placeholder(ParamAvailabilityZone)
+					if p["ParameterKey"] == ParamAvailabilityZone && !tc.cfg.CreatesVPC() || p["ParameterKey"] == ParamImageID {
+						want = Placeholder(p["ParameterKey"]) // not known offline
 						placeholders++
 					}
 					if p["ParameterValue"] != want {

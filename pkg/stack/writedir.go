@@ -36,6 +36,7 @@ type Deployment struct {
 // DeployUpload is one agent bundle to put into the cluster bucket.
 type DeployUpload struct {
 	File         string `json:"file"` // agent-<arch>.zip, expected beside deploy.sh
+	Arch         string `json:"arch"`
 	SHA256       string `json:"sha256"`
 	Key          string `json:"key"`
 	BucketStack  string `json:"bucketStack"`
@@ -56,13 +57,25 @@ type DeployFillIn struct {
 // MaxTemplateBody bytes inline), <stack>.parameters.json and <stack>.tags.json (the formats
 // of the AWS CLI's --parameters and --tags file://), and deploy.sh and deploy.json: the
 // stacks' order, the agent bundles to upload and where, and the values only AWS knows, each
-// written as Placeholder(parameter) with the command that looks it up. Nothing else is needed
-// to deploy the cluster with the AWS CLI.
-func WriteDir(stacks []Stack, dir string) error {
+// written as Placeholder(parameter) with the command that looks it up. With the agent bundles
+// beside them (the caller writes the Deployment's Uploads), nothing else is needed to deploy
+// the cluster with the AWS CLI.
+func WriteDir(stacks []Stack, dir string) (*Deployment, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	d := deployment(stacks)
+	if err := writeStacks(stacks, dir); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(dir, DeployManifest), d); err != nil {
+		return nil, err
+	}
+	return &d, os.WriteFile(filepath.Join(dir, DeployScript), []byte(d.script(stacks)), 0o755)
+}
+
+// writeStacks writes each stack's template, parameters and tags files.
+func writeStacks(stacks []Stack, dir string) error {
 	for _, s := range stacks {
 		params := maps.Clone(s.Parameters)
 		for _, u := range s.Unknowns {
@@ -94,10 +107,7 @@ func WriteDir(stacks []Stack, dir string) error {
 			return err
 		}
 	}
-	if err := writeJSON(filepath.Join(dir, DeployManifest), d); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, DeployScript), []byte(d.script(stacks)), 0o755)
+	return nil
 }
 
 func writeJSON(path string, v any) error {
@@ -147,7 +157,7 @@ func deployment(stacks []Stack) Deployment {
 					first = min(first, level[o.Name])
 				}
 			}
-			d.Uploads = append(d.Uploads, DeployUpload{File: "agent-" + u.Arch + ".zip", SHA256: u.SHA256, Key: u.Key,
+			d.Uploads = append(d.Uploads, DeployUpload{File: "agent-" + u.Arch + ".zip", Arch: u.Arch, SHA256: u.SHA256, Key: u.Key,
 				BucketStack: shared, BucketOutput: OutputBucketName, BeforeLevel: first})
 		}
 	}
@@ -177,14 +187,12 @@ func (d Deployment) script(stacks []Stack) string {
 		p("#   - %s: replace %s with %s:", f.File, f.Placeholder, f.What)
 		p("#       %s", f.Lookup)
 	}
-	for _, u := range d.Uploads {
-		p("#   - put the agent bundle %s (SHA-256 %s) beside this script.", u.File, u.SHA256)
+	if len(d.FillIn) > 0 {
+		p("#     (`neo4jctl generate templates` looks these up and writes them in itself when it runs")
+		p("#     with AWS credentials and without --offline.)")
 	}
-	p("#   - ImageId is empty in the core and replicas parameters: the stacks then take the newest")
-	p("#     ECS-optimized AMI at every deployment, and a later deployment replaces the instances when")
-	p("#     AWS has published a newer one. To pin it (recommended), put the AMI id there:")
-	for _, arch := range naming.Archs {
-		p("#       aws ssm get-parameter --region %s --name %s --query Parameter.Value --output text   # %s", d.Region, AMIParameter(arch), arch)
+	for _, u := range d.Uploads {
+		p("#   - the agent bundle %s (SHA-256 %s) is beside this script (generate templates writes it).", u.File, u.SHA256)
 	}
 	p("#   - the Existing* parameters are empty: the stacks make new volumes, bucket, key and secrets.")
 	p("#     To come back on the data a deleted cluster of this name kept, put their ids there.")

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/neo4jctl/neo4jctl/internal/testbed"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
@@ -22,14 +23,16 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
-var subnetIDsRe = regexp.MustCompile(`--subnet-ids (\S+)`)
+var (
+	subnetIDsRe = regexp.MustCompile(`--subnet-ids (\S+)`)
+	ssmNameRe   = regexp.MustCompile(`--name (\S+)`)
+)
 
 // TestGeneratedDirectoryDeploysInItsOrder: a `generate templates` directory rendered offline
 // (no AZs known) is deployed from its files alone, as deploy.json orders it: placeholders
 // filled with the lookups it names (done here through the SDK), the agent bundle checked
 // against its SHA-256 and uploaded where it says, each level's stacks created from their
-// template, parameters and tags files. (The AWS CLI itself is not part of the test tools;
-// deploy.sh runs the same steps with it.)
+// template, parameters and tags files. (cmd/neo4jctl runs deploy.sh itself with the AWS CLI.)
 func TestGeneratedDirectoryDeploysInItsOrder(t *testing.T) {
 	ctx := context.Background()
 	f, err := cluster.Load("../../examples/production.yaml", cluster.Overrides{Region: "eu-west-1"})
@@ -52,31 +55,45 @@ func TestGeneratedDirectoryDeploysInItsOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := stack.WriteDir(stacks, dir); err != nil {
+	if _, err := stack.WriteDir(stacks, dir); err != nil {
 		t.Fatal(err)
 	}
 	var d stack.Deployment
 	readJSON(t, filepath.Join(dir, stack.DeployManifest), &d)
-	if d.Region != cfg.Metadata.Region || len(d.FillIn) != len(cfg.Members()) {
-		t.Fatalf("deploy.json: region %q, %d values to fill in (want one AZ per member)", d.Region, len(d.FillIn))
+	// one AZ per member, one AMI per stack that boots instances (the members and the replicas)
+	if want := 2*len(cfg.Members()) + 1; d.Region != cfg.Metadata.Region || len(d.FillIn) != want {
+		t.Fatalf("deploy.json: region %q, %d values to fill in (want %d)", d.Region, len(d.FillIn), want)
 	}
 
-	// what the user does before running it
+	// what the user does before running it: each lookup, here through the SDK
 	for _, fill := range d.FillIn {
-		m := subnetIDsRe.FindStringSubmatch(fill.Lookup)
-		if m == nil {
+		value := ""
+		switch m := subnetIDsRe.FindStringSubmatch(fill.Lookup); {
+		case fill.Parameter == stack.ParamImageID:
+			name := ssmNameRe.FindStringSubmatch(fill.Lookup)
+			if name == nil {
+				t.Fatalf("no SSM parameter in the lookup %q", fill.Lookup)
+			}
+			out, err := ssm.NewFromConfig(awsCfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name[1])})
+			if err != nil {
+				t.Fatal(err)
+			}
+			value = aws.ToString(out.Parameter.Value)
+		case m != nil:
+			out, err := ec2c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{m[1]}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			value = aws.ToString(out.Subnets[0].AvailabilityZone)
+		default:
 			t.Fatalf("no subnet in the lookup %q", fill.Lookup)
-		}
-		out, err := ec2c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{m[1]}})
-		if err != nil {
-			t.Fatal(err)
 		}
 		path := filepath.Join(dir, fill.File)
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		filled := strings.Replace(string(raw), `"`+fill.Placeholder+`"`, `"`+aws.ToString(out.Subnets[0].AvailabilityZone)+`"`, 1)
+		filled := strings.Replace(string(raw), `"`+fill.Placeholder+`"`, `"`+value+`"`, 1)
 		if filled == string(raw) {
 			t.Fatalf("%s has no %s", fill.File, fill.Placeholder)
 		}
