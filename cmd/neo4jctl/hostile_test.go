@@ -85,7 +85,7 @@ func TestConfigFromStdin(t *testing.T) {
 	}
 	mustContain(t, "stderr", stderr, "neo4j.acceptLicence (<stdin>:4): unknown field; did you mean `acceptLicense`?")
 	dir := t.TempDir()
-	code, stdout, stderr = cliIn(context.Background(), strings.NewReader(goodConfig), "generate", "templates", "-f", "-", "-d", dir)
+	code, stdout, stderr = cliIn(context.Background(), strings.NewReader(goodConfig), "generate", "templates", "-f", "-", "-d", dir, "--offline")
 	if code != 0 || !strings.Contains(stdout, dir+"/neo4jctl-demo-shared.template.json") {
 		t.Fatalf("generate from stdin: exit %d\n%s", code, stderr)
 	}
