@@ -151,7 +151,13 @@ func writeBundle(g *globals, d *ops.Diagnose, r *ops.DiagnoseReport, path string
 		os.Remove(path)
 		return fmt.Errorf("writing the support bundle %s: %w", path, err)
 	}
-	fmt.Fprintf(g.err, "Wrote the support bundle %s: %d files, every secret redacted (see its README.txt).\n", path, len(names))
+	unread := d.UnreadSecrets()
+	if len(unread) == 0 {
+		fmt.Fprintf(g.err, "Wrote the support bundle %s: %d files, every secret redacted (see its README.txt).\n", path, len(names))
+		return nil
+	}
+	fmt.Fprintf(g.err, "Wrote the support bundle %s: %d files, redacted; but these secrets could not be read, so their values are redacted only where they look like a password (check before you share it): %s\n",
+		path, len(names), strings.Join(unread, "; "))
 	return nil
 }
 

@@ -302,8 +302,9 @@ type driftCFN struct {
 	resources map[string][]cfntypes.StackResourceDrift
 	detected  []string
 	// stuck: these stacks report this status, with failed events
-	stuck  map[string]string
-	events map[string][]cfntypes.StackEvent
+	stuck   map[string]string
+	events  map[string][]cfntypes.StackEvent
+	updated map[string]time.Time // and were last updated then
 }
 
 func (f *driftCFN) set(stack, status string, resources ...cfntypes.StackResourceDrift) {
@@ -326,6 +327,9 @@ func (f *driftCFN) DescribeStacks(ctx context.Context, in *cloudformation.Descri
 		}
 		if st, ok := f.stuck[name]; ok {
 			out.Stacks[i].StackStatus = cfntypes.StackStatus(st)
+		}
+		if u, ok := f.updated[name]; ok {
+			out.Stacks[i].LastUpdatedTime = aws.Time(u)
 		}
 	}
 	return out, nil
@@ -429,6 +433,13 @@ func expect(t *testing.T, c diagCheck, verdict string, want ...string) {
 	t.Helper()
 	if c.Verdict != verdict {
 		t.Errorf("%s: verdict %s, want %s\nsummary: %s%s\nevidence:\n%s", c.Code, c.Verdict, verdict, c.Summary, c.Why, c.evidence())
+	}
+	// a failure or warning tells what to do next; a pass has nothing to do
+	switch {
+	case (verdict == "fail" || verdict == "warn") && c.Next == "":
+		t.Errorf("%s %s: no next step", c.Code, c.Verdict)
+	case verdict == "ok" && c.Next != "":
+		t.Errorf("%s ok, yet a next step: %q", c.Code, c.Next)
 	}
 	all := c.Summary + "\n" + c.Why + "\n" + c.evidence() + "next: " + c.Next
 	for _, w := range want {

@@ -44,6 +44,9 @@ func checkStacks(e *evidence) CheckResult {
 		r.Evidence = append(r.Evidence, e.failedEvents(s.Name)...)
 		if r.Next == "" || verdict == CheckFail {
 			r.Next = explainStack(s.Name, s.Status, e.d.Name, "")
+			if verdict == CheckFail && engine.InProgress(s.Status) {
+				r.Next = stuckNext(s.Name, s.Status)
+			}
 		}
 	}
 	for _, n := range v.missing {
@@ -73,6 +76,17 @@ func stackVerdict(s StackStatus, now time.Time) (CheckVerdict, string) {
 		return CheckFail, s.Status + paren(s.Reason)
 	}
 	return CheckOK, ""
+}
+
+// stuckNext is what to do about a stack in progress for over an hour: CloudFormation is
+// waiting on a resource that does not stabilize (an ECS service whose task never starts
+// waits up to 3 hours).
+func stuckNext(stack, status string) string {
+	next := fmt.Sprintf("the stack's newest events name the resource CloudFormation waits on: `aws cloudformation describe-stack-events --stack-name %s --max-items 10`", stack)
+	if status == "UPDATE_IN_PROGRESS" {
+		next += fmt.Sprintf("; to give up on the update: `aws cloudformation cancel-update-stack --stack-name %s` (it rolls back)", stack)
+	}
+	return next
 }
 
 // failedEvents are a stack's failed resources among its newest events, root causes first.
@@ -265,7 +279,18 @@ func checkStoppedTasks(e *evidence) CheckResult {
 		r.Evidence = append(r.Evidence, Evidence{Text: fmt.Sprintf("ECS listed %d or more stopped tasks: only the newest were read", n)})
 	}
 	r.Next = stopsNext(e.d.Name, stops, loops)
+	if r.Next == "" && r.Verdict == CheckWarn {
+		r.Next = fmt.Sprintf("what happened before %s only the logs tell: `neo4jctl diagnose %s --check log-errors --check leader-stability --since %s`", clock(visibleFrom), e.d.Name, sinceFlag(e.window))
+	}
 	return r
+}
+
+// sinceFlag is a window as --since takes it.
+func sinceFlag(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dm", int(d.Round(time.Minute).Minutes()))
 }
 
 // stops are the member tasks that stopped since from, classified, newest first.

@@ -3,6 +3,7 @@ package ops
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
@@ -70,6 +72,11 @@ func (e *evidence) readRecent() {
 	wg.Wait()
 }
 
+// secretStages are the versions of a secret whose values are redacted: the password in
+// use, the one a rotation replaced (clients and logs may still carry it) and the one a
+// rotation in progress is setting.
+var secretStages = []string{"AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"}
+
 // readSecretValues reads the cluster's secrets, only to take their values out of the
 // bundle wherever they appear. Secrets it may not read are named in the bundle's README;
 // the pattern redaction still applies.
@@ -86,17 +93,34 @@ func (e *evidence) readSecretValues() {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, id := range ids {
-		wg.Go(func() {
-			out, err := e.d.AWS.Secrets.GetSecretValue(e.ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			e.secretValues = append(e.secretValues, secretParts(aws.ToString(out.SecretString))...)
-		})
+		for _, stage := range secretStages {
+			wg.Go(func() {
+				out, err := e.d.AWS.Secrets.GetSecretValue(e.ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String(stage)})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					e.secretValues = append(e.secretValues, secretParts(aws.ToString(out.SecretString))...)
+				case stage == "AWSCURRENT": // the other stages exist only around a rotation
+					e.secretErrs = append(e.secretErrs, fmt.Sprintf("%s: %v", id, awsapi.Clean(err)))
+				}
+			})
+		}
 	}
 	wg.Wait()
+	slices.Sort(e.secretErrs)
+	// the longest first: a JSON secret whole before the values inside it
+	slices.SortFunc(e.secretValues, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	e.secretValues = slices.Compact(e.secretValues)
+}
+
+// UnreadSecrets are the cluster's secrets the last Execute with Bundle could not read, with
+// why: their values are redacted only where they look like a password.
+func (d *Diagnose) UnreadSecrets() []string {
+	if d.last == nil {
+		return nil
+	}
+	return d.last.secretErrs
 }
 
 // secretParts are the strings of a secret to redact: the whole value and, for a JSON
@@ -241,7 +265,11 @@ func (e *evidence) bundleReadme(r *DiagnoseReport, files []bundleFile) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "neo4jctl diagnose support bundle\n\ncluster %s in %s, taken %s, looking back %s (since %s)\n", r.Cluster, r.Region, r.At.Format(time.RFC3339), r.Window, r.Since.Format(time.RFC3339))
 	fmt.Fprintf(&b, "status: %s; checks: %d failed, %d warnings, %d ok, %d skipped\n\n", r.Status, r.Counts[CheckFail], r.Counts[CheckWarn], r.Counts[CheckOK], r.Counts[CheckSkipped])
-	fmt.Fprintf(&b, "Redacted everywhere: the values of the cluster's secrets in Secrets Manager (%d values read), and anything that looks like a password, token, key or a URI's password.\n\nFiles:\n", len(e.secretValues))
+	fmt.Fprintf(&b, "Redacted everywhere: the values of the cluster's secrets in Secrets Manager (%d values read, current and around a rotation), and anything that looks like a password, token, key or a URI's password.\n", len(e.secretValues))
+	for _, s := range e.secretErrs {
+		fmt.Fprintf(&b, "NOT READ, so its values are redacted only where they look like a password: %s\n", s)
+	}
+	b.WriteString("\nFiles:\n")
 	for _, f := range files {
 		fmt.Fprintf(&b, "  %s\n", f.name)
 	}

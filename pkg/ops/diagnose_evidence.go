@@ -112,6 +112,7 @@ type evidence struct {
 	events       memo[string, stackEvents]
 	recent       map[string][]logLine // bundle: each member's recent log lines
 	secretValues []string             // bundle: what to redact
+	secretErrs   []string             // bundle: the secrets that could not be read, and why
 }
 
 func newEvidence(ctx context.Context, d *Diagnose, stacks []*engine.StackInfo, now time.Time, window time.Duration) *evidence {

@@ -289,7 +289,7 @@ var logErrors = []struct {
 		return fmt.Sprintf("see the membership check: every core's name must resolve to its running task (`neo4jctl diagnose %s --check membership`)", c)
 	}},
 	{sigAuth, CheckWarn, func(c, m string) string {
-		return "a client logs in with a wrong password (repeated failures lock the user out for a while): check the clients' credentials against the users' secrets in Secrets Manager"
+		return fmt.Sprintf("something logs in with a wrong password (repeated failures lock the user out for a while): see which with `neo4jctl logs %s --member %s --grep Unauthorized`, then check its credentials against the users' secrets in Secrets Manager (neo4jctl/%s/...)", c, m, c)
 	}},
 }
 
