@@ -27,20 +27,43 @@ func twoDatabases(cores, replicas int) clustersim.Config {
 }
 
 // formedProduction creates examples/production.yaml's cluster (3 cores, 2 replicas) on moto
-// with a simulated Neo4j behind it, and waits until it has formed.
-func formedProduction(t *testing.T, cfg clustersim.Config) (*motoAccount, *simulated, string) {
+// with a simulated Neo4j behind it, and waits until it has formed. edits change the file.
+func formedProduction(t *testing.T, cfg clustersim.Config, edits ...func(string) string) (*motoAccount, *simulated, string) {
 	t.Helper()
 	a := newMotoAccount(t, "eu-west-1")
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
 	vpc, subnets := a.network("10.30", "a", "b", "c")
 	s := a.simulateWith("graph-prod", cfg)
 	file := productionConfig(t, vpc, subnets)
+	for _, edit := range edits {
+		file = writeConfig(t, edit(readFile(t, file)))
+	}
 	if code, _, stderr := a.cli("", "create", "cluster", "-f", file); code != 0 {
 		t.Fatalf("create: exit %d\n%s", code, stderr)
 	}
 	s.sim.AdvanceUntil(clustersim.View.Ready, 5*time.Minute)
 	s.sim.ResetStats()
 	return a, s, file
+}
+
+// withObjectLock adds backup.objectLock to examples/production.yaml.
+func withObjectLock(doc string) string {
+	return strings.Replace(doc, "  retention: {days: 30}\n", "  retention: {days: 30}\n  objectLock: {mode: governance, days: 1}\n", 1)
+}
+
+// requireDefaultRetention fails the test unless the cluster bucket retains every upload.
+func (a *motoAccount) requireDefaultRetention(cluster string) {
+	a.t.Helper()
+	code, stdout, _ := a.cli("", "get", "cluster", cluster, "-o", "json")
+	var got struct{ Bucket string }
+	if code != 0 || json.Unmarshal([]byte(stdout), &got) != nil {
+		a.t.Fatalf("get: exit %d", code)
+	}
+	out, err := s3.NewFromConfig(a.cfg, func(o *s3.Options) { o.UsePathStyle = true }).GetObjectLockConfiguration(context.Background(),
+		&s3.GetObjectLockConfigurationInput{Bucket: aws.String(got.Bucket)})
+	if err != nil || out.ObjectLockConfiguration.Rule == nil || out.ObjectLockConfiguration.Rule.DefaultRetention == nil {
+		a.t.Fatalf("the cluster bucket has no default retention: %+v %v", out, err)
+	}
 }
 
 // restarted is how many times each member restarted (replicas: tasks replaced).
@@ -133,8 +156,12 @@ var resumeCommand = regexp.MustCompile("Resume with `neo4jctl ([^`]+)`")
 
 // Ctrl-C while a core is down finishes that core and stops; the printed command resumes in
 // the same order, and every member is restarted exactly once in all.
+//
+// The cluster's bucket has Object Lock (backup.objectLock), so S3 takes the pinned order only
+// with a checksum (the CLI runs with AWS_REQUEST_CHECKSUM_CALCULATION=when_required here).
 func TestRestartInterruptedAndResumed(t *testing.T) {
-	a, s, _ := formedProduction(t, twoDatabases(3, 2))
+	a, s, _ := formedProduction(t, twoDatabases(3, 2), withObjectLock)
+	a.requireDefaultRetention("graph-prod")
 	sig := make(chan os.Signal, 2)
 	a.hooks.signals = sig
 	var once sync.Once

@@ -360,5 +360,9 @@ func (m *Moto) Env(region string) []string {
 		"AWS_CONFIG_FILE=" + os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 		"AWS_EC2_METADATA_DISABLED=true",
+		// checksums only where an operation requires them, as in AWSConfig (and as a user's
+		// config may say): an upload that S3 takes only with a checksum (into a bucket with
+		// Object Lock) must ask for one itself
+		"AWS_REQUEST_CHECKSUM_CALCULATION=when_required",
 	}
 }

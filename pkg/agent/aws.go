@@ -57,8 +57,9 @@ func (s S3Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 }
 
 func (s S3Store) Put(ctx context.Context, bucket, key string, body []byte) error {
+	// with a checksum: a bucket with Object Lock's default retention takes no upload without one
 	_, err := s.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
-		Body: bytes.NewReader(body), ContentType: aws.String("application/json")})
+		Body: bytes.NewReader(body), ContentType: aws.String("application/json"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32})
 	return err
 }
 

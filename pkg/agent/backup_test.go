@@ -109,8 +109,10 @@ func (f *fakeAdmin) backup(ctx context.Context, args []string) (int, error) {
 		}
 		art.recover = art.full
 		key := backup.Prefix + db + "-" + art.at.Format(backup.NameTimeLayout) + ".backup"
+		// with a checksum, as neo4j-admin's AWS SDK for Java sends by default (a bucket with
+		// Object Lock takes no upload without one)
 		if _, err := f.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(f.bucket), Key: aws.String(key),
-			Body: bytes.NewReader(bytes.Repeat([]byte("b"), int(100+art.hi)))}); err != nil {
+			Body: bytes.NewReader(bytes.Repeat([]byte("b"), int(100+art.hi))), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}); err != nil {
 			f.t.Fatal(err)
 		}
 		f.arts[path.Base(key)] = art

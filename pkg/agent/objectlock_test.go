@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,40 @@ func TestBackupRetentionRespectsObjectLock(t *testing.T) {
 	}
 	if !kept[full] || !kept[m.Artifacts[1].Key] {
 		t.Errorf("the locked chain left the manifest: %+v", after.Artifacts)
+	}
+}
+
+// TestWritesIntoALockedBucket (backup.objectLock): the backup task's manifests, the verify
+// task's report of an inconsistent backup and the first core's restore marker are written
+// into a bucket whose Object Lock retains every upload, where S3 takes none without a
+// checksum. The test's client asks for checksums only where an operation requires them (the
+// testbed's setting, as AWS_REQUEST_CHECKSUM_CALCULATION=when_required would), so an upload
+// that does not ask for one itself goes without.
+func TestWritesIntoALockedBucket(t *testing.T) {
+	ctx := context.Background()
+	f, env, store := backupBed(t, "2025.10.1")
+	if _, err := f.s3.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(f.bucket),
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionModeGovernance, Days: aws.Int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	env[naming.EnvBackupObjectLock] = "GOVERNANCE:1"
+	if code, r := runBackup(t, f, env, "FULL"); code != 0 || len(r.Artifacts) != 2 {
+		t.Fatalf("backup: exit %d %+v", code, r)
+	}
+	m, _, err := store.ReadManifest(ctx, "neo4j")
+	if err != nil || len(m.Artifacts) != 1 {
+		t.Fatalf("manifest %+v %v", m, err)
+	}
+	f.corrupt = path.Base(m.Artifacts[0].Key)
+	code, r := runVerify(t, f, env, m.Artifacts[0].Key)
+	if code != 1 || len(r.Results) != 1 || r.Results[0].Verdict != backup.VerdictInconsistent || r.Results[0].Report == "" {
+		t.Fatalf("verify: exit %d %+v", code, r)
+	}
+	if _, err := f.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(f.bucket), Key: aws.String(r.Results[0].Report)}); err != nil {
+		t.Errorf("report %s: %v", r.Results[0].Report, err)
+	}
+	if err := (S3Store{S3: f.s3}).Put(ctx, f.bucket, naming.RestoreDoneKey, []byte(`{"done":true}`)); err != nil {
+		t.Errorf("restore marker: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/neo4jctl/neo4jctl/pkg/backup"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
@@ -299,7 +300,9 @@ func (c checker) upload(ctx context.Context, file, key string) error {
 		return err
 	}
 	defer f.Close()
-	_, err = c.store.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.store.Bucket), Key: aws.String(key), Body: f, ContentType: aws.String("text/plain")})
+	// with a checksum: a bucket with Object Lock's default retention takes no upload without one
+	_, err = c.store.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.store.Bucket), Key: aws.String(key), Body: f, ContentType: aws.String("text/plain"),
+		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32})
 	if err != nil {
 		return errors.New("uploading the report: " + err.Error())
 	}

@@ -70,8 +70,10 @@ func (s Store) get(ctx context.Context, key string) ([]byte, string, error) {
 // put writes key only if it is still at etag ("" : only if it does not exist), and returns
 // the new ETag; errConflict when another writer came first.
 func (s Store) put(ctx context.Context, key string, body []byte, etag string) (string, error) {
+	// S3 takes no upload into a bucket with Object Lock's default retention (backup.objectLock)
+	// without a checksum; asking for one sends it whatever the AWS config says about checksums.
 	in := &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
-		ContentType: aws.String("application/json")}
+		ContentType: aws.String("application/json"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}
 	if etag == "" {
 		in.IfNoneMatch = aws.String("*")
 	} else {

@@ -37,6 +37,53 @@ func motoStore(t *testing.T) Store {
 	return Store{S3: client, Bucket: bucket}
 }
 
+// lockedStore is motoStore with the bucket's Object Lock on and a default retention, as
+// backup.objectLock makes it: S3 then takes no upload without a checksum. The client asks
+// for checksums only where an operation requires them (the testbed's setting, as
+// AWS_REQUEST_CHECKSUM_CALCULATION=when_required would), so an upload that does not ask
+// for one itself goes without.
+func lockedStore(t *testing.T) Store {
+	t.Helper()
+	s := motoStore(t)
+	if _, err := s.S3.(*s3.Client).PutObjectLockConfiguration(context.Background(), &s3.PutObjectLockConfigurationInput{Bucket: aws.String(s.Bucket),
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionModeGovernance, Days: aws.Int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestStoreWritesIntoALockedBucket (backup.objectLock): the lock and the manifests are
+// written, renewed and released in a bucket whose Object Lock retains every upload.
+func TestStoreWritesIntoALockedBucket(t *testing.T) {
+	ctx := context.Background()
+	s := lockedStore(t)
+	t0 := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	l, _, err := s.AcquireLock(ctx, LockInfo{Owner: "task/a", Purpose: "backup FULL"}, t0, 10*time.Minute)
+	if err != nil || l == nil {
+		t.Fatalf("acquire: %v %v", l, err)
+	}
+	if err := l.Renew(ctx, t0.Add(time.Minute), 10*time.Minute); err != nil {
+		t.Fatalf("renew: %v", err)
+	}
+	if err := s.UpdateManifest(ctx, "neo4j", func(m *Manifest) error {
+		m.Artifacts = append(m.Artifacts, Entry{Key: Prefix + "neo4j-2026-11-26T02-00-00.backup", Type: "full", Time: t0})
+		return nil
+	}, func() time.Time { return t0 }); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	if err := l.Release(ctx, t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	m, _, err := s.ReadManifest(ctx, "neo4j")
+	if err != nil || len(m.Artifacts) != 1 {
+		t.Fatalf("manifest read back: %+v %v", m, err)
+	}
+	if held, err := s.ReadLock(ctx, t0.Add(3*time.Minute)); held != nil || err != nil {
+		t.Errorf("lock after release: %+v %v", held, err)
+	}
+}
+
 // TestLockMoto: one holder at a time; a live lease makes the next run skip with the holder's
 // name; an expired lease is taken over; a lease lost to a takeover cannot renew or release
 // the new holder's lock; a released lock is free at once.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
@@ -93,8 +94,9 @@ func (c *Cluster) saveRestartState(ctx context.Context, api StateStore, st *Rest
 	if err != nil {
 		return err
 	}
+	// with a checksum: a bucket with Object Lock's default retention takes no upload without one
 	if _, err := api.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(naming.RestartStateKey),
-		Body: bytes.NewReader(body), ContentType: aws.String("application/json")}); err != nil {
+		Body: bytes.NewReader(body), ContentType: aws.String("application/json"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}); err != nil {
 		return fmt.Errorf("recording the restart order in s3://%s/%s: %w", bucket, naming.RestartStateKey, awsapi.Clean(err))
 	}
 	return nil

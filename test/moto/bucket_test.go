@@ -188,3 +188,69 @@ backup:
 		}
 	})
 }
+
+// TestObjectLockUploadsNeedAChecksum: S3 refuses an upload that Object Lock retains (the
+// bucket's default retention, as backup.objectLock sets) without Content-MD5 or a checksum
+// header, with InvalidRequest; it takes a checksum in any form, the x-amz-checksum-crc32 the
+// SDK sends by default included; into a bucket with Object Lock but no default retention an
+// upload needs none. neo4jctl's own uploads ask for CRC32 (the SDK then sends it whatever
+// the user's AWS config says about checksums); this keeps moto as strict as S3 about it.
+func TestObjectLockUploadsNeedAChecksum(t *testing.T) {
+	ctx := context.Background()
+	cfg, account := testbed.SharedMoto(t).IsolatedConfig(ctx, "eu-west-1") // checksums only when required
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	sdkDefault := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
+	})
+	retained, bare := "ol-retained-"+account, "ol-bare-"+account
+	for _, b := range []string{retained, bare} {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b), ObjectLockEnabledForBucket: aws.Bool(true),
+			CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: "eu-west-1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := md5.Sum([]byte("x"))
+	if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(retained),
+		ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])), // S3 asks it of this call too
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionModeGovernance, Days: aws.Int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		client  *s3.Client
+		bucket  string
+		in      s3.PutObjectInput
+		refused bool
+	}{
+		{"no checksum, default retention", s3c, retained, s3.PutObjectInput{}, true},
+		{"CRC32 asked for", s3c, retained, s3.PutObjectInput{ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}, false},
+		{"the SDK's default x-amz-checksum-crc32", sdkDefault, retained, s3.PutObjectInput{}, false},
+		{"Content-MD5", s3c, retained, s3.PutObjectInput{ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:]))}, false},
+		{"no checksum, no default retention", s3c, bare, s3.PutObjectInput{}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.in
+			in.Bucket, in.Key, in.Body = aws.String(tc.bucket), aws.String("backups/"+strings.ReplaceAll(tc.name, " ", "-")), strings.NewReader("x")
+			_, err := tc.client.PutObject(ctx, &in)
+			if tc.refused {
+				if err == nil || !strings.Contains(err.Error(), "InvalidRequest") || !strings.Contains(err.Error(), "Content-MD5 OR x-amz-checksum- HTTP header is required") {
+					t.Fatalf("want S3's InvalidRequest, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if locked := head.ObjectLockMode == s3types.ObjectLockModeGovernance; locked != (tc.bucket == retained) {
+				t.Errorf("object lock mode %q in %s", head.ObjectLockMode, tc.bucket)
+			}
+		})
+	}
+}

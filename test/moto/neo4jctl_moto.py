@@ -1862,9 +1862,56 @@ def _install_policy_conditions() -> None:
     MotoFakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
+def _install_object_lock_checksum_rule() -> None:
+    """A PutObject that Object Lock retains needs a checksum, which S3 takes in any form.
+
+    S3 refuses (400 InvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required
+    for Put Object requests with Object Lock parameters") an upload that gets a retention
+    period, from lock headers or the bucket's default retention, without Content-MD5 or a
+    checksum: an x-amz-checksum-<algorithm> header, or one in the trailer (x-amz-trailer).
+    moto 5.2 asks the same, but knows only Content-MD5 and x-amz-sdk-checksum-algorithm, so
+    it refused the x-amz-checksum-crc32 header the AWS SDKs send by default, and answered with
+    a code of its own. This checks S3's way, then lets moto see the algorithm it looks for
+    (which also records the checksum with the object, as S3 does).
+    """
+    from werkzeug.datastructures import Headers
+
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.responses import S3Response
+
+    put = S3Response._key_response_put
+    subresources = ("uploadId", "retention", "legal-hold", "acl", "tagging")
+
+    def algorithm(headers: Any) -> str:
+        """The checksum's algorithm ("" for Content-MD5 or none), from a header or the trailer."""
+        names = [k.lower() for k in headers.keys()]
+        names += [t.strip().lower() for t in headers.get("x-amz-trailer", "").split(",")]
+        for n in names:
+            if n.startswith("x-amz-checksum-") and n not in ("x-amz-checksum-type", "x-amz-checksum-mode", "x-amz-checksum-algorithm"):
+                return n.removeprefix("x-amz-checksum-").upper()
+        return ""
+
+    def key_response_put(self, query, key_name):  # type: ignore[no-untyped-def]
+        if any(q in query for q in subresources) or "x-amz-copy-source" in self.headers:
+            return put(self, query, key_name)
+        bucket = self.backend.get_bucket(self.bucket_name)
+        retained = bucket.has_default_lock or self.headers.get("x-amz-object-lock-mode") or \
+            self.headers.get("x-amz-object-lock-retain-until-date") or self.headers.get("x-amz-object-lock-legal-hold") == "ON"
+        if retained and not self.headers.get("Content-MD5") and not self.headers.get("x-amz-sdk-checksum-algorithm"):
+            algo = algorithm(self.headers)
+            if not algo:
+                raise S3ClientError("InvalidRequest", "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters")
+            self.headers = Headers(self.headers)
+            self.headers["x-amz-sdk-checksum-algorithm"] = algo
+        return put(self, query, key_name)
+
+    S3Response._key_response_put = key_response_put  # type: ignore[method-assign]
+
+
 _install_replication_read_back()
 _install_notification_read_back()
 _install_policy_conditions()
+_install_object_lock_checksum_rule()
 
 
 if __name__ == "__main__":
