@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -354,12 +355,15 @@ func TestCreateWaitTimesOut(t *testing.T) {
 		"Resume with `neo4jctl create cluster -f ../../examples/minimal.yaml`")
 }
 
+// TestCreateInterrupted: Ctrl-C during a create; on a terminal the create offers to roll back,
+// and a second Ctrl-C ends that question, whether it comes while the question waits or came
+// already while the create was winding down (pressed twice in a row): none is lost.
 func TestCreateInterrupted(t *testing.T) {
 	cases := []struct {
 		name       string
 		tty        bool
-		answer     string // "" with tty: a second Ctrl-C while asking
-		wantCode   int
+		answer     string
+		second     string // a second Ctrl-C: "asking" while the question waits, "early" with the first
 		want       []string
 		stacksGone bool
 	}{
@@ -370,7 +374,8 @@ func TestCreateInterrupted(t *testing.T) {
 			"Interrupted. Roll back: delete the stacks of cluster graph-prod made so far (volumes and backups are kept)? [y/N]",
 			"neo4jctl-graph-prod-shared DELETE_COMPLETE", "create of cluster graph-prod interrupted and rolled back"}},
 		{name: "rollback declined", tty: true, answer: "n\n", want: []string{"Roll back", "Resume with"}},
-		{name: "second Ctrl-C", tty: true, want: []string{"Roll back", "Leaving the stacks as they are.", "Resume with"}},
+		{name: "second Ctrl-C while asking", tty: true, second: "asking", want: []string{"Roll back", "Leaving the stacks as they are.", "Resume with"}},
+		{name: "second Ctrl-C before the question", tty: true, second: "early", want: []string{"Leaving the stacks as they are.", "Resume with"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -390,20 +395,30 @@ func TestCreateInterrupted(t *testing.T) {
 			f.onStuck = func(string) {
 				first.Do(func() {
 					sig <- os.Interrupt // what signal.NotifyContext and the command both see
+					if tc.second == "early" {
+						sig <- os.Interrupt
+					}
 					cancel()
 				})
 			}
 			a.hooks.stdinTTY = &tc.tty
 			var stdin io.Reader = strings.NewReader(tc.answer)
-			if tc.tty && tc.answer == "" {
-				pr, pw := io.Pipe() // nobody answers...
-				defer pw.Close()
-				stdin = pr
-				go func() {
-					<-ctx.Done()
-					time.Sleep(50 * time.Millisecond)
-					sig <- os.Interrupt // ...and the user presses Ctrl-C again
+			if tc.second != "" {
+				pr, pw := io.Pipe() // nobody answers
+				finished := make(chan struct{})
+				defer close(finished)
+				go func() { // a bound instead of a hang should the question never end
+					select {
+					case <-time.After(time.Minute):
+						pw.CloseWithError(errors.New("nobody answered within a minute"))
+					case <-finished:
+						pw.Close()
+					}
 				}()
+				stdin = pr
+				if tc.second == "asking" {
+					stdin = &askedReader{r: pr, asked: func() { sig <- os.Interrupt }}
+				}
 			}
 			code, _, stderr := a.cliReader(stdin, "create", "cluster", "-f", file)
 			if code != exitFailed {
@@ -419,6 +434,18 @@ func TestCreateInterrupted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// askedReader calls asked once, when the question starts reading its answer.
+type askedReader struct {
+	r     io.Reader
+	once  sync.Once
+	asked func()
+}
+
+func (a *askedReader) Read(p []byte) (int, error) {
+	a.once.Do(a.asked)
+	return a.r.Read(p)
 }
 
 func TestStuckStacksExplained(t *testing.T) {

@@ -241,6 +241,8 @@ func (c *Create) checkResumable(p *CreatePlan) error {
 // is missing is created in order (or started, with Detach), and the agent bundles go to the
 // bucket once the shared stack exists. After Ctrl-C it offers to roll back.
 func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, error) {
+	presses := countInterrupts(c.Interrupts)
+	defer presses.stop()
 	if err := c.clearRolledBack(ctx, p); err != nil {
 		return nil, err
 	}
@@ -276,7 +278,7 @@ func (c *Create) Execute(ctx context.Context, p *CreatePlan) (*CreateResult, err
 	}
 	ce := c.failure(ctx, names, errs)
 	if ce.Stopped && !ce.TimedOut {
-		return nil, c.offerRollback(ctx, ce)
+		return nil, c.offerRollback(ctx, ce, presses)
 	}
 	return nil, ce
 }
@@ -400,12 +402,11 @@ func (c *Create) failure(ctx context.Context, names []string, errs map[string]er
 // offerRollback: after Ctrl-C, on a terminal, asks whether to delete what this create made
 // (volumes and backups are kept). A second Ctrl-C ends the question, or the rollback, and
 // leaves the stacks as they are.
-func (c *Create) offerRollback(ctx context.Context, ce *CreateError) error {
-	drain(c.Interrupts) // the Ctrl-C that got us here
+func (c *Create) offerRollback(ctx context.Context, ce *CreateError, presses *interruptCount) error {
 	if c.Prompt == nil || c.Rollback == nil {
 		return ce
 	}
-	rctx, cancel := untilInterrupt(context.WithoutCancel(ctx), c.Interrupts)
+	rctx, cancel := presses.untilSecond(context.WithoutCancel(ctx))
 	defer cancel()
 	ok, err := c.Prompt.Confirm(rctx, fmt.Sprintf("\nInterrupted. Roll back: delete the stacks of cluster %s made so far (volumes and backups are kept)? [y/N] ", c.Name))
 	switch {
@@ -427,27 +428,48 @@ func timedOut(ctx context.Context) bool {
 	return errors.Is(ctx.Err(), context.DeadlineExceeded)
 }
 
-// untilInterrupt is ctx cancelled by the next signal on sig.
-func untilInterrupt(ctx context.Context, sig <-chan os.Signal) (context.Context, context.CancelFunc) {
+// interruptCount counts the Ctrl-Cs on a channel from the start of a create, so the second
+// is told from the first however late the create gets to ask about a rollback: a second
+// press while the stacks' waits wind down is not mistaken for the first (and lost, leaving
+// the question waiting for an answer nobody gives).
+type interruptCount struct {
+	second chan struct{} // closed at the second Ctrl-C
+	done   chan struct{}
+}
+
+func countInterrupts(sig <-chan os.Signal) *interruptCount {
+	ic := &interruptCount{second: make(chan struct{}), done: make(chan struct{})}
+	if sig == nil {
+		return ic
+	}
+	go func() {
+		for n := 0; ; {
+			select {
+			case <-sig:
+				if n++; n == 2 {
+					close(ic.second)
+				}
+			case <-ic.done:
+				return
+			}
+		}
+	}()
+	return ic
+}
+
+func (ic *interruptCount) stop() { close(ic.done) }
+
+// untilSecond is ctx cancelled at the second Ctrl-C (at once if it came already).
+func (ic *interruptCount) untilSecond(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		select {
-		case <-sig:
+		case <-ic.second:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
 	return ctx, cancel
-}
-
-func drain(sig <-chan os.Signal) {
-	for {
-		select {
-		case <-sig:
-		default:
-			return
-		}
-	}
 }
 
 // order is the stacks' names in creation order and their dependencies.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,10 +107,10 @@ func TestWaitFormedStopsOnAPermanentError(t *testing.T) {
 func TestCreateStoppedByTheTimeoutOffersNoRollback(t *testing.T) {
 	x, c := newCreateFixture(t)
 	x.del.eng.block["neo4jctl-graph-dev-core-1"] = true
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
-	deadline, stop := context.WithDeadline(ctx, time.Now().Add(50*time.Millisecond))
-	defer stop()
+	// the deadline passes once core-1 is being made (not after some real time, which a
+	// loaded machine can spend before core-1 starts)
+	deadline := &expiring{Context: context.Background(), done: make(chan struct{})}
+	x.del.eng.onBlock = func(string) { deadline.expire() }
 	p := &fakePrompt{answers: []bool{true}}
 	c.Prompt = p
 	_, err := run(deadline, c)
@@ -119,5 +120,23 @@ func TestCreateStoppedByTheTimeoutOffersNoRollback(t *testing.T) {
 	}
 	if len(p.asked) != 0 || len(x.del.eng.deleted) != 0 {
 		t.Errorf("asked %q, deleted %v", p.asked, x.del.eng.deleted)
+	}
+}
+
+// expiring is a context whose deadline passes when expire is called.
+type expiring struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func (e *expiring) expire()               { e.once.Do(func() { close(e.done) }) }
+func (e *expiring) Done() <-chan struct{} { return e.done }
+func (e *expiring) Err() error {
+	select {
+	case <-e.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
 	}
 }
