@@ -124,6 +124,32 @@ func TestDryRunJSONIsCleanOnStdout(t *testing.T) {
 	}
 }
 
+// TestDryRunShowsEncryptionInTransit: the dry run says which member traffic the instances
+// encrypt in hardware (examples/production.yaml: its r6g.large replicas do not) and whether
+// Neo4j's TLS is on, as text and as JSON.
+func TestDryRunShowsEncryptionInTransit(t *testing.T) {
+	noAWS(t)
+	file := "../../examples/production.yaml"
+	code, stdout, stderr := cli(t, "create", "cluster", "-f", file, "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	mustContain(t, "dry run", stdout, "# Encryption in transit:\n"+
+		"#   between members, by the instances' Nitro cards (in hardware): core to core yes, core to replica no, replica to replica no; not by r6g.large",
+		"#   Neo4j TLS between members (dbms.ssl.policy.cluster): off\n", "#   Neo4j TLS for clients (dbms.ssl.policy.bolt): off\n")
+	code, stdout, stderr = cli(t, "create", "cluster", "-f", file, "--dry-run", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct{ Plan ops.Plan }
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if e := got.Plan.TransitEncryption; !e.CoreToCore || e.CoreToReplica || e.ReplicaToReplica || strings.Join(e.Unencrypting, ",") != "r6g.large" || got.Plan.TLS != (ops.PlanTLS{}) {
+		t.Errorf("JSON plan: transit %+v, TLS %+v", e, got.Plan.TLS)
+	}
+}
+
 func TestDryRunYAMLIsAUsableConfig(t *testing.T) {
 	noAWS(t)
 	code, stdout, stderr := cli(t, "create", "cluster", "-f", writeConfig(t, goodConfig), "--dry-run")

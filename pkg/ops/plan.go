@@ -19,9 +19,19 @@ type Plan struct {
 	Replicas int          `json:"replicas"`
 	Endpoint string       `json:"endpoint"`
 	Notes    []string     `json:"notes,omitempty"`
+	// TransitEncryption is which member traffic the instances' Nitro cards encrypt in
+	// hardware; TLS is Neo4j's own, as neo4j.config sets it (neo4jctl does not turn it on).
+	TransitEncryption cluster.TransitEncryption `json:"transitEncryption"`
+	TLS               PlanTLS                   `json:"tls"`
 	// Adoption is what create adopts of the data an earlier cluster of the same name kept;
 	// nil when not looked up (an offline dry run).
 	Adoption *Adoption `json:"adoption,omitempty"`
+}
+
+// PlanTLS is whether Neo4j's SSL policies are on: cluster (between members), bolt (clients).
+type PlanTLS struct {
+	Cluster bool `json:"cluster"`
+	Bolt    bool `json:"bolt"`
 }
 
 // PlanStack is one CloudFormation stack and its key resources.
@@ -51,6 +61,10 @@ func NewPlan(cfg *cluster.ClusterConfig, in stack.Inputs) (*Plan, error) {
 		Replicas: cfg.ReplicaCount(),
 		Endpoint: naming.BoltURI(cfg.Network.Subdomains.Cores + "." + cfg.Namespace()),
 		Notes:    planNotes(cfg),
+		// neo4j.conf values are case-insensitive booleans
+		TransitEncryption: cfg.TransitEncryption(),
+		TLS: PlanTLS{Cluster: strings.EqualFold(cfg.Neo4j.Config["dbms.ssl.policy.cluster.enabled"], "true"),
+			Bolt: strings.EqualFold(cfg.Neo4j.Config["dbms.ssl.policy.bolt.enabled"], "true")},
 	}
 	for _, s := range stacks {
 		p.Stacks = append(p.Stacks, PlanStack{Name: s.Name, Kind: s.Kind, DependsOn: s.DependsOn, Resources: markAdopted(s, in.Adopt)})
@@ -130,6 +144,7 @@ func (p *Plan) Text() string {
 	}
 	fmt.Fprintf(&b, "Replicas: %d\n", p.Replicas)
 	fmt.Fprintf(&b, "Clients connect to %s\n", p.Endpoint)
+	b.WriteString(p.encryptionText())
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "Note: %s\n", n)
 	}
@@ -141,5 +156,28 @@ func (p *Plan) Text() string {
 	default:
 		fmt.Fprintf(&b, "%s\n", p.Adoption.Text())
 	}
+	return b.String()
+}
+
+// encryptionText says what encrypts the cluster's traffic in transit: the instances'
+// hardware between members, and Neo4j's TLS where neo4j.config turns it on.
+func (p *Plan) encryptionText() string {
+	onOff := func(b bool, yes, no string) string {
+		if b {
+			return yes
+		}
+		return no
+	}
+	t := p.TransitEncryption
+	var b strings.Builder
+	fmt.Fprintf(&b, "Encryption in transit:\n  between members, by the instances' Nitro cards (in hardware): core to core %s", onOff(t.CoreToCore, "yes", "no"))
+	if p.Replicas > 0 {
+		fmt.Fprintf(&b, ", core to replica %s, replica to replica %s", onOff(t.CoreToReplica, "yes", "no"), onOff(t.ReplicaToReplica, "yes", "no"))
+	}
+	if len(t.Unencrypting) > 0 {
+		fmt.Fprintf(&b, "; not by %s (types that do: r7g, r7i, m7g, c7g, ...)", strings.Join(t.Unencrypting, ", "))
+	}
+	fmt.Fprintf(&b, "\n  Neo4j TLS between members (dbms.ssl.policy.cluster): %s\n", onOff(p.TLS.Cluster, "on (neo4j.config)", "off"))
+	fmt.Fprintf(&b, "  Neo4j TLS for clients (dbms.ssl.policy.bolt): %s\n", onOff(p.TLS.Bolt, "on (neo4j.config)", "off"))
 	return b.String()
 }

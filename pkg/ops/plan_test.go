@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -54,5 +55,51 @@ backup: {enabled: false}
 	}
 	if p.Members[4].Placement != "subnet-0a1b2c3d (subnet 1 of 2)" {
 		t.Errorf("core-5 placement %q", p.Members[4].Placement)
+	}
+}
+
+// TestPlanSaysWhatEncryptsInTransit: member traffic is encrypted by the instances' hardware
+// only between types that do it; Neo4j's TLS is on only where neo4j.config turns it on.
+func TestPlanSaysWhatEncryptsInTransit(t *testing.T) {
+	minimal := loadExample(t, "minimal.yaml")
+	tls := loadExample(t, "minimal.yaml")
+	tls.Cores.InstanceType = "t4g.xlarge"
+	tls.Neo4j.Config = map[string]string{"dbms.ssl.policy.cluster.enabled": "TRUE", "dbms.ssl.policy.bolt.enabled": "false"}
+	for _, tc := range []struct {
+		name string
+		cfg  *cluster.ClusterConfig
+		want cluster.TransitEncryption
+		tls  PlanTLS
+		text []string
+		not  string
+	}{
+		{"production: a replica type that does not encrypt", loadExample(t, "production.yaml"),
+			cluster.TransitEncryption{CoreToCore: true, Unencrypting: []string{"r6g.large"}}, PlanTLS{},
+			[]string{"between members, by the instances' Nitro cards (in hardware): core to core yes, core to replica no, replica to replica no; not by r6g.large",
+				"Neo4j TLS between members (dbms.ssl.policy.cluster): off\n", "Neo4j TLS for clients (dbms.ssl.policy.bolt): off\n"}, ""},
+		{"no replicas", minimal, minimal.TransitEncryption(), PlanTLS{},
+			[]string{"(in hardware): core to core yes\n"}, "replica"},
+		{"Neo4j TLS between members", tls, cluster.TransitEncryption{Unencrypting: []string{"t4g.xlarge"}}, PlanTLS{Cluster: true},
+			[]string{"core to core no; not by t4g.xlarge", "Neo4j TLS between members (dbms.ssl.policy.cluster): on (neo4j.config)", "(dbms.ssl.policy.bolt): off"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewPlan(tc.cfg, testRelease().OfflineInputs())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p.TransitEncryption, tc.want) || p.TLS != tc.tls {
+				t.Errorf("transit %+v tls %+v, want %+v %+v", p.TransitEncryption, p.TLS, tc.want, tc.tls)
+			}
+			text := p.Text()
+			_, enc, _ := strings.Cut(text, "Encryption in transit:\n")
+			for _, w := range tc.text {
+				if !strings.Contains(enc, w) {
+					t.Errorf("text lacks %q:\n%s", w, text)
+				}
+			}
+			if before, _, _ := strings.Cut(enc, "\n  Neo4j"); tc.not != "" && strings.Contains(before, tc.not) {
+				t.Errorf("says %q of a cluster without it: %s", tc.not, before)
+			}
+		})
 	}
 }
