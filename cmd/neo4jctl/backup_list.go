@@ -59,7 +59,11 @@ run records them.`,
 // every artifact by chain.
 func backupTable(w *tabwriter.Writer, cat *ops.BackupCatalog) {
 	fmt.Fprintf(w, "FOLDER\t%s\n", cat.Folder)
-	fmt.Fprintf(w, "RETENTION\t%s\n\n", retentionText(cat))
+	fmt.Fprintf(w, "RETENTION\t%s\n", retentionText(cat))
+	if cat.Copy != nil {
+		fmt.Fprintf(w, "COPY\t%s\n", copyText(cat.Copy))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "DATABASE\tNEWEST RESTORABLE POINT\tTAKEN\tAGE\tHIGHEST TX\tCHAINS\tSIZE")
 	for _, d := range cat.Databases {
 		var size int64
@@ -95,16 +99,50 @@ func backupTable(w *tabwriter.Writer, cat *ops.BackupCatalog) {
 				note = "broken chain, not restorable: " + c.Broken
 			}
 			for _, e := range c.Artifacts {
-				row(d.Name, e, expires, note)
+				row(d.Name, e, expires, joinNotes(note, notCopied(cat.Copy, e)))
 			}
 		}
 		for _, e := range d.Unrecorded {
-			row(d.Name, e, "-", "unrecorded: listed from its key (made before manifests or by hand); the next backup records it")
+			row(d.Name, e, "-", joinNotes("unrecorded: listed from its key (made before manifests or by hand); the next backup records it", notCopied(cat.Copy, e)))
 		}
 		for _, e := range d.Missing {
 			row(d.Name, e, "-", "missing: in the manifest, but the object is gone")
 		}
 	}
+}
+
+// copyText is the copy in another region: where, and how much of the listing it holds.
+func copyText(c *ops.BackupCopy) string {
+	if c.Bucket == "" {
+		return "unknown: " + c.Error
+	}
+	where := fmt.Sprintf("%s in %s (S3 replication)", c.Folder, c.Region)
+	if c.Error != "" {
+		return where + ": " + c.Error
+	}
+	s := fmt.Sprintf("%s: %d of %d artifacts copied", where, c.Copied, c.Copied+len(c.NotCopied))
+	if len(c.NotCopied) > 0 {
+		s += " (the others: replication pending or failed, or made before it was set up)"
+	}
+	if c.OnlyInCopy > 0 {
+		s += fmt.Sprintf("; %d more only there (deletes are not replicated)", c.OnlyInCopy)
+	}
+	return s
+}
+
+// notCopied is the note of an artifact the copy lacks.
+func notCopied(c *ops.BackupCopy, e backup.Entry) string {
+	if c.Has(e.Key) {
+		return ""
+	}
+	return "not in the copy in " + c.Region + " (yet)"
+}
+
+func joinNotes(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "; " + b
 }
 
 // noRestorePoint says why a database has no newest restorable point.

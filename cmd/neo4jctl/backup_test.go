@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path"
@@ -19,7 +20,9 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/neo4jctl/neo4jctl/internal/testbed"
 	"github.com/neo4jctl/neo4jctl/pkg/agent"
@@ -36,12 +39,15 @@ func (a *motoAccount) backupCluster(name string) map[string]string {
 	return a.backupClusterOf(name, "5.26.30")
 }
 
-// backupClusterOf is backupCluster on a Neo4j version.
-func (a *motoAccount) backupClusterOf(name, version string) map[string]string {
+// backupClusterOf is backupCluster on a Neo4j version; edits change the file.
+func (a *motoAccount) backupClusterOf(name, version string, edits ...func(string) string) map[string]string {
 	a.t.Helper()
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag(version))
 	vpc, subnets := a.network("10.30", "a", "b", "c")
 	doc := strings.Replace(readFile(a.t, productionConfig(a.t, vpc, subnets)), `version: "5.26.30"`, `version: "`+version+`"`, 1)
+	for _, edit := range edits {
+		doc = edit(doc)
+	}
 	if code, _, stderr := a.cli("", "create", "cluster", "-f", writeConfig(a.t, doc)); code != 0 {
 		a.t.Fatalf("create: exit %d\n%s", code, stderr)
 	}
@@ -211,6 +217,89 @@ func TestBackupListMoto(t *testing.T) {
 	}
 	if n := len(rec.calls("ListObjectsV2")); n != 1 {
 		t.Errorf("list listed the folder %d times", n)
+	}
+}
+
+// TestBackupListShowsTheCopyMoto (backup.copyTo): backup list finds the copy in the other
+// region from the cluster bucket's replication and lists it there once: how many artifacts
+// it holds, which it lacks and how many only it still holds. moto replicates as S3 does (at
+// once instead of within minutes); a replication that failed is played by removing that
+// copy, and a delete in the cluster bucket is not replicated.
+func TestBackupListShowsTheCopyMoto(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	ctx := context.Background()
+	name := "graph-prod"
+	// what the user brings in the other region: a versioned bucket and a KMS key
+	far := a.cfg.Copy()
+	far.Region = "eu-central-1"
+	s3far := s3.NewFromConfig(far, func(o *s3.Options) { o.UsePathStyle = true })
+	dest := "graph-prod-dr-" + a.account
+	if _, err := s3far.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(dest),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: "eu-central-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s3far.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(dest),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := kms.NewFromConfig(far).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("backup copies")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := a.backupClusterOf(name, "5.26.30", func(doc string) string {
+		return strings.Replace(doc, "  retention: {days: 30}\n", fmt.Sprintf("  retention: {days: 30}\n  copyTo: {region: eu-central-1, bucket: %s, kmsKeyARN: %q}\n",
+			dest, aws.ToString(key.KeyMetadata.Arn)), 1)
+	})
+	bucket := outputs[stack.OutputBucketName]
+	now := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
+	store := a.recordedBackups(bucket, now.Add(-2*time.Hour))
+	failed := backup.Prefix + "malmo-2026-11-26T02-55-47.backup" // malmo's newest
+	if _, err := s3far.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(dest), Key: aws.String(failed)}); err != nil {
+		t.Fatal(err)
+	}
+	gone := backup.Prefix + "shop-2026-11-20T02-00-00.backup" // copied, then deleted here
+	if _, err := store.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(gone), Body: strings.NewReader("old")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.S3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
+		Delete: &s3types.Delete{Objects: []s3types.ObjectIdentifier{{Key: aws.String(gone)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	a.hooks.clock = engine.NewFakeClock(now, true)
+
+	var cat ops.BackupCatalog
+	code, js, stderr := a.cli("", "backup", "list", name, "-o", "json")
+	if code != 0 || json.Unmarshal([]byte(js), &cat) != nil {
+		t.Fatalf("list -o json: exit %d\n%s\n%s", code, js, stderr)
+	}
+	n := 0
+	for _, d := range cat.Databases {
+		for _, c := range d.Chains {
+			n += len(c.Artifacts)
+		}
+		n += len(d.Unrecorded)
+	}
+	c := cat.Copy
+	if c == nil || c.Bucket != dest || c.Region != "eu-central-1" || c.Folder != "s3://"+dest+"/backups/" || c.Error != "" {
+		t.Fatalf("copy %+v", c)
+	}
+	if c.Copied != n-1 || len(c.NotCopied) != 1 || c.NotCopied[0] != failed || c.OnlyInCopy != 1 {
+		t.Errorf("copy holds %d of %d, lacks %v, only there %d; want %d, [%s], 1", c.Copied, n, c.NotCopied, c.OnlyInCopy, n-1, failed)
+	}
+	code, stdout, stderr := a.cli("", "backup", "list", name)
+	if code != 0 {
+		t.Fatalf("list: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "list", squash(stdout), fmt.Sprintf("COPY s3://%s/backups/ in eu-central-1 (S3 replication): %d of %d artifacts copied (the others: "+
+		"replication pending or failed, or made before it was set up); 1 more only there (deletes are not replicated)", dest, n-1, n),
+		"malmo malmo-2026-11-26T02-55-47.backup full 2026-11-26 02:55:47Z 2h 9.0 MiB 1-8 - kept (newest chain) not in the copy in eu-central-1 (yet)\n",
+		"london london-2026-11-26T02-58-14.backup full 2026-11-26 02:58:14Z 2h 6.0 MiB 1-5 - kept (newest chain)\n")
+
+	// one database: its artifacts only
+	var neo4j ops.BackupCatalog
+	code, js, _ = a.cli("", "backup", "list", name, "--database", "neo4j", "-o", "json")
+	if code != 0 || json.Unmarshal([]byte(js), &neo4j) != nil || neo4j.Copy == nil || len(neo4j.Copy.NotCopied) != 0 || neo4j.Copy.OnlyInCopy != 0 || neo4j.Copy.Copied != 1 {
+		t.Errorf("--database neo4j: exit %d, copy %+v", code, neo4j.Copy)
 	}
 }
 

@@ -23,6 +23,8 @@ type BackupCatalog struct {
 	RetentionKnown bool              `json:"retentionKnown"`
 	ListedAt       time.Time         `json:"listedAt"` // ages are counted from here
 	Databases      []backup.Database `json:"databases"`
+	// Copy is the copy in another region (backup.copyTo); nil without one.
+	Copy *BackupCopy `json:"copy,omitempty"`
 }
 
 // BackupList reads the catalog: one listing of the backup folder and the manifests, never
@@ -32,11 +34,16 @@ type BackupList struct {
 	S3       backup.S3API
 	TaskDefs TaskDefinitionReader
 	Clock    engine.Clock // ages are counted from its Now (nil: the wall clock)
+	// Replication finds the copy in another region, CopyS3 lists it there (nil: no copy
+	// is looked for).
+	Replication ReplicationReader
+	CopyS3      func(region string) backup.S3API
 }
 
 // NewBackupList is backup list on the handle's clients.
 func NewBackupList(c *Cluster) *BackupList {
-	return &BackupList{Cluster: c, S3: c.AWS.S3, TaskDefs: c.AWS.ECS}
+	return &BackupList{Cluster: c, S3: c.AWS.S3, TaskDefs: c.AWS.ECS, Replication: c.AWS.S3,
+		CopyS3: func(region string) backup.S3API { return c.AWS.S3In(region) }}
 }
 
 // NoBackupsError: the database has nothing in the backup folder.
@@ -68,12 +75,14 @@ func (l *BackupList) Execute(ctx context.Context, database string) (*BackupCatal
 	}
 	if database == "" {
 		cat.Databases = append(cat.Databases, dbs...)
+		cat.Copy = l.backupCopy(ctx, setup.Bucket, cat.Databases, database)
 		return cat, nil
 	}
 	var names []string
 	for _, d := range dbs {
 		if d.Name == database {
 			cat.Databases = append(cat.Databases, d)
+			cat.Copy = l.backupCopy(ctx, setup.Bucket, cat.Databases, database)
 			return cat, nil
 		}
 		names = append(names, d.Name)

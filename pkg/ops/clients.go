@@ -46,6 +46,16 @@ type Clients struct {
 	Tagging        *tagging.Client        // kept data by tag (one lookup per region)
 	SSM            *ssm.Client            // the ECS-optimized AMI to pin
 	CloudWatch     *cloudwatch.Client     // the agent's metrics (diagnose: disk usage)
+	cfg            aws.Config
+}
+
+// S3In is an S3 client of another region (the copy of the backups, backup.copyTo), made
+// like S3.
+func (c *Clients) S3In(region string) *s3.Client {
+	return s3.NewFromConfig(c.cfg, func(o *s3.Options) {
+		o.Region = region
+		o.UsePathStyle = c.S3.Options().UsePathStyle
+	})
 }
 
 // NewClients makes the clients from one aws.Config. With a custom endpoint (AWS_ENDPOINT_URL,
@@ -79,5 +89,6 @@ func NewClients(cfg aws.Config) *Clients {
 		CloudWatch: cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 			o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
 		}),
+		cfg: cfg,
 	}
 }

@@ -1908,10 +1908,41 @@ def _install_object_lock_checksum_rule() -> None:
     S3Response._key_response_put = key_response_put  # type: ignore[method-assign]
 
 
+def _install_replication() -> None:
+    """S3 replication copies new objects; moto 5.2 stores the rules and copies nothing.
+
+    Each enabled rule whose prefix matches copies the object, under the same key, into the
+    rule's destination bucket (same account: S3's bucket names are global, so the copy lands
+    in the destination's region): at once, where S3 takes seconds to minutes. Deletes are not
+    copied (neo4jctl's rule has DeleteMarkerReplication Disabled), nor are copies copied
+    again; an object whose destination is missing is left uncopied (S3 marks it FAILED).
+    """
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import S3Backend
+
+    put = S3Backend.put_object
+
+    def put_object(self, bucket_name, key_name, value, *args, **kwargs):  # type: ignore[no-untyped-def]
+        key = put(self, bucket_name, key_name, value, *args, **kwargs)
+        replication = getattr(self.get_bucket(bucket_name), "replication", None) or {}
+        for rule in replication.get("Rule", []):
+            prefix = (rule.get("Filter") or {}).get("Prefix", rule.get("Prefix", "")) or ""
+            if rule.get("Status") != "Enabled" or not key_name.startswith(prefix):
+                continue
+            try:
+                put(self, rule["Destination"]["Bucket"].split(":::")[-1], key_name, value)
+            except MissingBucket:
+                pass
+        return key
+
+    S3Backend.put_object = put_object  # type: ignore[method-assign]
+
+
 _install_replication_read_back()
 _install_notification_read_back()
 _install_policy_conditions()
 _install_object_lock_checksum_rule()
+_install_replication()
 
 
 if __name__ == "__main__":
