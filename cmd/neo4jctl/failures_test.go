@@ -391,8 +391,19 @@ func TestCreateInterrupted(t *testing.T) {
 			a.ctx = ctx
 			sig := make(chan os.Signal, 4)
 			a.hooks.signals = sig
+			// Ctrl-C while core-1 is still being made, once every stack that does not wait on
+			// it has been started (the members are started in parallel; on a loaded machine
+			// core-1 can be looked at before its siblings are sent)
+			cfn := cloudformation.NewFromConfig(a.cfg)
+			allStarted := func() bool {
+				out, err := cfn.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{})
+				return err == nil && len(out.Stacks) >= 5 // shared, core-1..3, replicas; not operations
+			}
 			var first sync.Once
 			f.onStuck = func(string) {
+				if !allStarted() {
+					return
+				}
 				first.Do(func() {
 					sig <- os.Interrupt // what signal.NotifyContext and the command both see
 					if tc.second == "early" {

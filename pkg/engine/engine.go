@@ -246,7 +246,14 @@ func (e *Engine) Create(ctx context.Context, s Spec, detach bool) (*StackInfo, e
 		// deleted and retried by the next create.
 		OnFailure: types.OnFailureRollback,
 	}
-	err := e.retry(ctx, "creating "+s.Name, func() error { _, err := e.CFN.CreateStack(ctx, in); return err })
+	// A CreateStack sent is not abandoned when ctx ends (Ctrl-C, --timeout): CloudFormation
+	// may make the stack all the same, unknown to this create and to the rollback it offers.
+	// The request finishes (each attempt bounded by the answer timeout); the wait then stops.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("creating stack %s: %w", s.Name, err)
+	}
+	sent := context.WithoutCancel(ctx)
+	err := e.retry(ctx, "creating "+s.Name, func() error { _, err := e.CFN.CreateStack(sent, in); return err })
 	if err != nil {
 		return nil, fmt.Errorf("creating stack %s: %w", s.Name, awsapi.Clean(err))
 	}

@@ -159,13 +159,28 @@ func TestInterruptedWait(t *testing.T) {
 	var out bytes.Buffer
 	e := &Engine{CFN: f, Clock: clk, Progress: &Lines{W: &out}}
 	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { _, err := e.Create(ctx, Spec{Name: "s1"}, false); errc <- err }()
-	cancel() // Ctrl-C
-	err := <-errc
+	defer cancel()
+	e.CFN = &ctrlCWhileWaiting{fakeCloudFormation: f, cancel: cancel} // Ctrl-C once the wait looks
+	_, err := e.Create(ctx, Spec{Name: "s1"}, false)
 	if !IsInterrupted(err) || !strings.Contains(err.Error(), "stopped waiting for stack s1") {
 		t.Fatalf("got %v", err)
 	}
+	// Ctrl-C before the stack's turn: no stack is started
+	_, err = e.Create(ctx, Spec{Name: "s2"}, false)
+	if !IsInterrupted(err) || len(f.created) != 1 {
+		t.Fatalf("after Ctrl-C: %v, %d stacks made", err, len(f.created))
+	}
+}
+
+// ctrlCWhileWaiting cancels when a stack is first described (the wait has begun).
+type ctrlCWhileWaiting struct {
+	*fakeCloudFormation
+	cancel context.CancelFunc
+}
+
+func (f *ctrlCWhileWaiting) DescribeStacks(ctx context.Context, in *cfn.DescribeStacksInput, o ...func(*cfn.Options)) (*cfn.DescribeStacksOutput, error) {
+	f.cancel()
+	return f.fakeCloudFormation.DescribeStacks(ctx, in, o...)
 }
 
 func TestDetachReturnsAtOnce(t *testing.T) {
@@ -428,5 +443,44 @@ func TestLookupsUnderThrottling(t *testing.T) {
 	}
 	if _, err := e.List(context.Background(), nil); !errors.As(err, &te) || !strings.Contains(err.Error(), "(listing stacks)") {
 		t.Fatalf("List under constant throttling: %v", err)
+	}
+}
+
+// ctrlCDuringCreateStack is CloudFormation that gets Ctrl-C while CreateStack is in flight:
+// like an HTTP request, the call fails if its context is cancelled by then; CloudFormation
+// itself may still have made the stack.
+type ctrlCDuringCreateStack struct {
+	*fakeCloudFormation
+	cancel context.CancelFunc
+}
+
+func (f *ctrlCDuringCreateStack) CreateStack(ctx context.Context, in *cfn.CreateStackInput, o ...func(*cfn.Options)) (*cfn.CreateStackOutput, error) {
+	f.cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return f.fakeCloudFormation.CreateStack(ctx, in, o...)
+}
+
+// TestCreateStackSentIsFinished: Ctrl-C while CreateStack is in flight does not abandon the
+// request (CloudFormation may make the stack all the same, unknown to the create and to the
+// rollback it offers); the request finishes, then the wait stops.
+func TestCreateStackSentIsFinished(t *testing.T) {
+	f := newFake()
+	f.stacks["s1"] = &fakeStack{onCreate: []fakeStep{{StatusCreateInProgress, nil}, {StatusCreateComplete, nil}}}
+	var out bytes.Buffer
+	e, _ := newEngine(f, &out)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.CFN = &ctrlCDuringCreateStack{fakeCloudFormation: f, cancel: cancel}
+	_, err := e.Create(ctx, Spec{Name: "s1", Template: []byte("{}")}, false)
+	if !IsInterrupted(err) || !strings.Contains(err.Error(), "stopped waiting for stack s1") {
+		t.Fatalf("got %v, want the wait interrupted", err)
+	}
+	if len(f.created) != 1 {
+		t.Errorf("the CreateStack sent was abandoned: %d made", len(f.created))
+	}
+	if !strings.Contains(out.String(), "s1 CREATE_IN_PROGRESS") {
+		t.Errorf("the stack made is not shown:\n%s", out.String())
 	}
 }
