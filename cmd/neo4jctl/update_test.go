@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
@@ -199,5 +200,54 @@ func TestUpdateInterrupted(t *testing.T) {
 		"Once no stack is in progress, run `neo4jctl update cluster -f ../../examples/minimal.yaml` again to apply the rest.")
 	if strings.Contains(stderr, "rolled") {
 		t.Errorf("an interrupted update claims a rollback:\n%s", stderr)
+	}
+}
+
+// TestUpdateKeepsObjectLock: update checks the file against the config the cluster runs with
+// (cluster.ValidateUpdate). S3 cannot turn a bucket's Object Lock off, so a file without
+// backup.objectLock is refused before any change set is made (exit 2, the field, its line and
+// the fix) and the bucket keeps its lock; a shorter lock in governance mode is an update.
+func TestUpdateKeepsObjectLock(t *testing.T) {
+	a := newMotoAccount(t, "eu-west-1")
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
+	f := a.withFake() // records the change sets
+	minimal := readFile(t, "../../examples/minimal.yaml")
+	if code, _, stderr := a.cli("", "create", "cluster", "-f", writeConfig(t, minimal+"backup:\n  objectLock: {mode: compliance, days: 2}\n")); code != 0 {
+		t.Fatalf("create: exit %d\n%s", code, stderr)
+	}
+	bucket := a.bucketOf("graph-dev")
+	lock := func() (string, int32) {
+		out, err := s3.NewFromConfig(a.cfg, func(o *s3.Options) { o.UsePathStyle = true }).GetObjectLockConfiguration(context.Background(),
+			&s3.GetObjectLockConfigurationInput{Bucket: aws.String(bucket)})
+		if err != nil || out.ObjectLockConfiguration.Rule == nil {
+			t.Fatalf("object lock of %s: %+v %v", bucket, out, err)
+		}
+		r := out.ObjectLockConfiguration.Rule.DefaultRetention
+		return string(r.Mode), aws.ToInt32(r.Days)
+	}
+	f.changeSets = nil
+
+	plain := writeConfig(t, minimal+"backup:\n  retention: {days: 14}\n")
+	code, _, stderr := a.cli("", "update", "cluster", "-f", plain, "--yes")
+	if code != exitUsage {
+		t.Fatalf("update without objectLock: exit %d\n%s", code, stderr)
+	}
+	line := strings.Count(minimal, "\n") + 1 // backup:
+	mustContain(t, "refusal", stderr, fmt.Sprintf("%s:%d", plain, line),
+		"backup.objectLock (compliance, 2 days) is on for this cluster and cannot be turned off: S3 keeps Object Lock on a bucket for good",
+		"keep backup.objectLock; lower its days (or use governance mode) to lock new backups for less")
+	if len(f.changeSets) != 0 {
+		t.Errorf("a refused update made %d change sets", len(f.changeSets))
+	}
+	if mode, days := lock(); mode != "COMPLIANCE" || days != 2 {
+		t.Errorf("lock after the refusal: %s %d days", mode, days)
+	}
+
+	shorter := writeConfig(t, minimal+"backup:\n  objectLock: {mode: governance, days: 1}\n")
+	if code, _, stderr := a.cli("", "update", "cluster", "-f", shorter, "--yes"); code != 0 {
+		t.Fatalf("update to a shorter lock: exit %d\n%s", code, stderr)
+	}
+	if mode, days := lock(); mode != "GOVERNANCE" || days != 1 {
+		t.Errorf("lock after the update: %s %d days", mode, days)
 	}
 }

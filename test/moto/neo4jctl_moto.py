@@ -1714,6 +1714,10 @@ class S3Bucket(CloudFormationModel):
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        # a bucket without BucketName keeps the name CloudFormation gave it (moto 5.2's update
+        # reads the name from the properties and fails without one)
+        props = {"BucketName": original_resource.name, **cloudformation_json.get("Properties", {})}
+        cloudformation_json = {**cloudformation_json, "Properties": props}  # a copy: the template stays as sent
         bucket = MotoFakeBucket.update_from_cloudformation_json(original_resource, new_resource_name, cloudformation_json, account_id, region_name)
         _apply_bucket_settings(bucket.name, cloudformation_json.get("Properties", {}), account_id)
         return bucket
