@@ -210,6 +210,9 @@ func TestStopStartScaleAndUpdateThroughMoto(t *testing.T) {
 	mustContain(t, "stop", stderr, "1. mute the alarm actions and pause the backup schedules", "2. replicas: 3 tasks -> 0",
 		"Kept: the data volumes", "brings back 3 cores and 3 replicas", "Every instance is gone and every data volume detached.",
 		"Done: cluster graph-prod stopped. Start it with `neo4jctl start cluster graph-prod`.")
+	if n := strings.Count(stderr, "Using account"); n != 1 {
+		t.Errorf("stop says which account %d times, want once:\n%s", n, stderr)
+	}
 	stopped := a.runState(name)
 	stopped.expect(t, "stopped", 0, 0, false)
 
@@ -218,8 +221,9 @@ func TestStopStartScaleAndUpdateThroughMoto(t *testing.T) {
 	if code != exitUsage {
 		t.Fatalf("update with the original file: exit %d\n%s", code, stderr)
 	}
+	countLine := fmt.Sprintf("replicas.count (%s:%d)", file, lineAfter(t, readFile(t, file), "replicas:", "  count: 2"))
 	mustContain(t, "refusal", stderr, "update refused: "+file+" disagrees with what commands set on cluster graph-prod",
-		"replicas.count ("+file+":", "the file says 2; `neo4jctl scale replicas` set 3", "pass --overwrite-imperative")
+		countLine+": the file says 2; `neo4jctl scale replicas` set 3", "pass --overwrite-imperative")
 	a.runState(name).expect(t, "after a refused update", 0, 0, false)
 
 	// with the scaled count written in, update applies the file and the cluster stays stopped
@@ -249,6 +253,57 @@ func TestStopStartScaleAndUpdateThroughMoto(t *testing.T) {
 		t.Fatalf("update after start: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	a.runState(name).expect(t, "updated after start", 1, 3, true)
+	scaleStopAndStartWithoutWaiting(t, a, name, agreeing)
+}
+
+// scaleStopAndStartWithoutWaiting: scale replicas --wait=false on a running cluster, then
+// the file last applied is refused naming the field and its line, and changes nothing; stop
+// --wait=false sets every count to zero at once, an update with a file that agrees keeps it
+// stopped, and start --wait=false brings back exactly what ran.
+func scaleStopAndStartWithoutWaiting(t *testing.T, a *motoAccount, name, applied string) {
+	t.Helper()
+	if code, _, stderr := a.cli("", "--quiet", "scale", "replicas", name, "--count", "4", "--yes", "--wait=false"); code != 0 {
+		t.Fatalf("scale replicas --wait=false: exit %d\n%s", code, stderr)
+	}
+	a.runState(name).expect(t, "scaled to 4", 1, 4, true)
+	code, stdout, stderr := a.cli("", "update", "cluster", "-f", applied, "--yes")
+	if code != exitUsage || stdout != "" {
+		t.Fatalf("update of the running cluster with the file last applied: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	line := fmt.Sprintf("replicas.count (%s:%d)", applied, lineAfter(t, readFile(t, applied), "replicas:", "  count: 3"))
+	mustContain(t, "refusal of a running cluster", stderr, line+": the file says 3; `neo4jctl scale replicas` set 4", "Nothing was changed.")
+	a.runState(name).expect(t, "after a refused update of the running cluster", 1, 4, true)
+	if code, _, stderr = a.cli("", "--quiet", "stop", "cluster", name, "--yes", "--wait=false"); code != 0 {
+		t.Fatalf("stop --wait=false: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "Every instance is gone") {
+		t.Errorf("stop --wait=false waited for the instances:\n%s", stderr)
+	}
+	a.runState(name).expect(t, "stopped without waiting", 0, 0, false)
+	agreeing := writeConfig(t, strings.Replace(readFile(t, applied), "replicas:\n  count: 3", "replicas:\n  count: 4", 1))
+	if code, stdout, stderr = a.cli("", "update", "cluster", "-f", agreeing, "--yes"); code != 0 {
+		t.Fatalf("update of the stopped cluster: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	a.runState(name).expect(t, "updated while stopped without waiting", 0, 0, false)
+	if code, _, stderr = a.cli("", "--quiet", "start", "cluster", name, "--yes", "--wait=false"); code != 0 {
+		t.Fatalf("start --wait=false: exit %d\n%s", code, stderr)
+	}
+	a.runState(name).expect(t, "started again", 1, 4, true)
+}
+
+// lineAfter is the 1-based number of the first line equal to line after the line that
+// starts with section.
+func lineAfter(t *testing.T, doc, section, line string) int {
+	t.Helper()
+	in := false
+	for i, l := range strings.Split(doc, "\n") {
+		in = in || strings.HasPrefix(l, section)
+		if in && l == line {
+			return i + 1
+		}
+	}
+	t.Fatalf("no %q after %q", line, section)
+	return 0
 }
 
 // TestResetDataThroughMoto: reset-data refuses a running cluster, names each volume, makes

@@ -78,7 +78,7 @@ func (i *Imperative) members() []*engine.StackInfo {
 // (members all at once when together). A step with nothing to change does nothing.
 func (i *Imperative) step(ctx context.Context, what string, run stack.Run, together bool, kinds ...string) error {
 	mine := func(s stack.Stack) bool { return slices.Contains(kinds, s.Kind) }
-	a := &apply{Cluster: i.Cluster, cfg: i.record.Config, run: run, release: i.Release, precheck: i.Precheck, s3: i.S3, ecs: i.ECS,
+	a := &apply{Cluster: i.stepCluster(), cfg: i.record.Config, run: run, release: i.Release, precheck: i.Precheck, s3: i.S3, ecs: i.ECS,
 		together: together, retry: i.Command, volumes: i.volumes, intended: func(s stack.Stack, _ engine.Change) bool { return mine(s) }}
 	if i.checked {
 		a.only = mine
@@ -107,6 +107,33 @@ func (i *Imperative) step(ctx context.Context, what string, run stack.Run, toget
 		return err
 	}
 	return i.refresh(ctx)
+}
+
+// stepCluster is the handle a step works on: after the first step, without the events the
+// first one said already (the account, the agent bundles found in the bucket), so a
+// command of four steps does not repeat them four times.
+func (i *Imperative) stepCluster() *Cluster {
+	if !i.checked || i.Events == nil {
+		return i.Cluster
+	}
+	c := *i.Cluster
+	c.Events = withoutRepeats{i.Events}
+	return &c
+}
+
+// withoutRepeats drops the events a command's first step said already.
+type withoutRepeats struct{ Events }
+
+func (w withoutRepeats) Emit(ev Event) {
+	switch e := ev.(type) {
+	case AccountChecked:
+		return
+	case BundleUploaded:
+		if e.Existed {
+			return
+		}
+	}
+	w.Events.Emit(ev)
 }
 
 // refresh reads the live stacks again (their parameters changed).
