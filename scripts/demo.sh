@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The local end-to-end demo (`make demo`): neo4jctl creates a cluster from an example
-# cluster.yaml, shows it and deletes it, against moto (a local AWS emulator, with the
-# CloudFormation types test/moto registers), so no AWS account is needed and nothing costs
-# money. Everything runs from this checkout; moto stops when the script ends.
+# cluster.yaml, shows it, scales its replicas, stops it, resets its data, starts it and
+# deletes it, against moto (a local AWS emulator, with the CloudFormation types test/moto
+# registers), so no AWS account is needed and nothing costs money. Everything runs from this
+# checkout; moto stops when the script ends.
 #
 # Needs Go and Python 3.11 with venv; scripts/test-deps.sh --demo installs moto into .venv
 # (no Java or Maven: the Neo4j test server is for make test only).
@@ -130,6 +131,18 @@ if [[ $code != 1 ]]; then
 fi
 echo "(diagnose exited 1, as it must here: the checks above fail. The support bundle it wrote holds:)" >&2
 tar -tzf "$WORK/graph-prod-diagnose.tar.gz" | sed 's/^/  /' >&2
+
+step "Day two: scale the replicas, stop, update with the file, reset the data, start (--wait=false: no Neo4j in moto to wait for)"
+run "$NEO4JCTL" scale replicas graph-prod --count 3 --yes --wait=false
+run "$NEO4JCTL" stop cluster graph-prod --yes
+run "$NEO4JCTL" get cluster graph-prod
+# the file still says 2 replicas: update refuses to undo the scale, naming the field and its line
+code=0
+run "$NEO4JCTL" update cluster -f "$WORK/cluster.yaml" --yes || code=$?
+echo "(update exited $code)" >&2
+[[ $code == 2 ]] || { echo "update should have refused to undo the scale (exit 2), not $code" >&2; exit 1; }
+run "$NEO4JCTL" reset-data cluster graph-prod --yes
+run "$NEO4JCTL" start cluster graph-prod --yes --wait=false
 
 step "Deleting the cluster (member volumes and backups are kept without --purge-data)"
 run "$NEO4JCTL" delete cluster graph-prod --yes
