@@ -297,6 +297,19 @@ func diagDatabases(t *testing.T, c *diagCase) {
 	lc.s.sim.Fault("core-3", clustersim.NoFault)
 	lc.s.sim.AdvanceUntil(clustersim.View.Ready, 5*time.Minute)
 	expect(t, run(t, "databases"), "ok", "2 databases at their requested status")
+	// core-3 down while 100000 transactions commit: back, it is behind until it catches up
+	dep := lc.s.deployments["core-3"]
+	lc.s.sim.Set("core-3", clustersim.Service{Desired: 1, Running: 0, Deployment: dep})
+	lc.s.sim.Advance(30 * time.Second)
+	if err := lc.s.sim.Write("neo4j", 100000); err != nil {
+		t.Fatal(err)
+	}
+	lc.s.sim.Set("core-3", clustersim.Service{Desired: 1, Running: 1, Deployment: dep})
+	lc.s.sim.Advance(40 * time.Second)
+	expect(t, run(t, "databases"), "warn", "neo4j on core-3 is ", " transactions behind its leader", "`neo4jctl get cluster graph-prod`")
+	lc.s.sim.AdvanceUntil(clustersim.View.Ready, 10*time.Minute)
+	lc.s.sim.Advance(5 * time.Minute)
+	expect(t, run(t, "databases"), "ok", "2 databases at their requested status")
 }
 
 func diagVersions(t *testing.T, c *diagCase) {
