@@ -74,7 +74,8 @@ func (a *apply) executeGated(ctx context.Context, p *UpdatePlan, names []string,
 			first = append(first, n)
 		}
 	}
-	exec := func(ctx context.Context, n string) error { _, err := a.Stacks.Execute(ctx, p.sets[n]); return err }
+	// as the ungated sequence does: a stack a failed create left empty is made again
+	exec := func(ctx context.Context, n string) error { return a.applyStack(ctx, p, n) }
 	if errs := engine.InOrder(ctx, first, deps, exec); len(errs) > 0 {
 		for _, n := range names {
 			if !slices.Contains(first, n) {

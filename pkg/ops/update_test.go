@@ -352,3 +352,29 @@ func TestUpdateMakesAgainAStackAFailedCreateLeftEmpty(t *testing.T) {
 		})
 	}
 }
+
+// --force with a stack a failed create left empty: the gated roll makes it again before the
+// members roll (not an execute of a change set that does not exist), and the cores roll once each.
+func TestUpdateForceGatedMakesAgainAStackAFailedCreateLeftEmpty(t *testing.T) {
+	x, u := newUpdateFixture(t)
+	sim := x.simulate(t, u)
+	x.eng.stacks["neo4jctl-graph-prod-replicas"].Status = engine.StatusRollbackComplete
+	for i := 1; i <= 3; i++ {
+		x.eng.changes[fmt.Sprintf("neo4jctl-graph-prod-core-%d", i)] = []engine.Change{modify("LaunchTemplate", "AWS::EC2::LaunchTemplate", "LaunchTemplateData")}
+	}
+	u.Force, u.Yes = true, true
+	p, err := u.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Execute(context.Background(), p); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(x.events.lines(), "\n"))
+	}
+	if !slices.Contains(x.eng.deleted, "neo4jctl-graph-prod-replicas") || !slices.Contains(x.eng.created, "neo4jctl-graph-prod-replicas") ||
+		slices.Contains(x.eng.executed, "neo4jctl-graph-prod-replicas") {
+		t.Errorf("deleted %v, created %v, executed %v", x.eng.deleted, x.eng.created, x.eng.executed)
+	}
+	if st := sim.Stats(); st.Restarts["core-1"] != 1 || st.Restarts["core-2"] != 1 || st.Restarts["core-3"] != 1 || len(st.QuorumLosses) != 0 {
+		t.Errorf("restarts %v, quorum losses %v", st.Restarts, st.QuorumLosses)
+	}
+}
