@@ -425,3 +425,48 @@ func TestStopStartWithTheSimulatorForming(t *testing.T) {
 		t.Errorf("the simulated cluster is not ready after start: %+v", v.Servers)
 	}
 }
+
+// TestScaleReplicasWaitsForTheSecondaries: scale replicas with --wait through moto and a
+// simulated Neo4j: out, it waits until Neo4j shows the new secondaries hosting their
+// databases (which follow the replicas); in, it drops the servers of the replicas that left;
+// the file last applied is then refused naming replicas.count.
+func TestScaleReplicasWaitsForTheSecondaries(t *testing.T) {
+	a, s, file := formedProduction(t, twoDatabases(3, 2))
+	name := "graph-prod"
+	code, _, stderr := a.cli("", "--quiet", "scale", "replicas", name, "--count", "3", "--yes")
+	if code != 0 {
+		t.Fatalf("scale out: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "scale out", stderr, "Scaling the replicas to 3", "Neo4j shows 3 secondaries, each hosting its databases.", "Done: cluster graph-prod has 3 replicas.")
+	a.runState(name).expect(t, "scaled out", 1, 3, true)
+	if n := secondaries(s); n != 3 {
+		t.Errorf("scaled out: Neo4j has %d secondaries Enabled and Available, want 3", n)
+	}
+	code, _, stderr = a.cli("", "--quiet", "scale", "replicas", name, "--count", "1", "--yes")
+	if code != 0 {
+		t.Fatalf("scale in: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "scale in", stderr, "Removed replica server", "Neo4j shows 1 secondaries, each hosting its databases.", "Done: cluster graph-prod has 1 replicas.")
+	a.runState(name).expect(t, "scaled in", 1, 1, true)
+	if n := secondaries(s); n != 1 {
+		t.Errorf("scaled in: Neo4j has %d secondaries Enabled and Available, want 1", n)
+	}
+	code, _, stderr = a.cli("", "update", "cluster", "-f", file, "--yes")
+	line := fmt.Sprintf("replicas.count (%s:%d)", file, lineAfter(t, readFile(t, file), "replicas:", "  count: 2"))
+	if code != exitUsage || !strings.Contains(stderr, line+": the file says 2; `neo4jctl scale replicas` set 1") {
+		t.Fatalf("update with the file last applied: exit %d\n%s", code, stderr)
+	}
+	a.runState(name).expect(t, "after the refused update", 1, 1, true)
+}
+
+// secondaries counts the simulated cluster's servers that are listed, not core members,
+// Enabled and Available.
+func secondaries(s *simulated) int {
+	n := 0
+	for _, sv := range s.sim.View().Servers {
+		if sv.Listed && !strings.HasPrefix(sv.Member, "core-") && sv.State == "Enabled" && sv.Health == "Available" {
+			n++
+		}
+	}
+	return n
+}
