@@ -95,7 +95,7 @@ func (a *motoAccount) cliReader(stdin io.Reader, args ...string) (int, string, s
 	a.t.Helper()
 	args = a.noWait(args)
 	var out, errb bytes.Buffer
-	code := runWith(a.ctx, args, streams{in: stdin, out: &out, err: &errb}, a.hooks)
+	code := a.run(args, streams{in: stdin, out: &out, err: &errb})
 	return code, out.String(), errb.String()
 }
 
@@ -111,6 +111,17 @@ func (a *motoAccount) noWait(args []string) []string {
 		}
 	}
 	return append(slices.Clone(args), "--wait=false")
+}
+
+// run runs neo4jctl in this account, recording its AWS calls, and fails the test when the
+// IAM policy of the command lacks one of them.
+func (a *motoAccount) run(args []string, s streams) int {
+	rec := &callRecorder{account: a.account}
+	h := a.hooks
+	h.awsConfig = append(slices.Clip(h.awsConfig), rec.install)
+	code := runWith(a.ctx, args, s, h)
+	rec.checkPermissions(a.t, args)
+	return code
 }
 
 // pushImage puts a (manifest-only) image in the account's ECR, as `neo4jctl image push` would.

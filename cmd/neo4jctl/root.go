@@ -161,7 +161,8 @@ Data goes to stdout and progress to stderr, so "-o json | jq" always works.
 Exit codes: 0 success, 1 failed operation, 2 bad usage or invalid config.`,
 		Example: `  neo4jctl create cluster -f cluster.yaml --dry-run
   neo4jctl create cluster -f cluster.yaml
-  neo4jctl get clusters`,
+  neo4jctl get clusters
+  neo4jctl utils iam-policy --dir ./iam`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

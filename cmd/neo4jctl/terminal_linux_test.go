@@ -53,7 +53,7 @@ func (a *motoAccount) onTerminal(args ...string) (int, string) {
 		close(copied)
 	}()
 	var out bytes.Buffer
-	code := runWith(a.ctx, a.noWait(args), streams{in: strings.NewReader(""), out: &out, err: slave}, a.hooks)
+	code := a.run(a.noWait(args), streams{in: strings.NewReader(""), out: &out, err: slave})
 	slave.Close()
 	<-copied
 	return code, got.String()

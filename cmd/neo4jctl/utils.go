@@ -22,5 +22,5 @@ func newUtilsCommand(g *globals) *cobra.Command {
 			return err
 		},
 	}
-	return group("utils", "Utilities", "an object", schema)
+	return group("utils", "Utilities", "an object", schema, newIAMPolicyCommand(g))
 }

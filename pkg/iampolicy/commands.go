@@ -1,0 +1,90 @@
+package iampolicy
+
+// commands are the AWS actions each command calls itself, as the moto end-to-end tests
+// record them (cmd/neo4jctl fails a test whose run calls an action its command lacks here).
+// Where an action may be narrowed to neo4jctl's names (stacks, buckets, roles, functions,
+// log groups, secrets), Policy narrows it; every other action is on "*".
+//
+// A new command adds its entry; one that changes stacks also gets the permissions
+// CloudFormation uses on the caller's behalf (stackOps).
+var commands = map[string][]string{
+	"create cluster": {
+		// pre-checks: account, AZs, an existing VPC's DNS, routes and endpoints, the image, the AMI
+		"sts:GetCallerIdentity", "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute",
+		"ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeNatGateways", "ec2:DescribeVpcEndpoints",
+		"ecr:DescribeImages", "ssm:GetParameter",
+		// kept data of an earlier cluster of the name, adopted
+		"tag:GetResources", "ec2:DescribeVolumes", "kms:DescribeKey", "s3:GetBucketLocation", "s3:GetEncryptionConfiguration",
+		"secretsmanager:DescribeSecret", "secretsmanager:UpdateSecret",
+		// the stacks, and the agent bundles in the bucket
+		"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:CreateStack",
+		"cloudformation:DeleteStack", "cloudformation:UpdateTerminationProtection", "cloudformation:GetTemplate",
+		"cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
+		"cloudformation:ExecuteChangeSet", "s3:GetObject", "s3:PutObject",
+		// waiting for Neo4j to form: the admin function, the services and tasks, the groups
+		"lambda:InvokeFunction", "ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks",
+		"autoscaling:DescribeAutoScalingGroups", "servicediscovery:ListServices",
+	},
+	"update cluster": {
+		"sts:GetCallerIdentity", "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute",
+		"ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeNatGateways", "ec2:DescribeVpcEndpoints",
+		"ecr:DescribeImages", "ssm:GetParameter", "ecs:DescribeServices",
+		"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:GetTemplate",
+		"cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
+		"cloudformation:ExecuteChangeSet", "cloudformation:CreateStack", "cloudformation:DeleteStack",
+		"cloudformation:UpdateTerminationProtection", "s3:GetObject", "s3:PutObject",
+	},
+	"delete cluster": {
+		"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:DeleteStack",
+		"cloudformation:UpdateTerminationProtection",
+		"servicediscovery:ListServices", "servicediscovery:ListInstances", "servicediscovery:DeregisterInstance",
+		// the kept data, found by tag; --purge-data deletes it
+		"tag:GetResources", "ec2:DescribeVolumes", "ec2:DeleteVolume", "kms:DescribeKey", "kms:ScheduleKeyDeletion",
+		"s3:GetBucketLocation", "s3:GetEncryptionConfiguration", "s3:ListBucketVersions", "s3:DeleteObject",
+		"s3:DeleteObjectVersion", "s3:GetObjectVersion", "s3:DeleteBucket",
+		"secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret",
+	},
+	"get cluster": {
+		"cloudformation:DescribeStacks", "ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks",
+		"autoscaling:DescribeAutoScalingGroups", "lambda:InvokeFunction",
+		"secretsmanager:GetSecretValue", // --bolt-uri without NEO4J_PASSWORD: the admin secret
+	},
+	"restart cluster": {
+		"cloudformation:DescribeStacks", "ecs:DescribeServices", "ecs:ListTasks", "ecs:UpdateService",
+		"lambda:InvokeFunction", "secretsmanager:GetSecretValue", "s3:GetObject", "s3:PutObject",
+	},
+	"backup create": {
+		"cloudformation:DescribeStacks", "ecs:RunTask", "ecs:DescribeTasks", "ecs:ListTasks",
+		"iam:PassRole", // RunTask passes the backup task's roles
+		"logs:GetLogEvents", "s3:GetObject", "s3:ListBucket",
+	},
+	"backup list": {
+		"cloudformation:DescribeStacks", "ecs:DescribeTaskDefinition", "s3:GetObject", "s3:ListBucket",
+	},
+	"backup verify": {
+		"cloudformation:DescribeStacks", "ecs:RunTask", "ecs:DescribeTasks", "ecs:ListTasks", "iam:PassRole",
+		"logs:GetLogEvents", "s3:GetObject", "s3:ListBucket",
+	},
+	"image push": {
+		// the SDK's: a registry login, --create-repository
+		"ecr:GetAuthorizationToken", "ecr:CreateRepository",
+		// the registry API's (pull of an ECR base, push): no SDK call shows them
+		"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
+		"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+	},
+	// offline: no AWS call at all
+	"generate templates": nil, "utils schema": nil, "utils iam-policy": nil, "version": nil,
+	"help": nil, "completion bash": nil, "completion zsh": nil, "completion fish": nil, "completion powershell": nil,
+}
+
+// stackOps are the commands that make, change or delete stacks, and the CloudFormation
+// handlers whose permissions they need (CloudFormation acts with the caller's credentials).
+var stackOps = map[string][]string{
+	"create cluster": {"create", "read", "delete"}, // delete: a rolled-back stack, a Ctrl-C rollback
+	"update cluster": {"create", "read", "update", "delete"},
+	"delete cluster": {"read", "delete"},
+}
+
+// deployExtras are what CloudFormation needs of the caller beyond the resources' handlers:
+// the SSM parameter types of the templates (the AMI) and the custom resource's function.
+var deployExtras = []string{"ssm:GetParameters", "lambda:InvokeFunction"}
