@@ -15,7 +15,9 @@ func TestIAMPolicyKnowsEveryResourceType(t *testing.T) {
 	used := map[string]string{}
 	for _, tc := range allCases(t) {
 		for _, s := range build(t, tc) {
-			var tmpl struct{ Resources map[string]struct{ Type string } }
+			var tmpl struct {
+				Resources map[string]struct{ Type string }
+			}
 			if err := json.Unmarshal(s.Template, &tmpl); err != nil {
 				t.Fatal(err)
 			}
