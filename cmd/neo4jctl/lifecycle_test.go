@@ -115,11 +115,14 @@ func (a *motoAccount) noWait(args []string) []string {
 
 // run runs neo4jctl in this account, recording its AWS calls, and fails the test when the
 // IAM policy of the command lacks one of them.
-func (a *motoAccount) run(args []string, s streams) int {
+func (a *motoAccount) run(args []string, s streams) int { return a.runCtx(a.ctx, args, s) }
+
+// runCtx is run with a context of the caller's (a follow that the test stops).
+func (a *motoAccount) runCtx(ctx context.Context, args []string, s streams) int {
 	rec := &callRecorder{account: a.account}
 	h := a.hooks
 	h.awsConfig = append(slices.Clip(h.awsConfig), rec.install)
-	code := runWith(a.ctx, args, s, h)
+	code := runWith(ctx, args, s, h)
 	rec.checkPermissions(a.t, args)
 	return code
 }

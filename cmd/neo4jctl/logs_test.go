@@ -54,7 +54,7 @@ func waitFor(t *testing.T, out *syncBuffer, want ...string) {
 func (a *motoAccount) follow(out, errOut *syncBuffer, args ...string) (stop func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- runWith(ctx, args, streams{in: strings.NewReader(""), out: out, err: errOut}, a.hooks) }()
+	go func() { done <- a.runCtx(ctx, args, streams{in: strings.NewReader(""), out: out, err: errOut}) }()
 	return func() int { cancel(); return <-done }
 }
 

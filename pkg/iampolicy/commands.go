@@ -65,6 +65,16 @@ var commands = map[string][]string{
 		"cloudformation:DescribeStacks", "ecs:RunTask", "ecs:DescribeTasks", "ecs:ListTasks", "iam:PassRole",
 		"logs:GetLogEvents", "s3:GetObject", "s3:ListBucket",
 	},
+	"backup restore": {
+		// the catalog in the bucket, then recreate-database through the admin channel (the
+		// function, or --bolt-uri with the admin secret); Neo4j fetches the backup itself
+		"cloudformation:DescribeStacks", "s3:GetObject", "s3:ListBucket",
+		"lambda:InvokeFunction", "secretsmanager:GetSecretValue",
+	},
+	"logs": {
+		// the cluster's log groups and their streams; --follow polls, or tails them live
+		"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:DescribeLogGroups", "logs:StartLiveTail",
+	},
 	"image push": {
 		// the SDK's: a registry login, --create-repository
 		"ecr:GetAuthorizationToken", "ecr:CreateRepository",
