@@ -71,6 +71,22 @@ var commands = map[string][]string{
 		"cloudformation:DescribeStacks", "s3:GetObject", "s3:ListBucket",
 		"lambda:InvokeFunction", "secretsmanager:GetSecretValue",
 	},
+	"diagnose": {
+		// the stacks, their events, templates and drift (it starts a detection on member
+		// stacks never checked: its one change)
+		"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:GetTemplate",
+		"cloudformation:DetectStackDrift", "cloudformation:DescribeStackResourceDrifts",
+		// the members: services, tasks, hosts, groups, volumes, Cloud Map, disk metrics
+		"ecs:DescribeClusters", "ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks", "ecs:DescribeTaskDefinition",
+		"ecs:ListContainerInstances", "ecs:DescribeContainerInstances", "autoscaling:DescribeAutoScalingGroups",
+		"ec2:DescribeVolumes", "servicediscovery:ListInstances", "cloudwatch:GetMetricData",
+		// the network, as create checks it
+		"ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
+		"ec2:DescribeNatGateways", "ec2:DescribeVpcEndpoints",
+		// the container and boot logs, the backup catalog, Neo4j through the admin channel
+		"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "s3:GetObject", "s3:ListBucket",
+		"lambda:InvokeFunction", "secretsmanager:GetSecretValue",
+	},
 	"logs": {
 		// the cluster's log groups and their streams; --follow polls, or tails them live
 		"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:DescribeLogGroups", "logs:StartLiveTail",
