@@ -25,15 +25,7 @@ var commands = map[string][]string{
 		"lambda:InvokeFunction", "ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks",
 		"autoscaling:DescribeAutoScalingGroups", "servicediscovery:ListServices",
 	},
-	"update cluster": {
-		"sts:GetCallerIdentity", "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute",
-		"ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeNatGateways", "ec2:DescribeVpcEndpoints",
-		"ecr:DescribeImages", "ssm:GetParameter", "ecs:DescribeServices",
-		"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:GetTemplate",
-		"cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
-		"cloudformation:ExecuteChangeSet", "cloudformation:CreateStack", "cloudformation:DeleteStack",
-		"cloudformation:UpdateTerminationProtection", "s3:GetObject", "s3:PutObject",
-	},
+	"update cluster": applyActions,
 	"delete cluster": {
 		"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:DeleteStack",
 		"cloudformation:UpdateTerminationProtection",
@@ -98,9 +90,40 @@ var commands = map[string][]string{
 		"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
 		"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
 	},
+	// stop, start, scale replicas and reset-data apply the last-applied config with one
+	// field changed, through update's machinery (prechecks, change sets, a stack made again)
+	"stop cluster":   with(applyActions, "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeVolumes"),
+	"start cluster":  with(with(applyActions, adminChannel...), "ec2:DescribeVolumes"),
+	"scale replicas": with(applyActions, adminChannel...),
+	"reset-data cluster": with(applyActions, "ec2:DescribeVolumes", "ec2:DeleteVolume",
+		"s3:DeleteObject"), // the record of the data it replaced
+	// with AWS credentials: an existing VPC's subnets (their AZs) and the AMI to pin
+	"generate templates": {"ec2:DescribeSubnets", "ssm:GetParameter"},
 	// offline: no AWS call at all
-	"generate templates": nil, "utils schema": nil, "utils iam-policy": nil, "version": nil,
+	"utils schema": nil, "utils iam-policy": nil, "version": nil,
 	"help": nil, "completion bash": nil, "completion zsh": nil, "completion fish": nil, "completion powershell": nil,
+}
+
+// applyActions are what update calls: the prechecks, the stacks' change sets (a stack a
+// failed create left empty is deleted and made again), the agent bundles and the
+// last-applied config in the bucket.
+var applyActions = []string{
+	"sts:GetCallerIdentity", "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute",
+	"ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeNatGateways", "ec2:DescribeVpcEndpoints",
+	"ecr:DescribeImages", "ssm:GetParameter", "ecs:DescribeServices",
+	"cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents", "cloudformation:GetTemplate",
+	"cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
+	"cloudformation:ExecuteChangeSet", "cloudformation:CreateStack", "cloudformation:DeleteStack",
+	"cloudformation:UpdateTerminationProtection", "s3:GetObject", "s3:PutObject",
+}
+
+// adminChannel is what talking to Neo4j takes: the cluster's admin function, or with
+// --bolt-uri and no NEO4J_PASSWORD, the admin secret.
+var adminChannel = []string{"lambda:InvokeFunction", "secretsmanager:GetSecretValue"}
+
+// with is a copy of base with more actions.
+func with(base []string, more ...string) []string {
+	return append(append([]string(nil), base...), more...)
 }
 
 // stackOps are the commands that make, change or delete stacks, and the CloudFormation
@@ -108,6 +131,9 @@ var commands = map[string][]string{
 var stackOps = map[string][]string{
 	"create cluster": {"create", "read", "delete"}, // delete: a rolled-back stack, a Ctrl-C rollback
 	"update cluster": {"create", "read", "update", "delete"},
+	// they apply the config as update does: whatever this neo4jctl's templates change rides along
+	"stop cluster": {"create", "read", "update", "delete"}, "start cluster": {"create", "read", "update", "delete"},
+	"scale replicas": {"create", "read", "update", "delete"}, "reset-data cluster": {"create", "read", "update", "delete"},
 	"delete cluster": {"read", "delete"},
 }
 
