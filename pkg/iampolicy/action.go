@@ -48,6 +48,7 @@ var renamed = map[string]string{
 	"s3:PutBucketLifecycleConfiguration":    "s3:PutLifecycleConfiguration",
 	"s3:DeleteBucketLifecycle":              "s3:PutLifecycleConfiguration",
 	"s3:DeleteBucketCors":                   "s3:PutBucketCORS",
+	"s3:GetBucketReplication":               "s3:GetReplicationConfiguration",
 	"s3:PutBucketReplication":               "s3:PutReplicationConfiguration",
 	"s3:DeleteBucketReplication":            "s3:PutReplicationConfiguration",
 	"s3:DeleteBucketAnalyticsConfiguration": "s3:PutAnalyticsConfiguration",

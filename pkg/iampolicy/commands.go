@@ -52,6 +52,7 @@ var commands = map[string][]string{
 	},
 	"backup list": {
 		"cloudformation:DescribeStacks", "ecs:DescribeTaskDefinition", "s3:GetObject", "s3:ListBucket",
+		"s3:GetReplicationConfiguration", // where backup.copyTo copies to (listed: elsewhere below)
 	},
 	"backup verify": {
 		"cloudformation:DescribeStacks", "ecs:RunTask", "ecs:DescribeTasks", "ecs:ListTasks", "iam:PassRole",
@@ -102,6 +103,13 @@ var commands = map[string][]string{
 	// offline: no AWS call at all
 	"utils schema": nil, "utils iam-policy": nil, "version": nil,
 	"help": nil, "completion bash": nil, "completion zsh": nil, "completion fish": nil, "completion powershell": nil,
+}
+
+// elsewhere are actions a command also calls on resources neo4jctl does not name, so on "*"
+// (and its own names with them).
+var elsewhere = map[string][]string{
+	// the copy of the backups in the bucket backup.copyTo names (yours, in another region)
+	"backup list": {"s3:ListBucket"},
 }
 
 // applyActions are what update calls: the prechecks, the stacks' change sets (a stack a

@@ -90,7 +90,7 @@ func Policies(cluster string, cmds ...string) ([]Named, error) {
 	if len(cmds) == 0 {
 		cmds = Commands()
 	}
-	direct, deploy := map[string]bool{}, map[string]bool{}
+	direct, deploy, anyWhere := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, c := range cmds {
 		acts, ok := commands[c]
 		if !ok {
@@ -99,13 +99,16 @@ func Policies(cluster string, cmds ...string) ([]Named, error) {
 		for _, a := range acts {
 			direct[a] = true
 		}
+		for _, a := range elsewhere[c] {
+			direct[a], anyWhere[a] = true, true
+		}
 		for _, a := range deployActions(stackOps[c]) {
 			deploy[a] = true
 		}
 	}
 	var out []Named
 	if len(direct) > 0 {
-		out = append(out, Named{Name: "neo4jctl-commands", Document: document(cluster, direct)})
+		out = append(out, Named{Name: "neo4jctl-commands", Document: document(cluster, direct, anyWhere)})
 	}
 	for a := range direct {
 		delete(deploy, a)
@@ -131,8 +134,8 @@ func pack(cluster string, actions map[string]bool) []*Document {
 		for _, a := range byService[s] {
 			next[a] = true
 		}
-		if len(cur) > 0 && size(document(cluster, next)) > MaxDocumentSize {
-			docs = append(docs, document(cluster, cur))
+		if len(cur) > 0 && size(document(cluster, next, nil)) > MaxDocumentSize {
+			docs = append(docs, document(cluster, cur, nil))
 			next = map[string]bool{}
 			for _, a := range byService[s] {
 				next[a] = true
@@ -141,7 +144,7 @@ func pack(cluster string, actions map[string]bool) []*Document {
 		cur = next
 	}
 	if len(cur) > 0 {
-		docs = append(docs, document(cluster, cur))
+		docs = append(docs, document(cluster, cur, nil))
 	}
 	return docs
 }
@@ -155,11 +158,14 @@ func size(d *Document) int {
 // Size is the document's length as IAM counts it against MaxDocumentSize.
 func (d *Document) Size() int { return size(d) }
 
-// document is one statement per scope of the actions.
-func document(cluster string, actions map[string]bool) *Document {
+// document is one statement per scope of the actions; those anyWhere go on "*".
+func document(cluster string, actions, anyWhere map[string]bool) *Document {
 	byScope := map[string][]string{}
 	for a := range actions {
 		s := scopeOf(a)
+		if anyWhere[a] {
+			s = scopes[len(scopes)-1]
+		}
 		byScope[s.name] = append(byScope[s.name], a)
 	}
 	doc := &Document{Version: "2012-10-17"}

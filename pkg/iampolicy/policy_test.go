@@ -66,6 +66,14 @@ func TestNarrowedToOneCluster(t *testing.T) {
 		Allows(ps, "secretsmanager:DeleteSecret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:neo4jctl/graph-prod/admin-AbCdEf") {
 		t.Error("secrets not narrowed to graph-dev")
 	}
+	// backup list also lists the copy in the bucket backup.copyTo names (the user's), and
+	// only lists it
+	ps, _ = Policies("graph-dev", "backup list")
+	copyBucket, own := "arn:aws:s3:::graph-dev-dr-123456789012", "arn:aws:s3:::neo4jctl-graph-dev-shared-bucket-2cv17j0v5jei"
+	if !Allows(ps, "s3:ListBucket", copyBucket) || !Allows(ps, "s3:ListBucket", own) || Allows(ps, "s3:GetObject", copyBucket+"/backups/x") ||
+		!Allows(ps, "s3:GetReplicationConfiguration", own) || Allows(ps, "s3:GetReplicationConfiguration", copyBucket) {
+		t.Errorf("backup list and the copy bucket: %+v", ps[0].Document)
+	}
 	var unknown *UnknownCommandError
 	if _, err := Policies("", "get clustr"); !errors.As(err, &unknown) || !strings.Contains(err.Error(), "get cluster") {
 		t.Errorf("unknown command: %v", err)

@@ -219,6 +219,9 @@ func allActions(d data) []string {
 	for _, acts := range commands {
 		out = append(out, acts...)
 	}
+	for _, acts := range elsewhere {
+		out = append(out, acts...)
+	}
 	out = append(out, deployExtras...)
 	for _, hs := range d.CloudFormation {
 		for _, perms := range hs {
