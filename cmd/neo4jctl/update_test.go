@@ -206,7 +206,8 @@ func TestUpdateInterrupted(t *testing.T) {
 // TestUpdateKeepsObjectLock: update checks the file against the config the cluster runs with
 // (cluster.ValidateUpdate). S3 cannot turn a bucket's Object Lock off, so a file without
 // backup.objectLock is refused before any change set is made (exit 2, the field, its line and
-// the fix) and the bucket keeps its lock; a shorter lock in governance mode is an update.
+// the fix) and the bucket keeps its lock; a shorter lock in governance mode is an update; a
+// cluster without a last-applied record is checked against its bucket's lock.
 func TestUpdateKeepsObjectLock(t *testing.T) {
 	a := newMotoAccount(t, "eu-west-1")
 	a.pushImage(naming.DefaultImageRepository, defaultImageTag("5.26.30"))
@@ -249,5 +250,20 @@ func TestUpdateKeepsObjectLock(t *testing.T) {
 	}
 	if mode, days := lock(); mode != "GOVERNANCE" || days != 1 {
 		t.Errorf("lock after the update: %s %d days", mode, days)
+	}
+
+	// a cluster without a last-applied record (made by an older neo4jctl): the bucket's
+	// lock itself is checked
+	if _, err := s3.NewFromConfig(a.cfg, func(o *s3.Options) { o.UsePathStyle = true }).DeleteObject(context.Background(),
+		&s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(naming.LastAppliedKey)}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = a.cli("", "update", "cluster", "-f", plain, "--yes")
+	if code != exitUsage {
+		t.Fatalf("update without objectLock nor a record: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "refusal without a record", stderr, fmt.Sprintf("%s:%d", plain, line), "backup.objectLock (governance, 1 days) is on for this cluster and cannot be turned off")
+	if mode, days := lock(); mode != "GOVERNANCE" || days != 1 {
+		t.Errorf("lock after the refusal: %s %d days", mode, days)
 	}
 }

@@ -169,7 +169,8 @@ func (u *Update) Plan(ctx context.Context) (*UpdatePlan, error) {
 }
 
 // checkRecord loads the record (none is fine: the first update of a cluster of an older
-// neo4jctl records one) and refuses what the file would undo or cannot do.
+// neo4jctl records one; its bucket's Object Lock is checked) and refuses what the file
+// would undo or cannot do.
 func (u *Update) checkRecord(ctx context.Context) error {
 	if u.ignoreRecord {
 		return nil
@@ -178,7 +179,7 @@ func (u *Update) checkRecord(ctx context.Context) error {
 	var none *NoRecordError
 	switch {
 	case errors.As(err, &none):
-		return nil
+		return u.checkLiveLock(ctx, none.Bucket)
 	case err != nil:
 		return err
 	}
