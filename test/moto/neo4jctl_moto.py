@@ -1191,6 +1191,29 @@ def _install_launch_interfaces_go_with_instance() -> None:
 _install_launch_interfaces_go_with_instance()
 
 
+def _install_subnet_ips_one_at_a_time() -> None:
+    """A subnet hands out its private IPs to one launch at a time.
+
+    moto 5.2 takes an instance's IP from the subnet's one generator; the threaded server runs
+    parallel stack creates (the members of a cluster), and two launches in one subnet at once
+    failed one of them with "generator already executing" (a 500, the stack create failed).
+    """
+    import threading
+
+    from moto.ec2.models.subnets import Subnet
+
+    lock = threading.Lock()
+    get = Subnet.get_available_subnet_ip
+
+    def get_available_subnet_ip(self, instance):  # type: ignore[no-untyped-def]
+        with lock:
+            return get(self, instance)
+
+    Subnet.get_available_subnet_ip = get_available_subnet_ip  # type: ignore[method-assign]
+
+
+_install_subnet_ips_one_at_a_time()
+
 def _install_deleted_stacks_stay_deleted() -> None:
     """A deleted stack's resources are not created again by reading the stack.
 
