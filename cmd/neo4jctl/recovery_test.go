@@ -126,6 +126,15 @@ func TestFailedUpdateRecovery(t *testing.T) {
 				if st := a.stacks("graph-dev")[replicasStack]; st == "" {
 					t.Fatalf("no %s left to recover", replicasStack)
 				}
+				// get says what the failed update left (never ready) and the way out the update gave
+				code, stdout, _ := a.cli("", "get", "cluster", "graph-dev")
+				if code != 0 || strings.Contains(stdout, "ready") {
+					t.Errorf("get after the failed update: exit %d\n%s", code, stdout)
+				}
+				verdict := map[string]string{engine.StatusRollbackComplete: "failed (" + replicasStack + " ROLLBACK_COMPLETE)",
+					engine.StatusReviewInProgress: "incomplete (6 of 7 stacks)"}[tc.status]
+				mustContain(t, "get", stdout, "STATUS    "+verdict, replicasStack+"    replicas    "+tc.status,
+					"PROBLEM  stack "+replicasStack+", added by an update, was never created ("+tc.status+") and holds nothing; `neo4jctl update cluster -f cluster.yaml` deletes it and makes it again")
 				if way == "update" {
 					recoverByUpdate(t, a, file, tc.status)
 				} else {

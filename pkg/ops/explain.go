@@ -37,3 +37,21 @@ func explainStack(stack, status, cluster, file string) string {
 	}
 	return ""
 }
+
+// emptyStack reports whether a stack's create never finished: it holds nothing and can only
+// be deleted.
+func emptyStack(status string) bool {
+	switch status {
+	case engine.StatusRollbackComplete, engine.StatusRollbackFailed, engine.StatusCreateFailed, engine.StatusReviewInProgress:
+		return true
+	}
+	return false
+}
+
+// explainAddedStack is the way out of an empty stack of a cluster that was created (its
+// operations stack is there): an update added it and failed, and the next update deletes it
+// and makes it again with the rest of the file, where create would stop short of the rest.
+func explainAddedStack(stack, status, file string) string {
+	return fmt.Sprintf("stack %s, added by an update, was never created (%s) and holds nothing; `neo4jctl update cluster -f %s` deletes it and makes it again with the rest of the file's changes.",
+		stack, status, cmp.Or(file, "cluster.yaml"))
+}

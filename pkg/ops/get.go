@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -213,6 +214,9 @@ func (g *Get) view(ctx context.Context, name string, stacks []*engine.StackInfo,
 // bucket, the endpoint, the stacks missing, and the way out of any stuck stack.
 func stackView(name, region string, stacks []*engine.StackInfo) *ClusterView {
 	v := &ClusterView{Name: name, Region: region, Members: []Member{}, ecsCluster: naming.ECSCluster(name)}
+	created := slices.ContainsFunc(stacks, func(s *engine.StackInfo) bool {
+		return s.Tags[naming.TagStackKind] == naming.KindOperations && !emptyStack(s.Status)
+	})
 	for _, s := range stacks {
 		kind := s.Tags[naming.TagStackKind]
 		updated := s.Updated
@@ -220,7 +224,11 @@ func stackView(name, region string, stacks []*engine.StackInfo) *ClusterView {
 			updated = s.Created
 		}
 		v.Stacks = append(v.Stacks, StackStatus{Name: s.Name, Kind: kind, Status: s.Status, Reason: s.Reason, Updated: updated.UTC()})
-		if x := explainStack(s.Name, s.Status, name, ""); x != "" && !engine.InProgress(s.Status) {
+		x := explainStack(s.Name, s.Status, name, "")
+		if created && emptyStack(s.Status) {
+			x = explainAddedStack(s.Name, s.Status, "")
+		}
+		if x != "" && !engine.InProgress(s.Status) {
 			v.Problems = append(v.Problems, x)
 		}
 		switch kind {
