@@ -1,6 +1,7 @@
 // Package rollout sequences day-two work on a running Neo4j cluster, quorum first: the
 // rolling restart (also what an upgrade, an AMI refresh and `update --force` roll through),
-// the Neo4j side of scaling cores in and out, and which version changes may roll at all.
+// and the Neo4j side of scaling cores in and out (which version changes may roll at all is
+// pkg/neo4jversion's CheckUpgrade).
 //
 // It owns the order (replicas, then followers, the member leading the most databases last),
 // the gates before and after each member (every server Enabled and Available, every
