@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,8 +40,11 @@ type simulated struct {
 	deployments map[string]string
 	// onApply, when set, runs after each snapshot is applied (a test's trigger)
 	onApply func()
-	invokes atomic.Int32
-	mu      sync.Mutex
+	// versions: each member runs the Neo4j version its task definition's image tag names
+	// (read from moto, by task definition), as an upgrade test needs
+	versions map[string]string
+	invokes  atomic.Int32
+	mu       sync.Mutex
 }
 
 // simulate puts a simulated cluster of cores and replicas behind the account's admin
@@ -95,6 +99,9 @@ func (s *simulated) schedule(ctx context.Context) {
 	svcs := clustersim.Services{}
 	for _, svc := range out.Services {
 		name, desired, running := aws.ToString(svc.ServiceName), svc.DesiredCount, svc.RunningCount
+		if aws.ToString(svc.Status) == "INACTIVE" {
+			continue // deleted (with its member's stack): nothing runs
+		}
 		if running < desired && !s.never[name] {
 			if _, err := api.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(name), DesiredCount: aws.Int32(desired)}); err != nil {
 				s.a.t.Errorf("UpdateService %s: %v", name, err)
@@ -105,13 +112,34 @@ func (s *simulated) schedule(ctx context.Context) {
 		if len(svc.Deployments) > 0 {
 			deployment = aws.ToString(svc.Deployments[0].Id) + "@" + deployment
 		}
-		svcs[name] = clustersim.Service{Desired: int(desired), Running: int(running), Deployment: deployment}
+		svcs[name] = clustersim.Service{Desired: int(desired), Running: int(running), Deployment: deployment, Version: s.version(ctx, aws.ToString(svc.TaskDefinition))}
 	}
 	s.sim.Apply(svcs)
 	s.faults(svcs)
 	if s.onApply != nil {
 		s.onApply()
 	}
+}
+
+// version is the Neo4j version a task definition's image tag names ("" unless versions is
+// on): the tag `image push` gives, <version>-enterprise-neo4jctl-<agent>.
+func (s *simulated) version(ctx context.Context, taskDef string) string {
+	if s.versions == nil || taskDef == "" {
+		return ""
+	}
+	if v, ok := s.versions[taskDef]; ok {
+		return v
+	}
+	out, err := ecs.NewFromConfig(s.a.cfg).DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(taskDef)})
+	if err != nil || len(out.TaskDefinition.ContainerDefinitions) == 0 {
+		s.a.t.Errorf("DescribeTaskDefinition %s: %v", taskDef, err)
+		return ""
+	}
+	img := aws.ToString(out.TaskDefinition.ContainerDefinitions[0].Image)
+	_, tag, _ := strings.Cut(img[strings.LastIndex(img, "/")+1:], ":")
+	v, _, _ := strings.Cut(tag, "-enterprise")
+	s.versions[taskDef] = v
+	return v
 }
 
 // faults applies hang: a member whose deployment changed runs a process that never becomes

@@ -46,8 +46,9 @@ type apply struct {
 	// roll: the member stacks whose update restarts a running member go through a gated
 	// roll (update --force; nil: one at a time, waiting for CloudFormation only); resume is
 	// the command that carries on after a roll stopped part-way.
-	roll   *RollOptions
-	resume string
+	roll     *RollOptions
+	resume   string
+	rollWhat string // what a stopped roll says stopped ("" : update)
 	// file is the cluster.yaml an update applies ("" for a command without -f); retry is
 	// the command a failure says to run again ("" for `update cluster -f file`).
 	file, retry string

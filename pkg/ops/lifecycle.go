@@ -30,6 +30,10 @@ type Imperative struct {
 	live     map[string]*engine.StackInfo
 	checked  bool           // a step looked at every stack: the others look at their own only
 	volumes  map[int]string // the steps' data volume overrides (see apply.volumes)
+	// roll: the steps' member stacks that restart a running member go through the gated
+	// roll (upgrade, scale cores) instead of being refused; rollWhat names it in errors.
+	roll     *RollOptions
+	rollWhat string
 }
 
 func newImperative(c *Cluster, command string, rel Release) Imperative {
@@ -79,7 +83,8 @@ func (i *Imperative) members() []*engine.StackInfo {
 func (i *Imperative) step(ctx context.Context, what string, run stack.Run, together bool, kinds ...string) error {
 	mine := func(s stack.Stack) bool { return slices.Contains(kinds, s.Kind) }
 	a := &apply{Cluster: i.stepCluster(), cfg: i.record.Config, run: run, release: i.Release, precheck: i.Precheck, s3: i.S3, ecs: i.ECS,
-		together: together, retry: i.Command, volumes: i.volumes, intended: func(s stack.Stack, _ engine.Change) bool { return mine(s) }}
+		together: together, retry: i.Command, volumes: i.volumes, intended: func(s stack.Stack, _ engine.Change) bool { return mine(s) },
+		roll: i.roll, resume: "neo4jctl " + i.Command, rollWhat: i.rollWhat}
 	if i.checked {
 		a.only = mine
 	}

@@ -1,7 +1,9 @@
 package ops
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -185,6 +187,26 @@ func (c *Cluster) warnQuorumAtRisk(cfg *cluster.ClusterConfig, subnetAZs map[str
 // checkImage makes sure the default ECR image (or an ECR image named in neo4j.image) exists.
 // Images elsewhere (Docker Hub, another registry) are not checked.
 func checkImage(ctx context.Context, api ImageReader, cfg *cluster.ClusterConfig, account, agentSHA string) (string, error) {
+	ref := imageOf(cfg, account, agentSHA)
+	missing, err := ref.missing(ctx, api)
+	if err != nil || missing != nil {
+		return "", fmt.Errorf("image %s is not in ECR (%v); push it first: neo4jctl image push --repository %s --neo4j-version %s --tag %s --create-repository",
+			ref.Image, cmp.Or(err, missing), ref.Repository, cfg.Neo4j.Version, ref.Tag)
+	}
+	return ref.Image, nil
+}
+
+// ImageRef is the image a config's tasks run, and where it is in this account's ECR.
+type ImageRef struct {
+	Image      string `json:"image"`
+	Repository string `json:"repository,omitempty"` // registry/repository, when in this account's ECR
+	Tag        string `json:"tag,omitempty"`
+	repo       string // the ECR repository's name
+}
+
+// imageOf is the default ECR image (neo4j.image empty: the tag `image push` gives the
+// version with this release's agent) or neo4j.image.
+func imageOf(cfg *cluster.ClusterConfig, account, agentSHA string) ImageRef {
 	region := cfg.Metadata.Region
 	img := cfg.Neo4j.Image
 	if img == "" {
@@ -192,19 +214,29 @@ func checkImage(ctx context.Context, api ImageReader, cfg *cluster.ClusterConfig
 	}
 	prefix := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/", account, region)
 	if !strings.HasPrefix(img, prefix) {
-		return img, nil
+		return ImageRef{Image: img}
 	}
 	repo, tag, _ := strings.Cut(strings.TrimPrefix(img, prefix), ":")
-	if tag == "" {
-		tag = "latest"
+	return ImageRef{Image: img, Repository: prefix + repo, Tag: cmp.Or(tag, "latest"), repo: repo}
+}
+
+// missing says, with ECR's reason, why an image in this account's ECR is not there (nil
+// when it is; an image elsewhere is not checked); err is a failure to ask.
+func (r ImageRef) missing(ctx context.Context, api ImageReader) (missing, err error) {
+	if r.repo == "" {
+		return nil, nil
 	}
-	_, err := api.DescribeImages(ctx, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repo),
-		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}},
+	_, err = api.DescribeImages(ctx, &ecr.DescribeImagesInput{
+		RepositoryName: aws.String(r.repo),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(r.Tag)}},
 	})
 	if err != nil {
-		return "", fmt.Errorf("image %s is not in ECR (%v); push it first: neo4jctl image push --repository %s%s --neo4j-version %s --tag %s --create-repository",
-			img, awsapi.Clean(err), prefix, repo, cfg.Neo4j.Version, tag)
+		var nf *ecrtypes.ImageNotFoundException
+		var rnf *ecrtypes.RepositoryNotFoundException
+		if errors.As(err, &nf) || errors.As(err, &rnf) {
+			return awsapi.Clean(err), nil
+		}
+		return nil, awsapi.Clean(err)
 	}
-	return img, nil
+	return nil, nil
 }

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -116,7 +117,7 @@ func (a *apply) stackRoll(ctx context.Context, p *UpdatePlan) (*stackRoll, error
 		}
 	}
 	return &stackRoll{Cluster: a.Cluster, sets: sets, members: members, memberTimeout: a.roll.MemberTimeout, poll: a.roll.Poll,
-		interrupts: a.roll.Interrupts, what: "update", resume: a.resume}, nil
+		interrupts: a.roll.Interrupts, what: cmp.Or(a.rollWhat, "update"), resume: a.resume}, nil
 }
 
 // discardNames discards the change sets of names, except those in keep.

@@ -1402,6 +1402,7 @@ def _install_task_definition_properties() -> None:
     model would pass these properties to register_task_definition.
     """
     from moto.ecs.models import TaskDefinition
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 
     def keep(td, props):  # type: ignore[no-untyped-def]
         requires = props.get("RequiresCompatibilities")
@@ -1423,7 +1424,13 @@ def _install_task_definition_properties() -> None:
         return keep(td, cloudformation_json["Properties"])
 
     def updated(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
-        td = update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        # moto's update compares and registers the template's PascalCase container
+        # definitions where create stores camelCase ones: every update made a new revision
+        # whose containers DescribeTaskDefinition could not read (no image). As create does:
+        props = dict(cloudformation_json["Properties"])
+        for key in ("ContainerDefinitions", "Volumes"):
+            props[key] = remap_nested_keys(props.get(key, []), pascal_to_camelcase)
+        td = update(cls, original_resource, new_resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name)
         return keep(td, cloudformation_json["Properties"])
 
     TaskDefinition.create_from_cloudformation_json = classmethod(created)  # type: ignore[method-assign]
@@ -1970,6 +1977,54 @@ _install_notification_read_back()
 _install_policy_conditions()
 _install_object_lock_checksum_rule()
 _install_replication()
+
+
+def _install_task_definition_replacement_reaches_services() -> None:
+    """A changed AWS::ECS::TaskDefinition is a new revision (a new ARN), and the services that
+    Ref it move to it in a new deployment, as AWS does.
+
+    moto 5.2 registers the new revision but updates only resources whose template JSON
+    changed: a service whose TaskDefinition is a Ref to it stays on the old, deregistered
+    revision, and its change set does not list it. ECS's update_service keeps the deployment
+    id when the task definition changes (ECS starts a new PRIMARY deployment). Upstream,
+    build_resource_diff would modify the resources referring to a replaced one.
+    """
+    from moto.cloudformation.parsing import ResourceMap, get_references_from_template
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    build = ResourceMap.build_resource_diff
+
+    def build_resource_diff(self, other_template, parameters=None):  # type: ignore[no-untyped-def]
+        out = build(self, other_template, parameters)
+        new = other_template["Resources"]
+        replaced = [n for n in out["Modify"] if new[n].get("Type") == "AWS::ECS::TaskDefinition"]
+        for name, res in new.items():
+            if name in out["Modify"] or name not in self._resource_json_map:
+                continue
+            if any(r in replaced for r in get_references_from_template(res)):
+                out["Modify"].append(name)
+        return out
+
+    ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
+
+    update_service = EC2ContainerServiceBackend.update_service
+
+    def update_service_deploys(self, service_properties):  # type: ignore[no-untyped-def]
+        cluster = service_properties.get("cluster", "default")
+        name = service_properties.get("service", "").split("/")[-1]
+        new_td = service_properties.get("task_definition")
+        before = self._get_service(cluster, name).task_definition if new_td else None
+        svc = update_service(self, service_properties)
+        if new_td and svc.task_definition != before and svc.deployments:
+            d = svc.deployments[0]
+            d["id"] = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+            d["taskDefinition"] = svc.task_definition
+        return svc
+
+    EC2ContainerServiceBackend.update_service = update_service_deploys  # type: ignore[method-assign]
+
+
+_install_task_definition_replacement_reaches_services()
 
 
 if __name__ == "__main__":
