@@ -10,7 +10,7 @@ import (
 )
 
 func newScaleCommand(g *globals) *cobra.Command {
-	return group("scale", "Change how many replicas (or cores) a cluster runs", "what to scale", newScaleReplicasCommand(g))
+	return group("scale", "Change how many replicas or cores a cluster runs", "what to scale", newScaleReplicasCommand(g), newScaleCoresCommand(g))
 }
 
 func newScaleReplicasCommand(g *globals) *cobra.Command {

@@ -123,6 +123,9 @@ func updateCluster(ctx context.Context, g *globals, f *cluster.File, o *updateOp
 		return err
 	}
 	defer done()
+	if err := scaleForFile(ctx, g, h, f, o, roll); err != nil {
+		return err
+	}
 	u := ops.NewUpdate(h, f, o.force, o.yes, g.release())
 	u.Roll, u.RefreshAMI, u.Overwrite = roll, o.refreshAMI, o.overwrite
 	plan, err := u.Plan(ctx)
@@ -191,4 +194,27 @@ func diffLine(c engine.Change, colors printer.Colors) string {
 		line += " MAY BE REPLACED"
 	}
 	return col(line)
+}
+
+// scaleForFile runs `scale cores` first when the file's cores.count differs from the
+// cluster's core members: the same flow, quorum first (see ops.ScaleForFile).
+func scaleForFile(ctx context.Context, g *globals, h *ops.Cluster, f *cluster.File, o *updateOptions, roll ops.RollOptions) error {
+	s, err := ops.ScaleForFile(ctx, h, f, o.overwrite, o.yes, g.release())
+	if err != nil || s == nil {
+		return err
+	}
+	s.Roll, s.Timeout = roll, roll.MemberTimeout
+	p, err := s.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	g.display.Print(strings.TrimRight(p.Text(), "\n"))
+	if err := s.Ask(ctx, p); err != nil {
+		return err
+	}
+	if err := s.Execute(ctx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.err, "Cluster %s has %d cores; now the rest of %s.\n", h.Name, p.To, f.Path)
+	return nil
 }

@@ -51,7 +51,8 @@
 //     volume; only unbinding or reinstalling makes a new one [clustering/servers#_dropped_state,
 //     tools/neo4j-admin/unbind]. A replica has no volume: its replacement task joins as a new
 //     server, and the old one stays in SHOW SERVERS, Unavailable, until it is deallocated and
-//     dropped.
+//     dropped. A core member made again on a new volume (Sim.NewVolume, after its server was
+//     dropped: a dropped server cannot come back) joins as a new server, Free, with a new id.
 //   - DEALLOCATE DATABASES FROM SERVER moves the server's user databases to other enabled
 //     servers (each new copy first store-copies, the old one stops once it is online, so the
 //     primaries count never drops), Deallocating until done, then Deallocated; it is refused

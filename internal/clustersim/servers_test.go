@@ -310,3 +310,42 @@ func TestCordon(t *testing.T) {
 		t.Errorf("after ENABLE: %+v", sv)
 	}
 }
+
+// A member re-made on a new volume after its server was dropped comes back as a new server
+// (a new id, Free, then enabled by the cluster); the dropped server stays gone. The volume is
+// refused while the member runs or while its server was not dropped
+// [clustering/servers#_dropped_state].
+func TestNewVolumeIsANewServer(t *testing.T) {
+	s := formed(t, Config{Cores: 4}, 0)
+	if err := s.NewVolume("core-4"); err == nil {
+		t.Fatal("a running member's volume replaced")
+	}
+	svcs := running(4, 0)
+	delete(svcs, "core-4")
+	s.Apply(svcs)
+	if err := s.NewVolume("core-4"); err == nil || !strings.Contains(err.Error(), "drop it") {
+		t.Fatalf("an enabled server's volume replaced: %v", err)
+	}
+	s.Apply(running(4, 0))
+	s.AdvanceUntil(View.Ready, 5*time.Minute)
+	old := serverOf(t, s, "core-4").ID
+	ref := "core-4.neo4j.internal"
+	mustOK(t, call(t, s, neo4jadmin.Request{Type: neo4jadmin.ReqSetTopology, Database: "neo4j", Primaries: 3}))
+	s.AdvanceUntil(View.Ready, time.Minute)
+	mustOK(t, call(t, s, neo4jadmin.Request{Type: neo4jadmin.ReqDeallocateServer, Server: ref, IdempotencyKey: "d"}))
+	s.AdvanceUntil(func(v View) bool { sv, _ := v.Server("core-4"); return sv.State == StateDeallocated }, 5*time.Minute)
+	mustOK(t, call(t, s, neo4jadmin.Request{Type: neo4jadmin.ReqDropServer, Server: ref, IdempotencyKey: "x"}))
+	s.Apply(svcs)
+	if err := s.NewVolume("core-4"); err != nil {
+		t.Fatal(err)
+	}
+	s.Apply(running(4, 0))
+	if !s.AdvanceUntil(func(v View) bool { sv, _ := v.Server("core-4"); return sv.State == StateEnabled && sv.ID != old }, 5*time.Minute) {
+		t.Fatalf("core-4 not back as a new enabled server: %+v", s.View())
+	}
+	for _, sv := range status(t, s).Servers {
+		if sv.ID == old {
+			t.Errorf("the dropped server is listed again: %+v", sv)
+		}
+	}
+}

@@ -212,6 +212,36 @@ func (s *Sim) coreMember(service string) *member {
 	return m
 }
 
+// NewVolume gives a stopped core member a new, empty volume (its stack was deleted and
+// made again without adopting the old one): its next process is a new server with a new id,
+// Free until enabled, as a reinstalled server is; its old server must have been dropped,
+// which cannot be undone, so it never comes back [clustering/servers#_dropped_state,
+// clustering/servers#server-states].
+func (s *Sim) NewVolume(service string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var m *member
+	for _, x := range s.members {
+		if x.core && x.service == service {
+			m = x
+		}
+	}
+	switch {
+	case m == nil:
+		return nil // a member seen for the first time has a new server anyway
+	case m.running:
+		return fmt.Errorf("%s runs: its volume cannot be replaced", service)
+	case m.server.seen && m.server.state != StateDropped:
+		return fmt.Errorf("%s's server is %s: drop it before its volume is replaced", service, m.server.state)
+	}
+	old := m.server
+	old.gone = true
+	m.server = &server{id: s.serverID(), address: old.address, member: m, mode: old.mode, sysRole: old.sysRole}
+	m.server.name = m.server.id
+	s.servers = append(s.servers, m.server)
+	return nil
+}
+
 func (s *Sim) serverID() string {
 	s.ids++
 	return fmt.Sprintf("%08x-5e4f-4c1d-9a00-%012d", 0x5e400000+s.ids, s.ids)
