@@ -84,7 +84,7 @@ func TestUpgradeRollsEveryMemberOnceAndRecordsTheVersion(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("stale backup: exit %d\n%s", code, stderr)
 	}
-	mustContain(t, "stale backup", stderr, "no restorable backup newer than 24h", "ledger: newest backups/ledger-", "(30h ago)",
+	mustContain(t, "stale backup", stderr, "no restorable backup newer than 24 hours", "ledger: newest backups/ledger-", "(30h ago)",
 		"neo4jctl backup create graph-prod --database ledger", "--skip-backup-check")
 	if r := s.restarted(); len(r) != 0 {
 		t.Fatalf("refusals restarted %v", r)

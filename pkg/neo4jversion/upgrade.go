@@ -69,9 +69,12 @@ func CheckUpgrade(from, to string) (Upgrade, error) {
 	case f == t:
 		u.Same = true
 		return u, nil
-	case t.Less(f) || (f.HasPatch && !t.HasPatch && t.Major == f.Major && t.Minor == f.Minor):
+	case f.HasPatch && !t.HasPatch && t.Major == f.Major && t.Minor == f.Minor:
 		// a floating target on the same line may be older than the pinned patch that runs
-		return refuse("that is a downgrade (or may be: "+t.String()+" floats)", fmt.Sprintf(offlineDowngrade, t, t))
+		return refuse("that may be a downgrade: "+t.String()+" floats to whichever patch its image was built from",
+			"Name the patch, e.g. "+fmt.Sprintf("%s.%d", t, f.Patch+1)+"; "+fmt.Sprintf(offlineDowngrade, t, t))
+	case t.Less(f):
+		return refuse("that is a downgrade", fmt.Sprintf(offlineDowngrade, t, t))
 	case f.Major == 5 && f.Minor < 26 || f.Major <= 4:
 		return refuse("neo4jctl runs 5.26 LTS and calendar releases only", "Upgrade to 5.26 offline first, as the Upgrade and Migration Guide describes")
 	}

@@ -37,7 +37,7 @@ type StaleBackupsError struct {
 func (e *StaleBackupsError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "upgrade of cluster %s refused: Neo4j cannot downgrade, and the way back is a restore of backups taken before the upgrade, "+
-		"but these databases have no restorable backup newer than %s in %s:", e.Cluster, printer.Duration(UpgradeBackupAge), e.Folder)
+		"but these databases have no restorable backup newer than %d hours in %s:", e.Cluster, int(UpgradeBackupAge.Hours()), e.Folder)
 	var names []string
 	for _, s := range e.Stale {
 		names = append(names, s.Database)
