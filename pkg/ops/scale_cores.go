@@ -219,7 +219,7 @@ func (p *ScaleCoresPlan) Text() string {
 			}
 		}
 	}
-	b.WriteString("Then every member's discovery endpoints, the backup task and the alarms are rendered for the new members: the member stacks roll one at a time, gated.\n")
+	b.WriteString("Then every member's discovery endpoints, the backup task and the alarms are rendered for the new member list: the member stacks roll one at a time, gated.\n")
 	if p.File != "" {
 		fmt.Fprintf(&b, "Then the rest of %s is applied.\n", p.File)
 	} else {
