@@ -13,6 +13,7 @@ import (
 
 	"github.com/neo4jctl/neo4jctl/pkg/backup"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
+	"github.com/neo4jctl/neo4jctl/pkg/ops"
 )
 
 // freshBackups records in the cluster bucket a full backup of each database taken at, the
@@ -133,5 +134,56 @@ func TestUpgradeRollsEveryMemberOnceAndRecordsTheVersion(t *testing.T) {
 	}
 	if r := s.restarted(); r["core-1"] != 1 || r["core-2"] != 1 || r["core-3"] != 1 {
 		t.Errorf("a second upgrade to the same version restarted %v", r)
+	}
+}
+
+// 5.26 -> 2025.10.1 (the calendar step, with its notes): a member whose new version never
+// comes back stops the upgrade at its gate, the rest untouched, and the error names the
+// repair and the resume; after the repair the same command rolls only the members left.
+func TestUpgradeStoppedByAGateThenResumed(t *testing.T) {
+	a, s, _ := formedProduction(t, twoDatabases(3, 0))
+	s.versions = map[string]string{}
+	a.pushImage(naming.DefaultImageRepository, defaultImageTag("2025.10.1"))
+	a.freshBackups("graph-prod", s.sim.Now().Add(-time.Hour), "system", "neo4j", "shop", "ledger")
+	code, stdout, stderr := a.cli("", "upgrade", "cluster", "graph-prod", "--version", "2025.10.1", "--dry-run", "-o", "json")
+	var plan ops.UpgradePlan
+	if code != 0 || json.Unmarshal([]byte(stdout), &plan) != nil || len(plan.Order) != 4 {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(strings.Join(plan.Notes, "\n"), "dbms.cluster.endpoints") {
+		t.Errorf("the 5.26 -> calendar notes are missing: %q", plan.Notes)
+	}
+	victim, after, last := plan.Order[1].Member, plan.Order[2].Member, plan.Order[3].Member // replicas first
+	s.hang[victim] = true
+	code, _, stderr = a.cli("", "upgrade", "cluster", "graph-prod", "--version", "2025.10.1", "--yes", "--member-timeout", "4m")
+	if code != exitFailed {
+		t.Fatalf("upgrade: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "gate", stderr, "Error: upgrade to 2025.10.1 of cluster graph-prod stopped: "+victim+" did not come back ready within 4m0s",
+		"Not touched: "+after+", "+last+".", "restart it alone: `neo4jctl restart cluster graph-prod --member "+victim+"`",
+		"Resume with `neo4jctl upgrade cluster graph-prod --version 2025.10.1`.")
+	if r := s.restarted(); r[victim] != 1 || r[after]+r[last] != 0 {
+		t.Errorf("restarts %v: %s and %s must be untouched", r, after, last)
+	}
+	s.quorumKept(t)
+
+	delete(s.hang, victim)
+	if code, _, stderr = a.cli("", "restart", "cluster", "graph-prod", "--member", victim, "--yes"); code != 0 {
+		t.Fatalf("repair: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = a.cli("", "upgrade", "cluster", "graph-prod", "--version", "2025.10.1", "--yes")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	mustContain(t, "resume", stderr, "Upgrade cluster graph-prod from Neo4j 5.26.30 to 2025.10.1", "names 2025.10.1 already",
+		"Done: cluster graph-prod runs Neo4j 2025.10.1.")
+	if r := s.restarted(); r[victim] != 2 || r[after] != 1 || r[last] != 1 {
+		t.Errorf("restarts %v: the resume rolls only %s and %s", r, after, last)
+	}
+	s.quorumKept(t)
+	for _, sv := range s.sim.View().Servers {
+		if sv.Running && sv.Version != "2025.10.1" {
+			t.Errorf("%s runs %s after the upgrade", sv.Member, sv.Version)
+		}
 	}
 }
