@@ -52,6 +52,25 @@ type ScaleCores struct {
 // overwrite is false (update refuses that, naming the field).
 func ScaleForFile(ctx context.Context, c *Cluster, f *cluster.File, overwrite, yes bool, rel Release) (*ScaleCores, error) {
 	k := f.Config.Cores.Count
+	stacks, err := c.FindStacks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cores := 0
+	for _, st := range stacks {
+		if st.Tags[naming.TagStackKind] == naming.KindCore {
+			cores++
+		}
+	}
+	if cores == k || len(stacks) == 0 {
+		return nil, nil // the same members (or no cluster: update says so)
+	}
+	for _, st := range stacks {
+		if emptyAfterFailedCreate(st.Status) {
+			return nil, fmt.Errorf("%s changes cores.count to %d while stack %s of %s holds nothing (%s: a create or update failed); "+
+				"apply the file with cores.count %d first (the update makes the stack again), then with %d", f.Path, k, st.Name, c.Name, st.Status, cores, k)
+		}
+	}
 	s := NewScaleCores(c, k, yes, rel)
 	s.file, s.Command = f.Path, "update cluster -f "+f.Path
 	if err := s.load(ctx); err != nil {
@@ -60,9 +79,6 @@ func ScaleForFile(ctx context.Context, c *Cluster, f *cluster.File, overwrite, y
 			return nil, nil
 		}
 		return nil, err
-	}
-	if len(s.members()) == k && s.record.Config.Cores.Count == k {
-		return nil, nil
 	}
 	if ic := s.record.imperative("cores.count"); ic != nil && string(ic.Value) != fmt.Sprint(k) && !overwrite {
 		return nil, nil
