@@ -84,13 +84,7 @@ var commands = map[string][]string{
 		// the cluster's log groups and their streams; --follow polls, or tails them live
 		"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:DescribeLogGroups", "logs:StartLiveTail",
 	},
-	"image push": {
-		// the SDK's: a registry login, --create-repository
-		"ecr:GetAuthorizationToken", "ecr:CreateRepository",
-		// the registry API's (pull of an ECR base, push): no SDK call shows them
-		"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
-		"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
-	},
+	"image push": imagePush,
 	// stop, start, scale replicas and reset-data apply the last-applied config with one
 	// field changed, through update's machinery (prechecks, change sets, a stack made again)
 	"stop cluster":   with(applyActions, "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeVolumes"),
@@ -98,6 +92,14 @@ var commands = map[string][]string{
 	"scale replicas": with(applyActions, adminChannel...),
 	"reset-data cluster": with(applyActions, "ec2:DescribeVolumes", "ec2:DeleteVolume",
 		"s3:DeleteObject"), // the record of the data it replaced
+	// upgrade applies the last-applied config with the new version, the member stacks through
+	// the gated roll (Neo4j through the admin channel); first the backup catalog (backup
+	// list's reads) and, with --push-image, image push's
+	"upgrade cluster": with(with(with(applyActions, adminChannel...), "ecs:DescribeTaskDefinition", "s3:ListBucket",
+		"s3:GetReplicationConfiguration"), imagePush...),
+	// scale cores: new member stacks or a leaving member's stack deleted, Neo4j's side
+	// through the admin channel, then the gated roll of the members
+	"scale cores": with(applyActions, adminChannel...),
 	// with AWS credentials: an existing VPC's subnets (their AZs) and the AMI to pin
 	"generate templates": {"ec2:DescribeSubnets", "ssm:GetParameter"},
 	// offline: no AWS call at all
@@ -125,6 +127,15 @@ var applyActions = []string{
 	"cloudformation:UpdateTerminationProtection", "s3:GetObject", "s3:PutObject",
 }
 
+// imagePush is what image push calls (and upgrade --push-image).
+var imagePush = []string{
+	// the SDK's: a registry login, --create-repository
+	"ecr:GetAuthorizationToken", "ecr:CreateRepository",
+	// the registry API's (pull of an ECR base, push): no SDK call shows them
+	"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
+	"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+}
+
 // adminChannel is what talking to Neo4j takes: the cluster's admin function, or with
 // --bolt-uri and no NEO4J_PASSWORD, the admin secret.
 var adminChannel = []string{"lambda:InvokeFunction", "secretsmanager:GetSecretValue"}
@@ -142,6 +153,7 @@ var stackOps = map[string][]string{
 	// they apply the config as update does: whatever this neo4jctl's templates change rides along
 	"stop cluster": {"create", "read", "update", "delete"}, "start cluster": {"create", "read", "update", "delete"},
 	"scale replicas": {"create", "read", "update", "delete"}, "reset-data cluster": {"create", "read", "update", "delete"},
+	"upgrade cluster": {"create", "read", "update", "delete"}, "scale cores": {"create", "read", "update", "delete"},
 	"delete cluster": {"read", "delete"},
 }
 
