@@ -8,6 +8,10 @@ TEST_TIMEOUT ?= 30m
 # -count=1: the tests drive real moto and Neo4j processes whose state go test's
 # cache cannot see, so never report a cached pass.
 TEST_FLAGS   ?= -count=1
+# Packages that run whole actions in one process with fakes and the cluster simulator
+# (stacks applied in parallel, polls, Ctrl-C): run them again under the race detector,
+# which costs seconds here (the packages that drive moto and Neo4j would cost minutes).
+RACE_PKGS    ?= ./pkg/ops ./pkg/rollout ./pkg/engine ./pkg/awsapi ./pkg/cluster ./internal/clustersim
 
 # moto_server, cfn-lint and checkov come from the repo's .venv (make test-deps).
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
@@ -23,6 +27,7 @@ test-deps:
 ## test: everything CI checks
 test: test-deps agent fmt-check vet
 	$(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -race $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) $(RACE_PKGS)
 
 fmt-check:
 	@unformatted="$$(gofmt -l $(GO_FILES))"; \

@@ -16,8 +16,8 @@ import (
 )
 
 // dropFirst is a FAKE CloudFormation endpoint that drops the connection of the first request
-// of every action, then answers.
-func dropFirst(t *testing.T) (*httptest.Server, map[string]int) {
+// of every action, then answers. The function it returns counts an action's calls so far.
+func dropFirst(t *testing.T) (*httptest.Server, func(action string) int) {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,7 +44,11 @@ func dropFirst(t *testing.T) (*httptest.Server, map[string]int) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return srv, calls
+	return srv, func(action string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls[action]
+	}
 }
 
 func TestReadsRideOutADroppedConnectionWithRetriesOff(t *testing.T) {
@@ -63,11 +67,11 @@ func TestReadsRideOutADroppedConnectionWithRetriesOff(t *testing.T) {
 		t.Fatalf("DescribeStacks after a dropped connection: %v", err)
 	}
 	_, err = c.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String("s"), TemplateBody: aws.String("{}")})
-	if err == nil || calls["CreateStack"] != 1 {
-		t.Fatalf("CreateStack is not retried with AWS_MAX_ATTEMPTS=1: %v after %d calls", err, calls["CreateStack"])
+	if err == nil || calls("CreateStack") != 1 {
+		t.Fatalf("CreateStack is not retried with AWS_MAX_ATTEMPTS=1: %v after %d calls", err, calls("CreateStack"))
 	}
-	if calls["DescribeStacks"] != 2 {
-		t.Fatalf("DescribeStacks calls: %d", calls["DescribeStacks"])
+	if calls("DescribeStacks") != 2 {
+		t.Fatalf("DescribeStacks calls: %d", calls("DescribeStacks"))
 	}
 	if !strings.Contains(err.Error(), "CreateStack") {
 		t.Fatalf("error: %v", err)

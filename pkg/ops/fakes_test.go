@@ -717,15 +717,26 @@ func (f *fakeKMS) ScheduleKeyDeletion(_ context.Context, in *kms.ScheduleKeyDele
 	return &kms.ScheduleKeyDeletionOutput{}, nil
 }
 
-// fakeECS is a FAKE ECS: services with counts, tasks per service.
+// fakeECS is a FAKE ECS: services with counts, tasks per service. Tests set the maps
+// directly before the action runs; while it runs (stacks apply in parallel) they change
+// services through setService.
 type fakeECS struct {
+	mu       sync.Mutex
 	services map[string]ecstypes.Service // by service name
 	tasks    map[string][]ecstypes.Task  // by service name ("" for the cluster's stopped tasks)
 	calls    atomic.Int32
 }
 
+func (f *fakeECS) setService(name string, s ecstypes.Service) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.services[name] = s
+}
+
 func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
 	f.calls.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := &ecs.DescribeServicesOutput{}
 	for _, n := range in.Services {
 		if s, ok := f.services[n]; ok {
@@ -738,6 +749,8 @@ func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesIn
 // ListTasks lists a service's tasks, or without a service name every task of the cluster.
 func (f *fakeECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
 	f.calls.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := &ecs.ListTasksOutput{}
 	for svc, tasks := range f.tasks {
 		for _, t := range tasks {
@@ -751,6 +764,8 @@ func (f *fakeECS) ListTasks(_ context.Context, in *ecs.ListTasksInput, _ ...func
 
 func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _ ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error) {
 	f.calls.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := &ecs.DescribeTasksOutput{}
 	for _, tasks := range f.tasks {
 		for _, t := range tasks {
@@ -762,14 +777,29 @@ func (f *fakeECS) DescribeTasks(_ context.Context, in *ecs.DescribeTasksInput, _
 	return out, nil
 }
 
-// fakeASG is a FAKE Auto Scaling: one instance per group.
+// fakeASG is a FAKE Auto Scaling: one instance per group. While an action runs, tests
+// change groups through setInstance.
 type fakeASG struct {
+	mu        sync.Mutex
 	instances map[string][2]string // group → instance id, AZ
 	calls     atomic.Int32
 }
 
+// setInstance gives the group its instance, or with nil none.
+func (f *fakeASG) setInstance(group string, i *[2]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i == nil {
+		delete(f.instances, group)
+		return
+	}
+	f.instances[group] = *i
+}
+
 func (f *fakeASG) DescribeAutoScalingGroups(_ context.Context, in *autoscaling.DescribeAutoScalingGroupsInput, _ ...func(*autoscaling.Options)) (*autoscaling.DescribeAutoScalingGroupsOutput, error) {
 	f.calls.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := &autoscaling.DescribeAutoScalingGroupsOutput{}
 	for _, n := range in.AutoScalingGroupNames {
 		if i, ok := f.instances[n]; ok {

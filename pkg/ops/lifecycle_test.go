@@ -73,11 +73,11 @@ func (f *lifecycleFixture) followStack(name string, params map[string]string) {
 	}
 	tasks, _ := strconv.Atoi(params[stack.ParamDesiredCount])
 	instances, _ := strconv.Atoi(params[stack.ParamInstanceCount])
-	f.ecs.services[svc] = runningService(svc, int32(tasks), int32(tasks))
+	f.ecs.setService(svc, runningService(svc, int32(tasks), int32(tasks)))
 	if instances == 0 {
-		delete(f.asg.instances, "asg-"+svc)
+		f.asg.setInstance("asg-"+svc, nil)
 	} else {
-		f.asg.instances["asg-"+svc] = [2]string{"i-" + svc, "eu-west-1a"}
+		f.asg.setInstance("asg-"+svc, &[2]string{"i-" + svc, "eu-west-1a"})
 	}
 	f.sim.Set(svc, clustersim.Service{Desired: tasks, Running: tasks})
 }
