@@ -112,6 +112,8 @@ var commands = map[string][]string{
 var elsewhere = map[string][]string{
 	// the copy of the backups in the bucket backup.copyTo names (yours, in another region)
 	"backup list": {"s3:ListBucket"},
+	// its backup check reads the catalog as backup list does, the copy included
+	"upgrade cluster": {"s3:ListBucket"},
 }
 
 // applyActions are what update calls: the prechecks, the stacks' change sets (a stack a

@@ -68,6 +68,10 @@ func TestNarrowedToOneCluster(t *testing.T) {
 	}
 	// backup list also lists the copy in the bucket backup.copyTo names (the user's), and
 	// only lists it
+	ps, _ = Policies("graph-dev", "upgrade cluster")
+	if !Allows(ps, "s3:ListBucket", "arn:aws:s3:::graph-dev-dr-123456789012") {
+		t.Error("upgrade's backup check cannot list the copy of the backups")
+	}
 	ps, _ = Policies("graph-dev", "backup list")
 	copyBucket, own := "arn:aws:s3:::graph-dev-dr-123456789012", "arn:aws:s3:::neo4jctl-graph-dev-shared-bucket-2cv17j0v5jei"
 	if !Allows(ps, "s3:ListBucket", copyBucket) || !Allows(ps, "s3:ListBucket", own) || Allows(ps, "s3:GetObject", copyBucket+"/backups/x") ||
