@@ -34,6 +34,9 @@ type Imperative struct {
 	// roll (upgrade, scale cores) instead of being refused; rollWhat names it in errors.
 	roll     *RollOptions
 	rollWhat string
+	// beforeChange runs once a step's change sets passed every check, right before the
+	// first change (upgrade records its version there, not for a step that is refused).
+	beforeChange func(context.Context) error
 }
 
 func newImperative(c *Cluster, command string, rel Release) Imperative {
@@ -103,6 +106,12 @@ func (i *Imperative) step(ctx context.Context, what string, run stack.Run, toget
 	}
 	if p.Changed() == 0 {
 		return nil
+	}
+	if i.beforeChange != nil {
+		if err := i.beforeChange(ctx); err != nil {
+			a.discard(ctx, p.sets)
+			return err
+		}
 	}
 	i.emit(StepStarted{What: what, Notes: p.Notes})
 	if err := a.execute(ctx, p); err != nil {

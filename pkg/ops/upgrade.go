@@ -28,9 +28,9 @@ import (
 // every database has a restorable backup newer than UpgradeBackupAge: Neo4j cannot
 // downgrade, and those backups are the way back.
 //
-// The record takes the new version before the first member rolls (an imperative change, so
-// an `update -f` with the old version is refused instead of downgrading the members already
-// upgraded); a run that stops part-way is resumed by running it again: the members done have
+// The record takes the new version right before the first stack changes, once the change
+// sets passed their checks (an imperative change, so an `update -f` with the old version is
+// refused instead of downgrading the members already upgraded); a run that stops part-way is resumed by running it again: the members done have
 // nothing left to change.
 type Upgrade struct {
 	Imperative
@@ -252,8 +252,8 @@ func (u *Upgrade) Ask(ctx context.Context, p *UpgradePlan) error {
 	return nil
 }
 
-// Execute records the version and rolls the members to it; the record is written before
-// the roll (see Upgrade) and again once it is done.
+// Execute records the version and rolls the members to it; the record is written right
+// before the first change (see Upgrade) and again once it is done.
 func (u *Upgrade) Execute(ctx context.Context, p *UpgradePlan) error {
 	next := p.next
 	if err := u.record.Set("neo4j.version", "upgrade cluster", u.Now(), func(c *cluster.ClusterConfig) { c.Neo4j.Version = next.Neo4j.Version }); err != nil {
@@ -264,9 +264,7 @@ func (u *Upgrade) Execute(ctx context.Context, p *UpgradePlan) error {
 			return err
 		}
 	}
-	if err := u.save(ctx); err != nil {
-		return err
-	}
+	u.beforeChange = u.save // a step refused (the stacks differ from the record) records nothing
 	u.roll = &u.Roll
 	what := fmt.Sprintf("Upgrading the members of %s to Neo4j %s", u.Name, p.To)
 	if err := u.step(ctx, what, u.record.Run(u.stack(naming.KindReplicas, 0) != nil), false, naming.KindCore, naming.KindReplicas, naming.KindOperations); err != nil {
