@@ -139,7 +139,10 @@ func diagStacks(t *testing.T, c *diagCase) {
 	expect(t, run(t, "stacks"), "fail", "1 of 6 stacks not as they should be", "UPDATE_ROLLBACK_FAILED",
 		"event: Service (AWS::ECS::Service) CREATE_FAILED: Resource handler returned message: service core-3 not found",
 		"aws cloudformation continue-update-rollback --stack-name "+st)
-	lc.drift.stuck, lc.drift.events = map[string]string{st: "UPDATE_ROLLBACK_COMPLETE"}, nil
+	lc.drift.stuck, lc.drift.events = map[string]string{st: "ROLLBACK_COMPLETE"}, nil // a member an update added, never created
+	expect(t, run(t, "stacks"), "fail", "ROLLBACK_COMPLETE", "added by an update, was never created",
+		"`neo4jctl update cluster -f cluster.yaml` deletes it and makes it again")
+	lc.drift.stuck = map[string]string{st: "UPDATE_ROLLBACK_COMPLETE"}
 	expect(t, run(t, "stacks"), "warn", "UPDATE_ROLLBACK_COMPLETE: the last update failed and was rolled back", "`neo4jctl update cluster -f cluster.yaml`")
 	lc.drift.stuck = map[string]string{st: "UPDATE_IN_PROGRESS"}
 	lc.drift.updated = map[string]time.Time{st: lc.now().Add(-10 * time.Minute)}

@@ -33,6 +33,9 @@ func checkStacks(e *evidence) CheckResult {
 	v := e.view()
 	r := ok(fmt.Sprintf("%s complete", plural(len(v.Stacks), "stack", "stacks")))
 	bad := 0
+	// In a cluster that was created (its operations stack holds something), an empty stack
+	// was added by an update that failed: the next update makes it again, create would not.
+	created := slices.ContainsFunc(v.Stacks, func(s StackStatus) bool { return s.Kind == naming.KindOperations && !emptyStack(s.Status) })
 	for _, s := range v.Stacks {
 		verdict, what := stackVerdict(s, e.now)
 		if verdict == CheckOK {
@@ -44,6 +47,9 @@ func checkStacks(e *evidence) CheckResult {
 		r.Evidence = append(r.Evidence, e.failedEvents(s.Name)...)
 		if r.Next == "" || verdict == CheckFail {
 			r.Next = explainStack(s.Name, s.Status, e.d.Name, "")
+			if created && emptyStack(s.Status) {
+				r.Next = explainAddedStack(s.Name, s.Status, "")
+			}
 			if verdict == CheckFail && engine.InProgress(s.Status) {
 				r.Next = stuckNext(s.Name, s.Status)
 			}
