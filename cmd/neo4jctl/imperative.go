@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -43,4 +45,41 @@ func writePlan(w io.Writer, format string, p texter) error {
 		return usageError{err}
 	}
 	return printer.Write(w, format, p, func(tw *tabwriter.Writer) { fmt.Fprint(tw, p.Text()) })
+}
+
+// plannedAction is an action in the Plan → Ask → Execute shape of the commands that change a
+// cluster without -f.
+type plannedAction[P texter] interface {
+	Plan(context.Context) (P, error)
+	Ask(context.Context, P) error
+	Execute(context.Context, P) error
+}
+
+// runPlanned plans; with --dry-run it prints the plan on stdout and stops. Otherwise it shows
+// the plan, stops where nothing is to be done (noop), asks, runs before (if any: e.g. an
+// image push once the user said yes) and executes. It reports whether the action ran.
+func runPlanned[P texter](ctx context.Context, g *globals, o *changeOptions, a plannedAction[P], noop func(P) bool, before func(P) error) (P, bool, error) {
+	p, err := a.Plan(ctx)
+	if err != nil {
+		return p, false, err
+	}
+	if o.dryRun {
+		g.done()
+		return p, false, writePlan(g.out, o.output, p)
+	}
+	g.display.Print(strings.TrimRight(p.Text(), "\n"))
+	if noop != nil && noop(p) {
+		return p, false, nil
+	}
+	if err := a.Ask(ctx, p); err != nil {
+		return p, false, err
+	}
+	if before != nil {
+		if err := before(p); err != nil {
+			return p, false, err
+		}
+	}
+	err = a.Execute(ctx, p)
+	g.done()
+	return p, err == nil, err
 }

@@ -53,21 +53,7 @@ func resetData(ctx context.Context, g *globals, name, from string, o *changeOpti
 		return err
 	}
 	r := ops.NewResetData(h, from, o.yes, g.release())
-	p, err := r.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
-		g.done()
-		return writePlan(g.out, o.output, p)
-	}
-	g.display.Print(p.Text())
-	if err := r.Ask(ctx, p); err != nil {
-		return err
-	}
-	err = r.Execute(ctx, p)
-	g.done()
-	if err != nil {
+	if _, ran, err := runPlanned(ctx, g, o, r, nil, nil); !ran {
 		return err
 	}
 	fmt.Fprintf(g.err, "%s the data of cluster %s is reset. Start it with `neo4jctl start cluster %s`.\n", g.colors.Green("Done:"), name, name)

@@ -58,24 +58,8 @@ func scaleReplicas(ctx context.Context, g *globals, name string, count int, o *c
 	}
 	defer done()
 	s := ops.NewScaleReplicas(h, count, o.yes, o.wait, g.release())
-	p, err := s.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
-		g.done()
-		return writePlan(g.out, o.output, p)
-	}
-	g.display.Print(p.Text())
-	if p.NoOp {
-		return nil
-	}
-	if err := s.Ask(ctx, p); err != nil {
-		return err
-	}
-	err = s.Execute(ctx, p)
-	g.done()
-	if err != nil {
+	_, ran, err := runPlanned(ctx, g, o, s, func(p *ops.ScaleReplicasPlan) bool { return p.NoOp }, nil)
+	if !ran {
 		return err
 	}
 	fmt.Fprintf(g.err, "%s cluster %s has %d replicas.\n", g.colors.Green("Done:"), name, count)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -76,24 +75,7 @@ func scaleCores(ctx context.Context, g *globals, name string, o *scaleCoresOptio
 	defer done()
 	s := ops.NewScaleCores(h, o.count, o.yes, g.release())
 	s.Roll, s.Timeout = roll, roll.MemberTimeout
-	p, err := s.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
-		g.done()
-		return writePlan(g.out, o.output, p)
-	}
-	g.display.Print(strings.TrimRight(p.Text(), "\n"))
-	if p.NoOp {
-		return nil
-	}
-	if err := s.Ask(ctx, p); err != nil {
-		return err
-	}
-	err = s.Execute(ctx, p)
-	g.done()
-	if err != nil {
+	if _, ran, err := runPlanned(ctx, g, &o.changeOptions, s, func(p *ops.ScaleCoresPlan) bool { return p.NoOp }, nil); !ran {
 		return err
 	}
 	fmt.Fprintf(g.err, "%s cluster %s has %d cores.\n", g.colors.Green("Done:"), name, o.count)

@@ -53,24 +53,8 @@ func startCluster(ctx context.Context, g *globals, name string, o *changeOptions
 	}
 	defer done()
 	s := ops.NewStart(h, o.yes, o.wait, g.release())
-	p, err := s.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
-		g.done()
-		return writePlan(g.out, o.output, p)
-	}
-	g.display.Print(p.Text())
-	if p.Running {
-		return nil
-	}
-	if err := s.Ask(ctx, p); err != nil {
-		return err
-	}
-	err = s.Execute(ctx, p)
-	g.done()
-	if err != nil {
+	p, ran, err := runPlanned(ctx, g, o, s, func(p *ops.StartPlan) bool { return p.Running }, nil)
+	if !ran {
 		return err
 	}
 	fmt.Fprintf(g.err, "%s cluster %s started: %d cores, %d replicas. See it with `neo4jctl get cluster %s`.\n",

@@ -49,24 +49,8 @@ func stopCluster(ctx context.Context, g *globals, name string, o *changeOptions)
 	}
 	s := ops.NewStop(h, o.yes, o.wait, g.release())
 	s.Poll, s.Timeout = g.hooks.pollInterval, g.hooks.waitTimeout // test hooks; 0 in production: the defaults
-	p, err := s.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
-		g.done()
-		return writePlan(g.out, o.output, p)
-	}
-	g.display.Print(p.Text())
-	if p.Already {
-		return nil
-	}
-	if err := s.Ask(ctx, p); err != nil {
-		return err
-	}
-	err = s.Execute(ctx, p)
-	g.done()
-	if err != nil {
+	_, ran, err := runPlanned(ctx, g, o, s, func(p *ops.StopPlan) bool { return p.Already }, nil)
+	if !ran {
 		return err
 	}
 	fmt.Fprintf(g.err, "%s cluster %s stopped. Start it with `neo4jctl start cluster %s`.\n", g.colors.Green("Done:"), name, name)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/spf13/cobra"
@@ -88,29 +87,14 @@ func upgradeCluster(ctx context.Context, g *globals, name string, o *upgradeOpti
 	u := ops.NewUpgrade(h, o.version, g.release())
 	u.Image, u.PushImage, u.SkipBackupCheck, u.Yes, u.Roll = o.image, o.pushImage, o.skipBackupCheck, o.yes, roll
 	u.Backups.Clock = g.hooks.clock
-	p, err := u.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
-		g.done()
-		return writePlan(g.out, o.output, p)
-	}
-	g.display.Print(strings.TrimRight(p.Text(), "\n"))
-	if p.NoOp {
-		return nil
-	}
-	if err := u.Ask(ctx, p); err != nil {
-		return err
-	}
-	if p.PushImage {
-		if err := pushUpgradeImage(ctx, g, h.Region, p); err != nil {
-			return err
+	push := func(p *ops.UpgradePlan) error {
+		if !p.PushImage {
+			return nil
 		}
+		return pushUpgradeImage(ctx, g, h.Region, p)
 	}
-	err = u.Execute(ctx, p)
-	g.done()
-	if err != nil {
+	p, ran, err := runPlanned(ctx, g, &o.changeOptions, u, func(p *ops.UpgradePlan) bool { return p.NoOp }, push)
+	if !ran {
 		return err
 	}
 	fmt.Fprintf(g.err, "%s cluster %s runs Neo4j %s.\n", g.colors.Green("Done:"), name, p.To)

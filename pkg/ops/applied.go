@@ -204,14 +204,15 @@ func (e *NoRecordError) Error() string {
 		e.Cluster, e.Bucket, naming.LastAppliedKey)
 }
 
-// bucket is the cluster bucket, from the shared stack's outputs.
+// bucket is the cluster bucket (the last-applied record, restart state, backups), from the
+// shared stack's outputs.
 func (c *Cluster) bucket(ctx context.Context) (string, error) {
 	info, err := c.Stacks.Describe(ctx, naming.StackName(c.Name, naming.KindShared, 0))
 	if err != nil {
 		return "", err
 	}
 	if info == nil || info.Outputs[stack.OutputBucketName] == "" {
-		return "", fmt.Errorf("cluster %s has no shared stack with a %s output: no bucket to keep its last-applied config in", c.Name, stack.OutputBucketName)
+		return "", fmt.Errorf("cluster %s has no shared stack with a %s output: no cluster bucket", c.Name, stack.OutputBucketName)
 	}
 	return info.Outputs[stack.OutputBucketName], nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
-	"github.com/neo4jctl/neo4jctl/pkg/stack"
 )
 
 // RestartState is a rolling restart's pinned order, kept in the cluster bucket
@@ -46,21 +45,9 @@ type StateStore interface {
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
-// clusterBucket is the cluster bucket, from the shared stack's outputs.
-func (c *Cluster) clusterBucket(ctx context.Context) (string, error) {
-	info, err := c.Stacks.Describe(ctx, naming.StackName(c.Name, naming.KindShared, 0))
-	if err != nil {
-		return "", err
-	}
-	if info == nil || info.Outputs[stack.OutputBucketName] == "" {
-		return "", fmt.Errorf("cluster %s has no shared stack with a %s output", c.Name, stack.OutputBucketName)
-	}
-	return info.Outputs[stack.OutputBucketName], nil
-}
-
 // loadRestartState reads the state; nil when there is none.
 func (c *Cluster) loadRestartState(ctx context.Context, api StateStore) (*RestartState, error) {
-	bucket, err := c.clusterBucket(ctx)
+	bucket, err := c.bucket(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +72,7 @@ func (c *Cluster) loadRestartState(ctx context.Context, api StateStore) (*Restar
 
 // saveRestartState writes the state.
 func (c *Cluster) saveRestartState(ctx context.Context, api StateStore, st *RestartState) error {
-	bucket, err := c.clusterBucket(ctx)
+	bucket, err := c.bucket(ctx)
 	if err != nil {
 		return err
 	}
