@@ -6,15 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 	"github.com/neo4jctl/neo4jctl/pkg/stack"
@@ -190,10 +184,7 @@ func (e *ImperativeConflictError) Error() string {
 func (e *ImperativeConflictError) ExitCode() int { return 2 }
 
 // AppliedStore reads and writes the record in the cluster bucket.
-type AppliedStore interface {
-	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-}
+type AppliedStore = StateStore
 
 // NoRecordError: a command without -f found no last-applied record (a create with --detach
 // that nobody finished, or a cluster made by a neo4jctl before the record existed).
@@ -219,21 +210,12 @@ func (c *Cluster) bucket(ctx context.Context) (string, error) {
 
 // LoadApplied reads the record; a cluster without one gets a *NoRecordError.
 func (c *Cluster) LoadApplied(ctx context.Context, api AppliedStore) (*Applied, error) {
-	bucket, err := c.bucket(ctx)
+	bucket, body, err := c.readBucketObject(ctx, api, naming.LastAppliedKey, 4*cluster.MaxConfigBytes, "the last-applied config")
 	if err != nil {
 		return nil, err
 	}
-	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(naming.LastAppliedKey)})
-	if awsapi.IsNotFound(err) {
+	if body == nil {
 		return nil, &NoRecordError{Cluster: c.Name, Bucket: bucket}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the last-applied config s3://%s/%s: %w", bucket, naming.LastAppliedKey, awsapi.Clean(err))
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, 4*cluster.MaxConfigBytes))
-	if err != nil {
-		return nil, fmt.Errorf("reading the last-applied config s3://%s/%s: %w", bucket, naming.LastAppliedKey, err)
 	}
 	return parseApplied(ctx, body, "s3://"+bucket+"/"+naming.LastAppliedKey)
 }
@@ -266,20 +248,7 @@ func (c *Cluster) SaveApplied(ctx context.Context, api AppliedStore, a *Applied,
 	if a == nil || a.Config == nil {
 		return errors.New("no config to record")
 	}
-	bucket, err := c.bucket(ctx)
-	if err != nil {
-		return err
-	}
 	a.APIVersion, a.Kind, a.Cluster = cluster.APIVersion, AppliedKind, c.Name
 	a.Written = Stamp{At: now.UTC(), Command: command, Neo4jctl: version}
-	body, err := json.MarshalIndent(a, "", "  ")
-	if err != nil {
-		return err
-	}
-	if _, err := api.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(naming.LastAppliedKey),
-		// a bucket with Object Lock (backup.objectLock) takes no upload without a checksum
-		Body: bytes.NewReader(body), ContentType: aws.String("application/json"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}); err != nil {
-		return fmt.Errorf("recording the last-applied config in s3://%s/%s: %w", bucket, naming.LastAppliedKey, awsapi.Clean(err))
-	}
-	return nil
+	return c.writeBucketObject(ctx, api, naming.LastAppliedKey, a, "the last-applied config")
 }

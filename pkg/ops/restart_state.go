@@ -1,18 +1,11 @@
 package ops
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-
-	"github.com/neo4jctl/neo4jctl/pkg/awsapi"
 	"github.com/neo4jctl/neo4jctl/pkg/cluster"
 	"github.com/neo4jctl/neo4jctl/pkg/naming"
 )
@@ -39,29 +32,11 @@ type RestartState struct {
 // RestartStateKind is the Kind of the restart state.
 const RestartStateKind = "RestartState"
 
-// StateStore reads and writes small objects in the cluster bucket.
-type StateStore interface {
-	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-}
-
 // loadRestartState reads the state; nil when there is none.
 func (c *Cluster) loadRestartState(ctx context.Context, api StateStore) (*RestartState, error) {
-	bucket, err := c.bucket(ctx)
-	if err != nil {
+	bucket, body, err := c.readBucketObject(ctx, api, naming.RestartStateKey, 1<<20, "the restart state")
+	if err != nil || body == nil {
 		return nil, err
-	}
-	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(naming.RestartStateKey)})
-	if awsapi.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the restart state s3://%s/%s: %w", bucket, naming.RestartStateKey, awsapi.Clean(err))
-	}
-	defer out.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(out.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("reading the restart state s3://%s/%s: %w", bucket, naming.RestartStateKey, err)
 	}
 	var st RestartState
 	if err := json.Unmarshal(body, &st); err != nil || st.Kind != RestartStateKind || st.Cluster != c.Name {
@@ -72,19 +47,6 @@ func (c *Cluster) loadRestartState(ctx context.Context, api StateStore) (*Restar
 
 // saveRestartState writes the state.
 func (c *Cluster) saveRestartState(ctx context.Context, api StateStore, st *RestartState) error {
-	bucket, err := c.bucket(ctx)
-	if err != nil {
-		return err
-	}
 	st.APIVersion, st.Kind, st.Cluster, st.Updated = cluster.APIVersion, RestartStateKind, c.Name, c.clock().Now().UTC()
-	body, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	// with a checksum: a bucket with Object Lock's default retention takes no upload without one
-	if _, err := api.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(naming.RestartStateKey),
-		Body: bytes.NewReader(body), ContentType: aws.String("application/json"), ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32}); err != nil {
-		return fmt.Errorf("recording the restart order in s3://%s/%s: %w", bucket, naming.RestartStateKey, awsapi.Clean(err))
-	}
-	return nil
+	return c.writeBucketObject(ctx, api, naming.RestartStateKey, st, "the restart order")
 }
