@@ -2,11 +2,13 @@ package testbed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 )
 
 // Network is an existing VPC as a user brings one to neo4jctl: DNS support and hostnames on,
@@ -60,6 +62,27 @@ func NewNetwork(ctx context.Context, c *ec2.Client, region, cidr string, azs ...
 	return n, nil
 }
 
+// routesToIGW reports whether a CreateRoute that failed with RouteAlreadyExists was in fact
+// made by its own first attempt: the table is new, so a 0.0.0.0/0 route to our internet
+// gateway there is ours. (AWSConfig retries a call whose connection to moto was reset, and
+// moto had done the call before the reset.)
+func (n *Network) routesToIGW(ctx context.Context, c *ec2.Client, err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "RouteAlreadyExists" {
+		return false
+	}
+	out, derr := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{n.PublicTable}})
+	if derr != nil || len(out.RouteTables) != 1 {
+		return false
+	}
+	for _, r := range out.RouteTables[0].Routes {
+		if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" && aws.ToString(r.GatewayId) == n.IGW {
+			return true
+		}
+	}
+	return false
+}
+
 // public makes the public subnet, its internet gateway route and the NAT gateway in it.
 func (n *Network) public(ctx context.Context, c *ec2.Client, region, cidr, az string) error {
 	sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(n.VPC), CidrBlock: aws.String(cidr + ".200.0/24"), AvailabilityZone: aws.String(region + az)})
@@ -80,7 +103,7 @@ func (n *Network) public(ctx context.Context, c *ec2.Client, region, cidr, az st
 		return fmt.Errorf("CreateRouteTable: %w", err)
 	}
 	n.PublicTable = aws.ToString(rt.RouteTable.RouteTableId)
-	if _, err := c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(n.PublicTable), DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String(n.IGW)}); err != nil {
+	if _, err := c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(n.PublicTable), DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String(n.IGW)}); err != nil && !n.routesToIGW(ctx, c, err) {
 		return fmt.Errorf("CreateRoute (internet gateway): %w", err)
 	}
 	if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(n.PublicTable), SubnetId: aws.String(n.PublicSubnet)}); err != nil {
